@@ -1,0 +1,78 @@
+/**
+ * Reply templates: every sentence a citizen sees that is not knowledge content.
+ *
+ * They live in `knowledge/replies.yaml` so staff can reword them without code; this
+ * schema lists the keys the dialogue needs, so a missing or misspelt key is caught by
+ * the validator instead of at run time. `{name}` placeholders are filled by `fill()`.
+ */
+import { z } from 'zod';
+
+const t = z.string().trim().min(1);
+
+export const REPLY_KEYS = [
+  'greeting',
+  'thanks',
+  'outOfScope',
+  'abuse',
+  'fallback',
+  'fallbackAgain',
+  'clarify',
+  'clarifyFooter',
+  'aspectMenu',
+  'overviewIntro',
+  'documentsTitle',
+  'stepsTitle',
+  'feeTitle',
+  'feeByProvince',
+  'durationTitle',
+  'locationTitle',
+  'onlineYes',
+  'onlinePartial',
+  'onlineNo',
+  'legalBasis',
+  'lastVerified',
+  'portalLink',
+  'needsReview',
+  'dossierAskCode',
+  'dossierMalformed',
+  'dossierNotFound',
+  'dossierStatus',
+  'dossierOverdue',
+  'dossierRateLimited',
+  'dossierVerifyPhone',
+  'dossierVerifyFailed',
+  'dossierUnavailable',
+  'dossierFollowed',
+  'dossierUnfollowed',
+  'dossierFollowNeedsCode',
+  'dossierChanged',
+  'handoff',
+  'handoffOutOfHours',
+  'handoffAlready',
+  'handoffReleased',
+  'complaintAsk',
+  'complaintReceived',
+  'ratingAsk',
+  'ratingThanks',
+  'nonText',
+  'empty',
+  'tooLong',
+  'error',
+  'help',
+] as const;
+
+export type ReplyKey = (typeof REPLY_KEYS)[number];
+
+export const repliesSchema = z
+  .object({ version: z.literal(1), ...Object.fromEntries(REPLY_KEYS.map((k) => [k, t])) })
+  .strict() as unknown as z.ZodType<Replies>;
+
+export type Replies = { version: 1 } & Record<ReplyKey, string>;
+
+/** Fills `{key}` placeholders; unknown placeholders are left visible so staff notice them. */
+export function fill(template: string, values: Record<string, string | number | undefined>): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => {
+    const v = values[k];
+    return v === undefined ? m : String(v);
+  });
+}
