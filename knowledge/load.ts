@@ -59,7 +59,8 @@ export class KnowledgeError extends Error {
   }
 }
 
-interface ParsedFile {
+/** A parsed YAML file with what is needed to point at its lines. */
+export interface ParsedFile {
   rel: string;
   doc: Document;
   lines: LineCounter;
@@ -73,7 +74,8 @@ function listYaml(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-function lineOf(file: ParsedFile, path: (string | number)[]): number {
+/** Line of the node at `path` (or its nearest existing parent). */
+export function lineOf(file: ParsedFile, path: (string | number)[]): number {
   // Walk down as far as the path exists, so a missing key points at its parent.
   let node: unknown = file.doc.contents;
   let best = 1;
@@ -109,7 +111,8 @@ const FIELD_HINTS: Record<string, string> = {
   levels: 'Cấp thực hiện chỉ nhận: xa, tinh, bo, khac.',
 };
 
-function zodIssues(file: ParsedFile, schema: ZodType, data: unknown): { ok: boolean; value?: unknown; issues: KnowledgeIssue[] } {
+/** Validates data against a schema; issues point at file lines. */
+export function zodIssues(file: ParsedFile, schema: ZodType, data: unknown): { ok: boolean; value?: unknown; issues: KnowledgeIssue[] } {
   const r = schema.safeParse(data);
   if (r.success) return { ok: true, value: r.data, issues: [] };
   const issues = r.error.issues.map((iss) => {
@@ -149,7 +152,8 @@ function walkStrings(value: unknown, path: (string | number)[], out: { path: (st
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, [...path, k], out);
 }
 
-function suspiciousText(file: ParsedFile, data: unknown): KnowledgeIssue[] {
+/** Flags stale or broken text: district-level offices, HTML remnants, abolished books. */
+export function suspiciousText(file: ParsedFile, data: unknown): KnowledgeIssue[] {
   const strings: { path: (string | number)[]; text: string }[] = [];
   walkStrings(data, [], strings);
   const issues: KnowledgeIssue[] = [];
@@ -167,7 +171,8 @@ function suspiciousText(file: ParsedFile, data: unknown): KnowledgeIssue[] {
   return issues;
 }
 
-function parseFile(root: string, path: string, issues: KnowledgeIssue[]): { file: ParsedFile; data: unknown } | null {
+/** Reads and parses one YAML file, recording syntax errors as issues. */
+export function parseFile(root: string, path: string, issues: KnowledgeIssue[]): { file: ParsedFile; data: unknown } | null {
   const rel = relative(root, path) || basename(path);
   let source: string;
   try {

@@ -59,15 +59,52 @@ export const REPLY_KEYS = [
   'tooLong',
   'error',
   'help',
+  'askProcedure',
 ] as const;
 
 export type ReplyKey = (typeof REPLY_KEYS)[number];
 
+/** Short labels: buttons, channel names, list headings. */
+export const LABEL_KEYS = [
+  'truc-tiep',
+  'truc-tuyen',
+  'buu-chinh',
+  'procedure.overview',
+  'procedure.documents',
+  'procedure.steps',
+  'procedure.fee',
+  'procedure.duration',
+  'procedure.location',
+  'procedure.online',
+  'handoff',
+  'ratingYes',
+  'ratingNo',
+  'summaryWhere',
+  'summaryTime',
+  'summaryFee',
+  'summaryOnline',
+  'summaryResult',
+  'applicants',
+  'conditions',
+  'agency',
+  'original',
+  'copy',
+  'showOnly',
+  'form',
+  'yes',
+  'no',
+] as const;
+export type LabelKey = (typeof LABEL_KEYS)[number];
+
 export const repliesSchema = z
-  .object({ version: z.literal(1), ...Object.fromEntries(REPLY_KEYS.map((k) => [k, t])) })
+  .object({
+    version: z.literal(1),
+    ...Object.fromEntries(REPLY_KEYS.map((k) => [k, t])),
+    labels: z.object(Object.fromEntries(LABEL_KEYS.map((k) => [k, t]))).strict(),
+  })
   .strict() as unknown as z.ZodType<Replies>;
 
-export type Replies = { version: 1 } & Record<ReplyKey, string>;
+export type Replies = { version: 1; labels: Record<LabelKey, string> } & Record<ReplyKey, string>;
 
 /** Fills `{key}` placeholders; unknown placeholders are left visible so staff notice them. */
 export function fill(template: string, values: Record<string, string | number | undefined>): string {

@@ -1,0 +1,136 @@
+/**
+ * Builds the assistant core (knowledge, understanding, dialogue) from configuration.
+ * `bot/main.ts` wires channels and queues around it; `ask`, `chat`, the benchmarks and
+ * tests use it directly, so they all answer exactly as the running assistant does.
+ */
+import { join } from 'node:path';
+import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
+import { Understander } from '../intents/understand.ts';
+import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge, type KnowledgeIssue } from '../knowledge/load.ts';
+import { mergeNational, readNationalFile } from '../knowledge/national.ts';
+import type { Procedure } from '../knowledge/schema.ts';
+import type { Config } from './config.ts';
+import { DialogueEngine, type DialogueDeps, type Logger } from './dialogue/engine.ts';
+import { MemoryConversationStore, type ConversationStore } from './dialogue/state.ts';
+import { sampleDossiers } from './dossier/sample.ts';
+import { MemoryDossierProvider, type DossierStatusProvider } from './dossier/types.ts';
+import { FileTicketStore, MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
+import { MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
+
+/** Knowledge plus the understanding built from it; swapped whole on reload. */
+export interface KnowledgeVersion {
+  knowledge: Knowledge;
+  understander: Understander;
+  /** Procedures from the national file (not counting those curated entries replace). */
+  nationalCount: number;
+  loadMs: number;
+}
+
+export interface KnowledgeSource {
+  knowledgeDir?: string;
+  intentsDir?: string;
+  nationalFile?: string;
+  maxAgeDays?: number;
+}
+
+/** Named error: the knowledge or intent data did not validate. */
+export class KnowledgeLoadError extends Error {
+  constructor(readonly issues: KnowledgeIssue[]) {
+    super(`knowledge refused:\n${formatIssues(issues.filter((i) => i.severity === 'error'))}`);
+    this.name = 'KnowledgeLoadError';
+  }
+}
+
+/** Loads and validates everything the understanding needs. Throws KnowledgeLoadError. */
+export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Procedure[]): KnowledgeVersion {
+  const t0 = performance.now();
+  const kr = loadKnowledge(src.knowledgeDir ?? DEFAULT_KNOWLEDGE_DIR, { maxAgeDays: src.maxAgeDays });
+  const ir = loadIntentData(src.intentsDir ?? DEFAULT_INTENTS_DIR);
+  if (!kr.knowledge || !ir.data) throw new KnowledgeLoadError([...kr.issues, ...ir.issues]);
+  let imported = national;
+  if (!imported && src.nationalFile) imported = readNationalFile(src.nationalFile).results.map((r) => r.procedure);
+  const procedures = imported ? mergeNational(kr.knowledge.procedures, imported) : kr.knowledge.procedures;
+  const understander = new Understander(procedures, kr.knowledge.faqs, ir.data as IntentData);
+  return {
+    knowledge: kr.knowledge,
+    understander,
+    nationalCount: procedures.length - kr.knowledge.procedures.length,
+    loadMs: performance.now() - t0,
+  };
+}
+
+/**
+ * Holds the live knowledge version. `reload()` validates new files and swaps only
+ * when they are good, so a broken edit never takes the assistant down.
+ */
+export class KnowledgeHolder {
+  private current: KnowledgeVersion;
+
+  constructor(
+    private readonly src: KnowledgeSource,
+    private readonly log?: Logger,
+  ) {
+    this.current = buildKnowledgeVersion(src);
+  }
+
+  get version(): KnowledgeVersion {
+    return this.current;
+  }
+
+  /** Re-reads the files; keeps serving the last good version on error. */
+  reload(): { ok: boolean; issues: KnowledgeIssue[] } {
+    try {
+      this.current = buildKnowledgeVersion(this.src);
+      this.log?.info({ procedures: this.current.understander.size, ms: Math.round(this.current.loadMs) }, 'knowledge reloaded');
+      return { ok: true, issues: [] };
+    } catch (err) {
+      const issues = err instanceof KnowledgeLoadError ? err.issues : [{ severity: 'error' as const, file: '?', line: 1, message: String(err) }];
+      this.log?.error({ errors: issues.filter((i) => i.severity === 'error').slice(0, 20) }, 'knowledge change refused; serving the last good version');
+      return { ok: false, issues };
+    }
+  }
+}
+
+export interface AssistantParts {
+  holder: KnowledgeHolder;
+  engine: DialogueEngine;
+  store: ConversationStore;
+  tickets: TicketStore;
+  dossiers: DossierStatusProvider;
+}
+
+export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledge' | 'understander'>> {
+  holder?: KnowledgeHolder;
+  /** Keep tickets in memory instead of DATA_DIR (tests, ask). */
+  memoryTickets?: boolean;
+}
+
+/** The embedded default: in-memory state, file tickets, sample dossiers. */
+export function createAssistant(config: Config, overrides: AssistantOverrides = {}): AssistantParts {
+  const holder =
+    overrides.holder ??
+    new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
+  const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000);
+  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
+  const dossiers = overrides.dossiers ?? new MemoryDossierProvider(sampleDossiers());
+  const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);
+  const globalLookups: RateLimiter = overrides.globalLookups ?? new MemoryRateLimiter(config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, 60_000);
+  const engine = new DialogueEngine({
+    ...overrides,
+    knowledge: () => holder.version.knowledge,
+    understander: () => holder.version.understander,
+    store,
+    tickets,
+    dossiers,
+    userLookups,
+    globalLookups,
+    config: {
+      conversationTtlMs: config.CONVERSATION_TTL_MINUTES * 60_000,
+      handoffQuietMs: config.HANDOFF_QUIET_MINUTES * 60_000,
+      verifyPhone: config.DOSSIER_VERIFY_PHONE,
+      ratingChannels: new Set(config.RATING_CHANNELS.split(',').map((s) => s.trim()).filter(Boolean)),
+      ...overrides.config,
+    },
+  });
+  return { holder, engine, store, tickets, dossiers };
+}

@@ -1,0 +1,58 @@
+/**
+ * Channel-neutral message and reply model. Channel adapters translate to and from
+ * these; the dialogue engine never sees a Telegram update or a Zalo event.
+ */
+
+/** Where a message came from. */
+export type ChannelName = 'web' | 'telegram' | 'zalo' | 'cli';
+
+/** What kind of message arrived; non-text kinds get a polite "please type" reply. */
+export type MessageKind = 'text' | 'image' | 'sticker' | 'voice' | 'video' | 'file' | 'location' | 'other';
+
+export interface IncomingMessage {
+  channel: ChannelName;
+  /** Stable id of the conversation on its channel (chat id, thread id, session id). */
+  conversationId: string;
+  /** Platform user id (for rate limits and tickets; never logged in full). */
+  userId: string;
+  /** Platform message id, used to deduplicate redeliveries. */
+  messageId: string;
+  text: string;
+  kind: MessageKind;
+  /** Display name if the platform gives one (staff see it in hand-off tickets). */
+  userName?: string;
+  /** Epoch ms when the platform says it was sent. */
+  sentAt?: number;
+}
+
+/** A choice the citizen can tap (web, Telegram) or answer by number (Zalo, CLI). */
+export interface ReplyOption {
+  label: string;
+  /** What choosing it sends back: an internal payload (`#p:…`) or plain text. */
+  payload: string;
+}
+
+export interface ReplyLink {
+  title: string;
+  url: string;
+}
+
+/** One reply, rendered by each channel in its own way. */
+export interface Reply {
+  text: string;
+  options: ReplyOption[];
+  links: ReplyLink[];
+  /** Offer the one-tap "có hữu ích không?" rating under this reply. */
+  rating?: { procedure: string | null; intent: string };
+}
+
+/** Shorthand to build a reply. */
+export function reply(text: string, options: ReplyOption[] = [], links: ReplyLink[] = []): Reply {
+  return { text, options, links };
+}
+
+/** Renders options as numbered lines (Zalo, CLI, plain text fallback). */
+export function numberedText(r: Reply): string {
+  if (!r.options.length) return r.text;
+  return `${r.text}\n${r.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n')}`;
+}

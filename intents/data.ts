@@ -1,0 +1,149 @@
+/**
+ * Loads the editable understanding data: abbreviations, filler phrases and intent
+ * examples (`intents/*.yaml`). Validated with the same machinery as the knowledge
+ * base, so staff get file-and-line errors for these too.
+ */
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { lineOf, parseFile, zodIssues, type KnowledgeIssue } from '../knowledge/load.ts';
+import { canonicalize, foldTokens, type ContextRule, type Lexicon } from './normalize.ts';
+
+/** Where the bundled understanding data lives (this folder). */
+export const DEFAULT_INTENTS_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+/** The intent ids of the public contract (`../shared/spec/intents.tsv`). */
+export const INTENT_IDS = [
+  'greeting',
+  'thanks',
+  'procedure.overview',
+  'procedure.steps',
+  'procedure.documents',
+  'procedure.fee',
+  'procedure.duration',
+  'procedure.location',
+  'procedure.online',
+  'dossier.status',
+  'faq',
+  'handoff',
+  'feedback',
+  'out_of_scope',
+] as const;
+export type IntentId = (typeof INTENT_IDS)[number];
+export type Aspect = Extract<IntentId, `procedure.${string}`>;
+export const ASPECTS = INTENT_IDS.filter((i): i is Aspect => i.startsWith('procedure.'));
+
+const phrase = z.string().trim().min(1);
+
+const abbreviationsSchema = z
+  .object({
+    version: z.literal(1),
+    abbreviations: z.record(z.string().regex(/^[a-z0-9đ ]+$/u, 'cách gõ viết thường, không dấu'), phrase),
+    contextual: z
+      .array(
+        z
+          .object({
+            token: z.string().regex(/^[a-z0-9]+$/),
+            means: phrase,
+            after: z.array(phrase).optional(),
+            near: z.array(phrase).optional(),
+            atEnd: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    fillers: z.array(phrase).default([]),
+    abuse: z.array(phrase).default([]),
+  })
+  .strict();
+
+const examplesSchema = z
+  .object({
+    version: z.literal(1),
+    intents: z.record(z.enum(INTENT_IDS as unknown as [IntentId, ...IntentId[]]), z.array(z.union([phrase, z.number()]).transform(String)).min(3)),
+  })
+  .strict();
+
+/** Everything the understanding engine reads from `intents/`. */
+export interface IntentData {
+  lexicon: Lexicon;
+  /** Filler phrases as folded token arrays, longest first. */
+  fillers: string[][];
+  /** Folded abusive words/phrases, answered with a short polite reply. */
+  abuse: string[][];
+  /** Intent → example sentences (raw, with `{p}` placeholders). */
+  examples: Map<IntentId, string[]>;
+}
+
+function foldPhrase(p: string): string[] {
+  return foldTokens(canonicalize(p));
+}
+
+/** Loads and checks `abbreviations.yaml` and `examples.yaml`; returns null data on error. */
+export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: IntentData | null; issues: KnowledgeIssue[] } {
+  const issues: KnowledgeIssue[] = [];
+  let lexicon: Lexicon | null = null;
+  let fillers: string[][] = [];
+  let abuse: string[][] = [];
+  const abbrPath = join(dir, 'abbreviations.yaml');
+  const exPath = join(dir, 'examples.yaml');
+  for (const p of [abbrPath, exPath]) {
+    if (!existsSync(p)) issues.push({ severity: 'error', file: p, line: 1, message: 'Thiếu tệp.', hint: 'Khôi phục tệp từ bản phát hành.' });
+  }
+  const abbr = existsSync(abbrPath) ? parseFile(dir, abbrPath, issues) : null;
+  if (abbr) {
+    const r = zodIssues(abbr.file, abbreviationsSchema, abbr.data);
+    issues.push(...r.issues);
+    if (r.ok) {
+      const v = r.value as z.infer<typeof abbreviationsSchema>;
+      const abbreviations = new Map<string, string[]>();
+      for (const [k, meaning] of Object.entries(v.abbreviations)) {
+        const key = foldPhrase(k);
+        // Multi-word keys ("cam on") are rewritten at the token level by joining them.
+        abbreviations.set(key.join(' '), foldPhrase(meaning));
+      }
+      const rules: ContextRule[] = v.contextual.map((c) => ({
+        token: c.token,
+        means: foldPhrase(c.means),
+        after: c.after?.flatMap((a) => foldPhrase(a).slice(-1)),
+        near: c.near?.flatMap(foldPhrase),
+        atEnd: c.atEnd,
+      }));
+      lexicon = { abbreviations, rules };
+      fillers = v.fillers.map(foldPhrase).sort((a, b) => b.length - a.length);
+      abuse = v.abuse.map(foldPhrase);
+    }
+  }
+  const examples = new Map<IntentId, string[]>();
+  const ex = existsSync(exPath) ? parseFile(dir, exPath, issues) : null;
+  if (ex) {
+    const r = zodIssues(ex.file, examplesSchema, ex.data);
+    issues.push(...r.issues);
+    if (r.ok) {
+      const v = r.value as z.infer<typeof examplesSchema>;
+      const seen = new Map<string, string>();
+      for (const [intent, list] of Object.entries(v.intents) as [IntentId, string[]][]) {
+        list.forEach((sentence, i) => {
+          const key = foldPhrase(sentence).join(' ');
+          const prev = seen.get(key);
+          if (prev !== undefined) {
+            issues.push({
+              severity: prev === intent ? 'warning' : 'error',
+              file: ex.file.rel,
+              line: lineOf(ex.file, ['intents', intent, i]),
+              message: prev === intent ? `Câu mẫu "${sentence}" lặp lại.` : `Câu mẫu "${sentence}" đã có ở ý định "${prev}".`,
+              hint: 'Một câu mẫu chỉ thuộc một ý định; xóa một trong hai dòng.',
+            });
+          } else seen.set(key, intent);
+        });
+        examples.set(intent, list);
+      }
+      for (const id of INTENT_IDS) {
+        if (!examples.has(id)) issues.push({ severity: 'error', file: ex.file.rel, line: 1, message: `Thiếu câu mẫu cho ý định "${id}".`, hint: 'Mỗi ý định cần ít nhất 3 câu mẫu.' });
+      }
+    }
+  }
+  if (issues.some((i) => i.severity === 'error') || !lexicon) return { data: null, issues };
+  return { data: { lexicon, fillers, abuse, examples }, issues };
+}

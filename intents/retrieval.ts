@@ -1,0 +1,211 @@
+/**
+ * Finds which procedure (or FAQ topic) a message is about.
+ *
+ * A small hand-made index over folded syllables and syllable pairs of each entry's
+ * name, aliases and keywords. A phrase scores by how much of it (IDF-weighted) the
+ * message contains, times how much of the message it explains; an entry scores by
+ * its best phrase. Candidates come from postings of the message's rarer tokens, so the
+ * cost grows with the postings touched, not with the size of the base (measured in
+ * ../shared/notes: 0.15 ms at 5,000 procedures vs 100+ ms for a fuse.js scan).
+ */
+import { bigrams } from './normalize.ts';
+
+/** One searchable phrase of an entry, as folded tokens with fillers removed. */
+export interface IndexPhrase {
+  tokens: string[];
+  /** Multiplier: names and aliases 1, keywords less. */
+  weight: number;
+}
+
+export interface IndexEntry {
+  id: string;
+  phrases: IndexPhrase[];
+  /** 0–100; breaks near-ties in favour of the common procedure. */
+  priority: number;
+}
+
+export interface RetrievalMatch {
+  id: string;
+  score: number;
+  /** Query tokens explained by the best phrase (to mask them before intent classification). */
+  matched: Set<string>;
+  /** Share of the best phrase found in the message. */
+  coverage: number;
+}
+
+interface CompiledPhrase {
+  entry: number;
+  tokens: Set<string>;
+  bigrams: Set<string>;
+  mass: number;
+  weight: number;
+}
+
+/** Inverted index over entries' phrases. Build once per knowledge version. */
+export class PhraseIndex {
+  private readonly entries: IndexEntry[];
+  private readonly phrases: CompiledPhrase[] = [];
+  private readonly postings = new Map<string, number[]>();
+  private readonly df = new Map<string, number>();
+  private readonly maxIdf: number;
+  /** Every token that occurs in some phrase. */
+  readonly vocabulary = new Set<string>();
+
+  constructor(entries: IndexEntry[]) {
+    this.entries = entries;
+    const n = entries.length || 1;
+    entries.forEach((e, ei) => {
+      const terms = new Set<string>();
+      for (const p of e.phrases) for (const t of [...p.tokens, ...bigrams(p.tokens)]) terms.add(t);
+      for (const t of terms) this.df.set(t, (this.df.get(t) ?? 0) + 1);
+      for (const p of e.phrases) {
+        if (!p.tokens.length) continue;
+        const id = this.phrases.length;
+        this.phrases.push({ entry: ei, tokens: new Set(p.tokens), bigrams: new Set(bigrams(p.tokens)), mass: 0, weight: p.weight });
+        for (const t of new Set(p.tokens)) {
+          this.vocabulary.add(t);
+          let list = this.postings.get(t);
+          if (!list) this.postings.set(t, (list = []));
+          list.push(id);
+        }
+      }
+    });
+    this.maxIdf = Math.log(1 + n);
+    for (const p of this.phrases) {
+      let m = 0;
+      for (const t of p.tokens) m += this.idf(t);
+      for (const b of p.bigrams) m += this.idf(b);
+      p.mass = m || 1;
+    }
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Inverse document frequency; unseen terms get the maximum. */
+  idf(term: string): number {
+    const d = this.df.get(term);
+    return d ? Math.log(1 + this.entries.length / d) : this.maxIdf;
+  }
+
+  /** Number of entries whose phrases contain the term. */
+  documentFrequency(term: string): number {
+    return this.df.get(term) ?? 0;
+  }
+
+  /**
+   * Best entries for the query tokens (fillers already removed), best first.
+   * `unknownWeight` is the IDF given to query tokens no entry has.
+   */
+  search(query: readonly string[], limit = 5): RetrievalMatch[] {
+    if (!query.length) return [];
+    const qset = new Set(query);
+    const qbi = new Set(bigrams(query));
+    let qmass = 0;
+    for (const t of qset) qmass += this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
+
+    // Candidate phrases from the rarer tokens first; common tokens only when needed.
+    const terms = [...qset].filter((t) => this.postings.has(t)).sort((a, b) => (this.df.get(a) ?? 0) - (this.df.get(b) ?? 0));
+    const cap = Math.max(200, Math.ceil(this.entries.length * 0.05));
+    const candidates = new Set<number>();
+    for (const t of terms) {
+      const list = this.postings.get(t) as number[];
+      if (candidates.size > 0 && list.length > cap) break;
+      for (const id of list) candidates.add(id);
+    }
+
+    const best = new Map<number, RetrievalMatch>();
+    for (const pid of candidates) {
+      const p = this.phrases[pid] as CompiledPhrase;
+      let m = 0;
+      let tokMass = 0;
+      const matched = new Set<string>();
+      for (const t of p.tokens) {
+        if (qset.has(t)) {
+          const w = this.idf(t);
+          m += w;
+          tokMass += w;
+          matched.add(t);
+        }
+      }
+      if (!matched.size) continue;
+      for (const b of p.bigrams) if (qbi.has(b)) m += this.idf(b);
+      const coverage = m / p.mass;
+      const qcov = Math.min(1, tokMass / (qmass || 1));
+      const score = coverage * (0.55 + 0.45 * qcov) * p.weight;
+      const prev = best.get(p.entry);
+      if (!prev || score > prev.score) {
+        const entry = this.entries[p.entry] as IndexEntry;
+        best.set(p.entry, { id: entry.id, score, matched, coverage });
+      }
+    }
+    const out = [...best.entries()].map(([ei, m]) => ({ ...m, score: m.score + ((this.entries[ei] as IndexEntry).priority / 100) * 0.02 }));
+    out.sort((a, b) => b.score - a.score);
+    return out.slice(0, limit);
+  }
+}
+
+/** Removes filler phrases (longest first) from folded tokens. */
+export function removeFillers(tokens: readonly string[], fillers: readonly string[][]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  outer: while (i < tokens.length) {
+    for (const f of fillers) {
+      if (f.length && i + f.length <= tokens.length && f.every((w, k) => tokens[i + k] === w)) {
+        i += f.length;
+        continue outer;
+      }
+    }
+    out.push(tokens[i] as string);
+    i++;
+  }
+  return out;
+}
+
+/**
+ * Corrects one-edit typos against a vocabulary (symmetric delete: O(1) lookups,
+ * so it stays fast on a 10,000-procedure base).
+ */
+export class TypoCorrector {
+  private readonly deletes = new Map<string, string[]>();
+
+  constructor(
+    words: Iterable<string>,
+    private readonly rank: (word: string) => number,
+    private readonly distance: (a: string, b: string) => number,
+  ) {
+    for (const w of words) {
+      if (w.length < 3 || /\d/.test(w)) continue;
+      for (const d of [w, ...deletions(w)]) {
+        let list = this.deletes.get(d);
+        if (!list) this.deletes.set(d, (list = []));
+        if (!list.includes(w)) list.push(w);
+      }
+    }
+  }
+
+  /** The most frequent vocabulary word one edit away, or undefined. */
+  correct(token: string): string | undefined {
+    if (token.length < 3 || /\d/.test(token)) return undefined;
+    let best: string | undefined;
+    let bestRank = -1;
+    for (const d of [token, ...deletions(token)]) {
+      for (const w of this.deletes.get(d) ?? []) {
+        if (w === token || this.distance(token, w) > 1) continue;
+        const r = this.rank(w);
+        if (r > bestRank) {
+          best = w;
+          bestRank = r;
+        }
+      }
+    }
+    return best;
+  }
+}
+
+function deletions(w: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < w.length; i++) out.push(w.slice(0, i) + w.slice(i + 1));
+  return out;
+}

@@ -1,0 +1,328 @@
+/**
+ * The understanding engine: message + conversation context → what the citizen wants.
+ *
+ * Pipeline (each step cheap, all data editable in YAML):
+ *  1. entities on the raw text (dossier codes before punctuation is stripped);
+ *  2. normalization (NFC, tone placement, folding, abbreviations) and one-edit typo
+ *     correction against the known vocabulary;
+ *  3. procedure and FAQ retrieval over names, aliases and keywords;
+ *  4. intent classification of what is left once the procedure's words are masked,
+ *     so "lệ phí", "ở đâu", "cần gì" decide the aspect whatever the procedure;
+ *  5. a decision that weighs both, uses the conversation for follow-ups and pending
+ *     numbered options, and says how sure it is.
+ * Imports no channel, queue or network code.
+ */
+import Fuse from 'fuse.js';
+import { DamerauLevenshteinDistance } from 'natural/lib/natural/distance/index.js';
+import type { Faq, Procedure } from '../knowledge/schema.ts';
+import { NaiveBayes } from './classifier.ts';
+import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
+import { findAge, findChannel, findDossierCode, findMalformedCode } from './entities.ts';
+import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
+import { PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
+import type { ChannelMethod } from '../knowledge/schema.ts';
+
+/** Tunable thresholds in one frozen object (Fuse.js habit). */
+export const UNDERSTANDING_DEFAULTS = Object.freeze({
+  /** Procedure score at which we answer without asking. */
+  procedureStrong: 0.5,
+  /** Below this a procedure candidate is not worth mentioning. */
+  procedureWeak: 0.3,
+  /** Second candidate within this ratio of the first → ask which one. */
+  clarifyRatio: 0.9,
+  faqStrong: 0.55,
+  /** Probability a non-procedure intent needs to override a clearly named procedure. */
+  overrideProcedure: 0.8,
+  /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
+  socialMin: 0.45,
+  maxOptions: 3,
+});
+
+/** What the dialogue remembers between messages that understanding needs. */
+export interface UnderstandingContext {
+  lastProcedure?: string;
+  lastAspect?: Aspect;
+  /** Numbered choices offered in the last reply. */
+  pendingOptions?: { ids: string[]; aspect: Aspect };
+}
+
+export interface Understanding {
+  intent: IntentId;
+  procedure: string | null;
+  faq: string | null;
+  dossierCode: string | null;
+  /** Text that looked like a dossier code but has the wrong shape. */
+  malformedCode: string | null;
+  confidence: number;
+  /** Other procedures that fit, best first (for "did you mean"). */
+  alternatives: { procedure: string; score: number }[];
+  /** True when the reply should ask the citizen to choose among alternatives. */
+  clarify: boolean;
+  /** The procedure came from the conversation, not from this message. */
+  followUp: boolean;
+  /** The message chose one of the pending numbered options. */
+  choseOption: boolean;
+  /** follow / unfollow a dossier. */
+  command: 'follow' | 'unfollow' | null;
+  entities: { age?: number; channel?: ChannelMethod };
+  /** Tokens after normalization and correction (for logs and the review inbox). */
+  tokens: string[];
+}
+
+const SOCIAL: IntentId[] = ['greeting', 'thanks', 'handoff', 'feedback', 'dossier.status', 'out_of_scope', 'faq'];
+const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'];
+const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
+
+/** Procedure phrases for the index: name without the "Thủ tục" prefix, aliases, keywords. */
+function procedurePhrases(p: Procedure): { text: string; weight: number }[] {
+  const name = p.name.replace(/^thủ tục\s+/iu, '');
+  return [
+    { text: name, weight: 1 },
+    ...p.aliases.map((a) => ({ text: a, weight: 1 })),
+    ...p.keywords.map((k) => ({ text: k, weight: 0.75 })),
+  ];
+}
+
+/** Built once per knowledge version; `understand` is then pure and fast. */
+export class Understander {
+  readonly procedures = new Map<string, Procedure>();
+  readonly faqs = new Map<string, Faq>();
+  private readonly procIndex: PhraseIndex;
+  private readonly faqIndex: PhraseIndex;
+  private readonly classifier = new NaiveBayes<IntentId>();
+  private readonly corrector: TypoCorrector;
+  private readonly known = new Set<string>();
+  private readonly aliasFuse: Fuse<{ id: string; text: string }>;
+  readonly buildMs: number;
+  /** Folded abusive phrases (from abbreviations.yaml). */
+  readonly abuseList: string[][];
+
+  constructor(
+    procedures: readonly Procedure[],
+    faqs: readonly Faq[],
+    private readonly data: IntentData,
+    readonly options = UNDERSTANDING_DEFAULTS,
+  ) {
+    const t0 = performance.now();
+    this.abuseList = data.abuse;
+    const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
+    for (const p of procedures) this.procedures.set(p.id, p);
+    for (const f of faqs) this.faqs.set(f.id, f);
+
+    const procEntries: IndexEntry[] = [];
+    const aliasList: { id: string; text: string }[] = [];
+    for (const p of this.procedures.values()) {
+      const phrases = procedurePhrases(p).map((ph) => ({ tokens: removeFillers(tok(ph.text), data.fillers), weight: ph.weight }));
+      procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
+      if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
+    }
+    this.procIndex = new PhraseIndex(procEntries);
+    this.faqIndex = new PhraseIndex(
+      [...this.faqs.values()].map((f) => ({
+        id: f.id,
+        priority: 50,
+        phrases: [
+          { tokens: tok(f.question), weight: 0.9 },
+          ...f.aliases.map((a) => ({ tokens: tok(a), weight: 1 })),
+          ...f.keywords.map((k) => ({ tokens: tok(k), weight: 0.75 })),
+        ],
+      })),
+    );
+    for (const intent of INTENT_IDS) {
+      for (const ex of data.examples.get(intent) ?? []) {
+        const tokens = tok(ex.replace(/\{p\}/g, ' '));
+        if (tokens.length) this.classifier.add(intent, tokens);
+        for (const t of tokens) this.known.add(t);
+      }
+    }
+    for (const v of [this.procIndex.vocabulary, this.faqIndex.vocabulary]) for (const t of v) this.known.add(t);
+    for (const f of data.fillers) for (const t of f) this.known.add(t);
+    for (const [k, v] of data.lexicon.abbreviations) {
+      this.known.add(k);
+      for (const t of v) this.known.add(t);
+    }
+    const freq = (w: string) => this.procIndex.documentFrequency(w) + this.faqIndex.documentFrequency(w) + (this.classifier.knows(w) ? 1 : 0);
+    this.corrector = new TypoCorrector(this.known, freq, (a, b) => DamerauLevenshteinDistance(a, b));
+    this.aliasFuse = new Fuse(aliasList, { keys: ['text'], includeScore: true, ignoreLocation: true, threshold: 0.3 });
+    this.buildMs = performance.now() - t0;
+  }
+
+  /** Number of procedures searchable. */
+  get size(): number {
+    return this.procIndex.size;
+  }
+
+  /** Normalizes with this engine's lexicon (for logs and tools). */
+  normalize(text: string): Normalized {
+    return normalize(text, this.data.lexicon);
+  }
+
+  private correct(tokens: string[]): { tokens: string[]; unknown: number } {
+    let unknown = 0;
+    const out = tokens.map((t) => {
+      if (this.known.has(t) || /^\d+$/.test(t)) return t;
+      const c = this.corrector.correct(t);
+      if (c) return c;
+      unknown++;
+      return t;
+    });
+    return { tokens: out, unknown };
+  }
+
+  private resolveOption(tokens: string[], ctx: UnderstandingContext): string | null {
+    const pending = ctx.pendingOptions;
+    if (!pending || !pending.ids.length) return null;
+    const content = tokens.filter((t) => !['cai', 'so', 'thu', 'chon', 'phuong', 'an', 'muc', 'y', 'la', 'a', 'nhe', 'di'].includes(t));
+    if (content.length === 1) {
+      const t = content[0] as string;
+      const n = /^\d+$/.test(t) ? Number(t) : ORDINALS[t];
+      if (n && n >= 1 && n <= pending.ids.length) return pending.ids[n - 1] ?? null;
+    }
+    if (!content.length || content.length > 8) return null;
+    // A partial name of one of the options ("cái cấp lại", "khai sinh").
+    const names = pending.ids.map((id) => ({ id, text: expand(foldTokens(canonicalize(this.procedures.get(id)?.name ?? id)), this.data.lexicon).join(' ') }));
+    const fuse = new Fuse(names, { keys: ['text'], includeScore: true, ignoreLocation: true, threshold: 0.35 });
+    const hit = fuse.search(content.join(' '))[0];
+    return hit && (hit.score ?? 1) < 0.35 ? hit.item.id : null;
+  }
+
+  /** Understands one message in its conversation context. Never throws on any string. */
+  understand(text: string, ctx: UnderstandingContext = {}): Understanding {
+    const o = this.options;
+    const raw = text.length > 2000 ? text.slice(0, 2000) : text;
+    const norm = normalize(raw, this.data.lexicon);
+    const { tokens } = this.correct(norm.tokens);
+    const foldedText = fold(norm.canon);
+    const code = findDossierCode(raw);
+    const base: Understanding = {
+      intent: 'out_of_scope',
+      procedure: null,
+      faq: null,
+      dossierCode: code?.code ?? null,
+      malformedCode: null,
+      confidence: 0,
+      alternatives: [],
+      clarify: false,
+      followUp: false,
+      choseOption: false,
+      command: null,
+      entities: { age: findAge(foldedText), channel: findChannel(tokens) },
+      tokens,
+    };
+    const joined = ` ${tokens.join(' ')} `;
+    const followCmd = / theo doi /.test(joined) && / ho so | ma /.test(joined) ? (/ (huy|ngung|dung|bo|thoi) theo doi /.test(joined) ? 'unfollow' : 'follow') : null;
+    if (code || followCmd) return { ...base, intent: 'dossier.status', command: followCmd, confidence: code ? 0.99 : 0.9 };
+
+    // A reply to numbered options ("2", "cái thứ hai", part of a name).
+    const chosen = this.resolveOption(tokens, ctx);
+    if (chosen) {
+      return { ...base, intent: ctx.pendingOptions?.aspect ?? 'procedure.overview', procedure: chosen, confidence: 0.95, choseOption: true };
+    }
+    if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+
+    const content = removeFillers(tokens, this.data.fillers);
+    let procs = this.procIndex.search(content, 6);
+    // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
+    if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
+      const hit = this.aliasFuse.search(content.join(' '))[0];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5 }];
+    }
+    const faqs = this.faqIndex.search(tokens, 3);
+    const top = procs[0];
+    const ftop = faqs[0];
+    const full = this.classifier.classify(tokens);
+    const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
+
+    const residual = top ? maskTokens(tokens, top.matched) : tokens;
+    const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
+      const c = this.classifier.classify(residual, ASPECTS);
+      const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
+      if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
+      return { aspect: best.label as Aspect, p: best.p, signal: true };
+    };
+
+    const procStrong = top && top.score >= o.procedureStrong;
+    const faqStrong = ftop && ftop.score >= o.faqStrong;
+    const alternatives = (list: RetrievalMatch[]) =>
+      list.filter((m) => m.score >= o.procedureWeak).slice(0, o.maxOptions).map((m) => ({ procedure: m.id, score: round(m.score) }));
+
+    // A clearly named procedure: the rest of the message says which aspect.
+    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0) + 0.1)) {
+      const residualClass = this.classifier.classify(residual);
+      const rTop = residualClass.ranked[0];
+      if (rTop && OVERRIDES_PROCEDURE.includes(rTop.label) && rTop.p >= o.overrideProcedure && residualClass.known > 0) {
+        return { ...base, intent: rTop.label, procedure: rTop.label === 'dossier.status' ? null : top.id, confidence: round(rTop.p) };
+      }
+      let { aspect, p, signal } = aspectOf();
+      const isFollowUpPhrase = / (con|the con) /.test(` ${tokens[0]} `) || / thi sao /.test(joined);
+      if (ctx.lastAspect && ctx.lastAspect !== 'procedure.overview' && isFollowUpPhrase && (!signal || aspect === 'procedure.overview')) {
+        aspect = ctx.lastAspect;
+      }
+      const second = procs[1];
+      const clarify = !!second && second.score >= o.procedureWeak && second.score >= top.score * o.clarifyRatio && top.coverage < 0.999;
+      const confidence = Math.min(1, top.score) * (0.6 + 0.4 * p) * (clarify ? 0.7 : 1);
+      return {
+        ...base,
+        intent: aspect,
+        procedure: top.id,
+        confidence: round(confidence),
+        alternatives: alternatives(procs.slice(clarify ? 0 : 1)),
+        clarify,
+        entities: base.entities,
+      };
+    }
+
+    // A general question (hours, address, online account…).
+    if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure)) {
+      const aspectFollow = ctx.lastProcedure && (ftop?.score ?? 0) < 0.8 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview';
+      if (!aspectFollow) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(Math.min(1, ftop.score)) };
+    }
+
+    if (full.known === 0) {
+      // Nothing we recognise. A weak procedure guess is still worth offering.
+      if (top && top.score >= o.procedureWeak) {
+        return { ...base, intent: 'procedure.overview', procedure: top.id, confidence: round(top.score * 0.6), clarify: true, alternatives: alternatives(procs) };
+      }
+      return { ...base, intent: 'out_of_scope', confidence: 0.5 };
+    }
+
+    const label = fullTop.label;
+    if (ASPECTS.includes(label as Aspect)) {
+      const aspectLabel = label as Aspect;
+      if (ctx.lastProcedure && this.procedures.has(ctx.lastProcedure) && (!top || top.score < o.procedureWeak || aspectLabel !== 'procedure.overview')) {
+        if (aspectLabel !== 'procedure.overview' || !top) {
+          return { ...base, intent: aspectLabel, procedure: ctx.lastProcedure, followUp: true, confidence: round(0.5 + 0.4 * fullTop.p) };
+        }
+      }
+      if (top && top.score >= o.procedureWeak) {
+        const { aspect, p } = aspectOf();
+        return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
+      }
+      if (aspectLabel === 'procedure.overview') return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+      return { ...base, intent: aspectLabel, confidence: round(0.4 * fullTop.p) };
+    }
+    if (label === 'faq') {
+      if (ftop && ftop.score >= 0.3) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(ftop.score) };
+      if (top && top.score >= o.procedureWeak) {
+        return { ...base, intent: 'procedure.overview', procedure: top.id, confidence: round(top.score * 0.6), clarify: true, alternatives: alternatives(procs) };
+      }
+      return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+    }
+    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin) {
+      return { ...base, intent: label, confidence: round(fullTop.p) };
+    }
+    if (top && top.score >= o.procedureWeak) {
+      const { aspect, p } = aspectOf();
+      return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
+    }
+    return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
+  }
+}
+
+function maskTokens(tokens: readonly string[], matched: Set<string>): string[] {
+  return tokens.filter((t) => !matched.has(t));
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
