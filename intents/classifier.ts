@@ -40,9 +40,13 @@ export class NaiveBayes<L extends string> {
       this.labels.push(label);
     }
     const c = this.counts.get(label) as Map<string, number>;
-    for (const f of features(tokens)) {
-      c.set(f, (c.get(f) ?? 0) + 1);
-      this.totals.set(label, (this.totals.get(label) ?? 0) + 1);
+    // Each example weighs the same whatever its length, so classes with long examples
+    // are not penalised against classes with short ones.
+    const feats = features(tokens);
+    const w = feats.length ? 3 / Math.sqrt(feats.length) : 0;
+    for (const f of feats) {
+      c.set(f, (c.get(f) ?? 0) + w);
+      this.totals.set(label, (this.totals.get(label) ?? 0) + w);
       this.vocabulary.add(f);
     }
   }
@@ -52,14 +56,24 @@ export class NaiveBayes<L extends string> {
     return this.vocabulary.has(feature);
   }
 
+  /**
+   * True when some feature of the message is at least `ratio` times likelier under
+   * `label` than under every label in `against` — evidence specific to that label
+   * ("tra cứu" for dossier status), not shared with them ("hồ sơ").
+   */
+  distinctive(tokens: readonly string[], label: L, against: readonly L[], ratio = 6): boolean {
+    const v = this.vocabulary.size || 1;
+    const p = (l: L, f: string) => ((this.counts.get(l)?.get(f) ?? 0) + this.alpha) / ((this.totals.get(l) ?? 0) + this.alpha * v);
+    return features(tokens).some((f) => this.vocabulary.has(f) && against.every((o) => p(label, f) >= ratio * p(o, f)));
+  }
+
   /** Distribution over labels (uniform prior), optionally restricted to some labels. */
   classify(tokens: readonly string[], only?: readonly L[]): Classification<L> {
     const feats = features(tokens);
     const labels = only ?? this.labels;
     const v = this.vocabulary.size || 1;
-    let known = 0;
     const seen = feats.filter((f) => this.vocabulary.has(f));
-    known = seen.length;
+    const known = seen.length;
     const logs = labels.map((label) => {
       const c = this.counts.get(label);
       const total = this.totals.get(label) ?? 0;

@@ -15,6 +15,8 @@ export interface IndexPhrase {
   tokens: string[];
   /** Multiplier: names and aliases 1, keywords less. */
   weight: number;
+  /** All tokens of the phrase, fillers included: masked from the message before intent classification. */
+  mask?: string[];
 }
 
 export interface IndexEntry {
@@ -46,6 +48,8 @@ export class PhraseIndex {
   private readonly entries: IndexEntry[];
   private readonly phrases: CompiledPhrase[] = [];
   private readonly postings = new Map<string, number[]>();
+  /** Per entry: every token of its names and aliases (fillers included), for masking. */
+  private readonly masks: Set<string>[] = [];
   private readonly df = new Map<string, number>();
   private readonly maxIdf: number;
   /** Every token that occurs in some phrase. */
@@ -55,6 +59,7 @@ export class PhraseIndex {
     this.entries = entries;
     const n = entries.length || 1;
     entries.forEach((e, ei) => {
+      this.masks.push(new Set(e.phrases.flatMap((p) => p.mask ?? [])));
       const terms = new Set<string>();
       for (const p of e.phrases) for (const t of [...p.tokens, ...bigrams(p.tokens)]) terms.add(t);
       for (const t of terms) this.df.set(t, (this.df.get(t) ?? 0) + 1);
@@ -96,9 +101,9 @@ export class PhraseIndex {
 
   /**
    * Best entries for the query tokens (fillers already removed), best first.
-   * `unknownWeight` is the IDF given to query tokens no entry has.
+   * `fullMessage` (fillers included) is what the returned `matched` mask is computed on.
    */
-  search(query: readonly string[], limit = 5): RetrievalMatch[] {
+  search(query: readonly string[], limit = 5, fullMessage: readonly string[] = query): RetrievalMatch[] {
     if (!query.length) return [];
     const qset = new Set(query);
     const qbi = new Set(bigrams(query));
@@ -137,6 +142,8 @@ export class PhraseIndex {
       const prev = best.get(p.entry);
       if (!prev || score > prev.score) {
         const entry = this.entries[p.entry] as IndexEntry;
+        const mask = this.masks[p.entry] as Set<string>;
+        for (const t of fullMessage) if (mask.has(t)) matched.add(t);
         best.set(p.entry, { id: entry.id, score, matched, coverage });
       }
     }

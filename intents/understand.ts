@@ -17,7 +17,7 @@ import { DamerauLevenshteinDistance } from 'natural/lib/natural/distance/index.j
 import type { Faq, Procedure } from '../knowledge/schema.ts';
 import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
-import { findAge, findChannel, findDossierCode, findMalformedCode } from './entities.ts';
+import { findAge, findChannel, findDossierCode } from './entities.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
 import { PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
@@ -32,7 +32,11 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   clarifyRatio: 0.9,
   faqStrong: 0.55,
   /** Probability a non-procedure intent needs to override a clearly named procedure. */
-  overrideProcedure: 0.8,
+  overrideProcedure: 0.75,
+  /** Prior weight of procedure aspects over other intents when a procedure is named. */
+  aspectPrior: 4,
+  /** Below this the aspect is unclear and the answer is the overview. */
+  aspectMin: 0.45,
   /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
   socialMin: 0.45,
   maxOptions: 3,
@@ -112,7 +116,11 @@ export class Understander {
     const procEntries: IndexEntry[] = [];
     const aliasList: { id: string; text: string }[] = [];
     for (const p of this.procedures.values()) {
-      const phrases = procedurePhrases(p).map((ph) => ({ tokens: removeFillers(tok(ph.text), data.fillers), weight: ph.weight }));
+      const phrases = procedurePhrases(p).map((ph) => {
+        const all = tok(ph.text);
+        // Keywords help find the procedure but are not masked: they may be aspect words.
+        return { tokens: removeFillers(all, data.fillers), weight: ph.weight, mask: ph.weight >= 1 ? all : [] };
+      });
       procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
@@ -130,7 +138,7 @@ export class Understander {
     );
     for (const intent of INTENT_IDS) {
       for (const ex of data.examples.get(intent) ?? []) {
-        const tokens = tok(ex.replace(/\{p\}/g, ' '));
+        const tokens = maskPrefixVerbs(tok(ex.replace(/\{p\}/g, ' qqpqq ')), (t) => t === 'qqpqq').filter((t) => t !== 'qqpqq');
         if (tokens.length) this.classifier.add(intent, tokens);
         for (const t of tokens) this.known.add(t);
       }
@@ -186,6 +194,26 @@ export class Understander {
     return hit && (hit.score ?? 1) < 0.35 ? hit.item.id : null;
   }
 
+  /** Developer aid: the raw signals behind a decision (retrieval and classifier scores). */
+  explain(text: string): object {
+    const norm = normalize(text, this.data.lexicon);
+    const { tokens } = this.correct(norm.tokens);
+    const content = removeFillers(tokens, this.data.fillers);
+    const procs = this.procIndex.search(content, 4, tokens);
+    const residual = procs[0] ? maskTokens(tokens, procs[0].matched) : tokens;
+    const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
+    return {
+      tokens,
+      content,
+      procs: procs.map((p) => `${p.id}:${p.score.toFixed(2)}/${p.coverage.toFixed(2)}`),
+      faqs: this.faqIndex.search(tokens, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
+      residual,
+      full: top(this.classifier.classify(tokens)),
+      residualAll: top(this.classifier.classify(residual)),
+      residualAspects: top(this.classifier.classify(residual, ASPECTS)),
+    };
+  }
+
   /** Understands one message in its conversation context. Never throws on any string. */
   understand(text: string, ctx: UnderstandingContext = {}): Understanding {
     const o = this.options;
@@ -221,7 +249,7 @@ export class Understander {
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
 
     const content = removeFillers(tokens, this.data.fillers);
-    let procs = this.procIndex.search(content, 6);
+    let procs = this.procIndex.search(content, 6, tokens);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
@@ -238,6 +266,8 @@ export class Understander {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
+      // A weak signal ("cho khách", "công nhận") is not a question about one aspect.
+      if (best.p < o.aspectMin) return { aspect: 'procedure.overview', p: 1 - best.p, signal: false };
       return { aspect: best.label as Aspect, p: best.p, signal: true };
     };
 
@@ -248,12 +278,22 @@ export class Understander {
 
     // A clearly named procedure: the rest of the message says which aspect.
     if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0) + 0.1)) {
+      // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
-      const rTop = residualClass.ranked[0];
-      if (rTop && OVERRIDES_PROCEDURE.includes(rTop.label) && rTop.p >= o.overrideProcedure && residualClass.known > 0) {
+      const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
+      const z = boosted.reduce((a, b) => a + b.p, 0) || 1;
+      const rTop = boosted.map((x) => ({ label: x.label, p: x.p / z })).sort((a, b) => b.p - a.p)[0];
+      if (
+        rTop &&
+        OVERRIDES_PROCEDURE.includes(rTop.label) &&
+        rTop.p >= o.overrideProcedure &&
+        this.classifier.distinctive(residual, rTop.label, ASPECTS)
+      ) {
         return { ...base, intent: rTop.label, procedure: rTop.label === 'dossier.status' ? null : top.id, confidence: round(rTop.p) };
       }
-      let { aspect, p, signal } = aspectOf();
+      const asp = aspectOf();
+      let aspect = asp.aspect;
+      const { p, signal } = asp;
       const isFollowUpPhrase = / (con|the con) /.test(` ${tokens[0]} `) || / thi sao /.test(joined);
       if (ctx.lastAspect && ctx.lastAspect !== 'procedure.overview' && isFollowUpPhrase && (!signal || aspect === 'procedure.overview')) {
         aspect = ctx.lastAspect;
@@ -274,7 +314,8 @@ export class Understander {
 
     // A general question (hours, address, online account…).
     if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure)) {
-      const aspectFollow = ctx.lastProcedure && (ftop?.score ?? 0) < 0.8 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview';
+      const aspectFollow =
+        ctx.lastProcedure && (ftop?.score ?? 0) < 0.95 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview' && fullTop.p >= 0.5;
       if (!aspectFollow) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(Math.min(1, ftop.score)) };
     }
 
@@ -319,8 +360,27 @@ export class Understander {
   }
 }
 
+/** Verbs that only introduce a procedure ("làm căn cước", "xin giấy phép"): masked with it. */
+const PREFIX_VERBS = new Set(['lam', 'xin', 'dang', 'ky', 'di', 'thu', 'tuc']);
+
+/** Drops prefix verbs that stand right before a token the predicate marks as the procedure. */
+function maskPrefixVerbs(tokens: string[], isProcedure: (t: string) => boolean): string[] {
+  const drop = new Set<number>();
+  for (let i = tokens.length - 1; i >= 0; i--) {
+    const t = tokens[i] as string;
+    if (isProcedure(t)) {
+      let j = i - 1;
+      while (j >= 0 && (PREFIX_VERBS.has(tokens[j] as string) || drop.has(j)) && !isProcedure(tokens[j] as string)) {
+        if (PREFIX_VERBS.has(tokens[j] as string)) drop.add(j);
+        j--;
+      }
+    }
+  }
+  return tokens.filter((_, i) => !drop.has(i));
+}
+
 function maskTokens(tokens: readonly string[], matched: Set<string>): string[] {
-  return tokens.filter((t) => !matched.has(t));
+  return maskPrefixVerbs([...tokens], (t) => matched.has(t)).filter((t) => !matched.has(t));
 }
 
 function round(x: number): number {

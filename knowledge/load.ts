@@ -78,12 +78,11 @@ function listYaml(dir: string): string[] {
 export function lineOf(file: ParsedFile, path: (string | number)[]): number {
   // Walk down as far as the path exists, so a missing key points at its parent.
   let node: unknown = file.doc.contents;
-  let best = 1;
   const rangeLine = (n: unknown) => {
     const r = (n as YamlNode | null)?.range;
     return r ? file.lines.linePos(r[0]).line : undefined;
   };
-  best = rangeLine(node) ?? 1;
+  let best = rangeLine(node) ?? 1;
   for (const key of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
@@ -142,6 +141,9 @@ const SUSPICIOUS: { re: RegExp; message: string; hint: string }[] = [
   { re: /<\/?[a-z][a-z0-9]*(?:\s[^>]*)?>|&(?:nbsp|amp|lt|gt|quot);/i, message: 'Còn sót thẻ HTML hoặc ký tự mã hóa HTML.', hint: 'Xóa thẻ HTML (<p>, <br>, &nbsp;…) và chỉ để lại chữ.' },
   { re: /sổ hộ khẩu|sổ tạm trú/iu, message: 'Nhắc tới sổ hộ khẩu/sổ tạm trú (đã bỏ từ 01/01/2023).', hint: 'Thay bằng thông tin cư trú trong Cơ sở dữ liệu quốc gia về dân cư / VNeID, trừ khi đang giải thích rằng không còn dùng sổ.' },
 ];
+
+/** Question words do not belong in aliases: they would hide what the citizen asks about. */
+const ALIAS_QUESTION_WORDS = /ở đâu|bao nhiêu|bao lâu|cần gì|cần những|thế nào|lệ phí|mấy ngày|online|trực tuyến|hồ sơ/iu;
 
 /** Text fields where a mention of the old paper books is an explanation, not a stale fact. */
 const ALLOW_HOUSEHOLD_BOOK_IN = new Set(['aliases', 'keywords', 'question']);
@@ -271,6 +273,11 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
       methods.add(c.method);
       if (c.feeAmount === undefined && !c.feeByProvince && /\d{1,3}(?:[.,]\d{3})+\s*(?:đ|đồng|vnđ)/iu.test(c.fee) === false && !/miễn|không (?:thu|mất)|0 đồng|theo quy định|hđnd|hội đồng nhân dân|từng/iu.test(c.fee)) {
         issues.push({ severity: 'warning', file: r.file.rel, line: lineOf(r.file, ['channels', i, 'fee']), message: 'Lệ phí không nêu số tiền, miễn phí hay do HĐND tỉnh quy định.', hint: 'Ghi rõ số tiền, "Miễn lệ phí", hoặc đặt feeByProvince: true khi HĐND tỉnh quy định.' });
+      }
+    });
+    p.aliases.forEach((a, i) => {
+      if (ALIAS_QUESTION_WORDS.test(a)) {
+        issues.push({ severity: 'warning', file: r.file.rel, line: lineOf(r.file, ['aliases', i]), message: `Tên gọi khác "${a}" chứa từ hỏi (ở đâu, lệ phí, online…).`, hint: 'Tên gọi khác chỉ ghi tên thủ tục; phần hỏi (lệ phí, ở đâu…) trợ lý tự nhận ra. Chuyển sang keywords nếu cần.' });
       }
     });
     if (p.online.available && !p.channels.some((c) => c.method === 'truc-tuyen')) {

@@ -170,7 +170,6 @@ export class DialogueEngine {
   private async route(msg: IncomingMessage, state: ConversationState, now: number): Promise<Turn> {
     const k = this.k;
     const r = k.replies;
-    const site = siteValues(k.site);
 
     // Staff own this conversation: record, stay quiet.
     if (state.handoff && state.handoff.until > now) {
@@ -226,7 +225,6 @@ export class DialogueEngine {
     if (abusive && (turn.intent === 'out_of_scope' || !turn.reply)) return { ...this.plain(r.abuse, 'out_of_scope'), confidence: 0.9 };
     if (prefix && turn.reply) turn.reply.text = prefix + turn.reply.text;
     if (abusive && turn.reply) turn.reply.text = `${r.abuse}\n\n${turn.reply.text}`;
-    void site;
     return turn;
   }
 
@@ -408,7 +406,6 @@ export class DialogueEngine {
 
   private async dossier(u: Understanding, msg: IncomingMessage, state: ConversationState, text: string): Promise<Turn> {
     const r = this.k.replies;
-    const site = siteValues(this.k.site);
     const base = { intent: 'dossier.status' as IntentId, procedure: null, faq: null, dossierCode: u.dossierCode, confidence: u.confidence, alternatives: [] };
     if (u.command === 'unfollow') {
       const codes = (await this.deps.follows?.unsubscribe(msg.conversationId, u.dossierCode ?? undefined)) ?? [];
