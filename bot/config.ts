@@ -15,6 +15,22 @@ const optional = z
   .optional()
   .transform((v) => (v && v.trim() ? v.trim() : undefined));
 
+/** A JSON object of strings given in one variable (dossier HTTP field and status maps). */
+const jsonStringMap = (name: string) =>
+  z.string().optional().transform((v, ctx): Record<string, string> | undefined => {
+    if (v === undefined) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && Object.values(parsed).every((x) => typeof x === 'string')) {
+        return parsed as Record<string, string>;
+      }
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object of strings` });
+    return z.NEVER;
+  });
+
 export const configSchema = z.object({
   NODE_ENV: z.string().default('production'),
   PORT: int(3000),
@@ -34,6 +50,48 @@ export const configSchema = z.object({
   DOSSIER_VERIFY_PHONE: bool,
   DOSSIER_LOOKUPS_PER_HOUR: int(10),
   DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: int(120),
+  /** Dossier status source: embedded SQLite (default), a province's one-stop HTTP API, or in-memory samples. */
+  DOSSIER_PROVIDER: z.enum(['sqlite', 'http', 'memory']).default('sqlite'),
+  /** SQLite file for dossiers and follows (default `${DATA_DIR}/dossiers.sqlite`). */
+  DOSSIER_DB_FILE: optional,
+  /** Seed invented sample dossiers (codes …H99-…) when the database is first created. */
+  DOSSIER_SAMPLE_DATA: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === ''),
+  DOSSIER_HTTP_BASE_URL: optional.pipe(z.url().optional()),
+  /** Path template; `{code}` is replaced by the URL-encoded dossier code. */
+  DOSSIER_HTTP_PATH: z.string().default('/api/dossiers/{code}'),
+  DOSSIER_HTTP_AUTH_HEADER: optional,
+  DOSSIER_HTTP_AUTH_VALUE: optional,
+  /** Dot path to the record inside the response body (empty = the body itself). */
+  DOSSIER_HTTP_RECORD_PATH: optional,
+  /** JSON object: our field → dot path in the upstream record, e.g. {"status":"dossierStatusName"}. */
+  DOSSIER_HTTP_FIELD_MAP: optional.pipe(jsonStringMap('DOSSIER_HTTP_FIELD_MAP')),
+  /** JSON object: upstream status label or code → national status. */
+  DOSSIER_HTTP_STATUS_MAP: optional.pipe(jsonStringMap('DOSSIER_HTTP_STATUS_MAP')),
+  DOSSIER_HTTP_TIMEOUT_MS: int(3000),
+  DOSSIER_HTTP_RETRIES: int(2),
+  /** Whole-lookup budget across retries, so the chat never waits longer than this. */
+  DOSSIER_HTTP_DEADLINE_MS: int(8000),
+  DOSSIER_HTTP_BREAKER_FAILURES: int(5),
+  DOSSIER_HTTP_BREAKER_COOLDOWN_SECONDS: int(30),
+  /** Cache HTTP lookups this long (Redis when REDIS_URL is set, else in process); 0 = off. */
+  DOSSIER_CACHE_SECONDS: int(60),
+  /** How often the follow poller checks followed dossiers. */
+  DOSSIER_POLL_SECONDS: int(300),
+  /** Web chat: messages one browser session may send per minute (0 = unlimited). */
+  WEB_MESSAGES_PER_MINUTE: int(30),
+  /** Telegram bot token from @BotFather; unset = Telegram off. */
+  TELEGRAM_BOT_TOKEN: optional,
+  /** Public HTTPS URL Telegram posts updates to (webhook mode); unset = long polling. */
+  TELEGRAM_WEBHOOK_URL: optional.pipe(z.url().optional()),
+  /** Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -); derived from the token when unset. */
+  TELEGRAM_WEBHOOK_SECRET: optional.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'only A-Z a-z 0-9 _ - (1-256)').optional()),
+  /** Self-hosted Bot API server (default https://api.telegram.org). */
+  TELEGRAM_API_ROOT: optional.pipe(z.url().optional()),
+  /** Chat id of the staff group that receives hand-off tickets (e.g. -1001234567890). */
+  TELEGRAM_STAFF_CHAT_ID: optional.pipe(z.string().regex(/^-?\d+$/, 'a numeric chat id such as -1001234567890').optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -43,6 +43,9 @@ interface CompiledPhrase {
   weight: number;
 }
 
+/** Postings read per query at most (after the first term): bounds the cost on large bases. */
+const PostingBudget = 3000;
+
 /** Inverted index over entries' phrases. Build once per knowledge version. */
 export class PhraseIndex {
   private readonly entries: IndexEntry[];
@@ -67,8 +70,10 @@ export class PhraseIndex {
         if (!p.tokens.length) continue;
         const id = this.phrases.length;
         this.phrases.push({ entry: ei, tokens: new Set(p.tokens), bigrams: new Set(bigrams(p.tokens)), mass: 0, weight: p.weight });
-        for (const t of new Set(p.tokens)) {
-          this.vocabulary.add(t);
+        for (const t of new Set(p.tokens)) this.vocabulary.add(t);
+        // Postings for syllables and syllable pairs: pairs ("ho_khau") are rare and specific,
+        // so candidates are found without touching the long lists of common syllables.
+        for (const t of new Set([...p.tokens, ...bigrams(p.tokens)])) {
           let list = this.postings.get(t);
           if (!list) this.postings.set(t, (list = []));
           list.push(id);
@@ -110,14 +115,16 @@ export class PhraseIndex {
     let qmass = 0;
     for (const t of qset) qmass += this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
 
-    // Candidate phrases from the rarer tokens first; common tokens only when needed.
-    const terms = [...qset].filter((t) => this.postings.has(t)).sort((a, b) => (this.df.get(a) ?? 0) - (this.df.get(b) ?? 0));
-    const cap = Math.max(200, Math.ceil(this.entries.length * 0.05));
+    // Candidate phrases from the rarer terms first, within a budget of postings touched,
+    // so the cost does not grow with the size of the base.
+    const terms = [...qset, ...qbi].filter((t) => this.postings.has(t)).sort((a, b) => (this.postings.get(a)?.length ?? 0) - (this.postings.get(b)?.length ?? 0));
     const candidates = new Set<number>();
+    let budget = PostingBudget;
     for (const t of terms) {
       const list = this.postings.get(t) as number[];
-      if (candidates.size > 0 && list.length > cap) break;
+      if (candidates.size > 0 && list.length > budget) continue;
       for (const id of list) candidates.add(id);
+      budget -= list.length;
     }
 
     const best = new Map<number, RetrievalMatch>();
@@ -153,21 +160,27 @@ export class PhraseIndex {
   }
 }
 
-/** Removes filler phrases (longest first) from folded tokens. */
-export function removeFillers(tokens: readonly string[], fillers: readonly string[][]): string[] {
-  const out: string[] = [];
+/** Positions of tokens that are not part of a filler phrase (longest filler first). */
+export function contentPositions(tokens: readonly string[], fillers: readonly string[][]): boolean[] {
+  const keep = tokens.map(() => true);
   let i = 0;
   outer: while (i < tokens.length) {
     for (const f of fillers) {
       if (f.length && i + f.length <= tokens.length && f.every((w, k) => tokens[i + k] === w)) {
+        for (let k = 0; k < f.length; k++) keep[i + k] = false;
         i += f.length;
         continue outer;
       }
     }
-    out.push(tokens[i] as string);
     i++;
   }
-  return out;
+  return keep;
+}
+
+/** Removes filler phrases (longest first) from folded tokens. */
+export function removeFillers(tokens: readonly string[], fillers: readonly string[][]): string[] {
+  const keep = contentPositions(tokens, fillers);
+  return tokens.filter((_, i) => keep[i]);
 }
 
 /**

@@ -19,7 +19,7 @@ import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
-import { PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
+import { contentPositions, PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
 
 /** Tunable thresholds in one frozen object (Fuse.js habit). */
@@ -73,6 +73,7 @@ export interface Understanding {
   tokens: string[];
 }
 
+const CHIT_CHAT: IntentId[] = ['out_of_scope'];
 const SOCIAL: IntentId[] = ['greeting', 'thanks', 'handoff', 'feedback', 'dossier.status', 'out_of_scope', 'faq'];
 const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'];
 const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
@@ -97,6 +98,10 @@ export class Understander {
   private readonly corrector: TypoCorrector;
   private readonly known = new Set<string>();
   private readonly aliasFuse: Fuse<{ id: string; text: string }>;
+  /** Full tokens of each procedure's names and aliases, for positional masking. */
+  private readonly phraseTokens = new Map<string, string[][]>();
+  /** Single-token fillers ("cần", "gì"): never masked on their own. */
+  private readonly fillerWords: Set<string>;
   readonly buildMs: number;
   /** Folded abusive phrases (from abbreviations.yaml). */
   readonly abuseList: string[][];
@@ -109,6 +114,7 @@ export class Understander {
   ) {
     const t0 = performance.now();
     this.abuseList = data.abuse;
+    this.fillerWords = new Set(data.fillers.filter((f) => f.length === 1).map((f) => f[0] as string));
     const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
     for (const p of procedures) this.procedures.set(p.id, p);
     for (const f of faqs) this.faqs.set(f.id, f);
@@ -118,9 +124,13 @@ export class Understander {
     for (const p of this.procedures.values()) {
       const phrases = procedurePhrases(p).map((ph) => {
         const all = tok(ph.text);
-        // Keywords help find the procedure but are not masked: they may be aspect words.
-        return { tokens: removeFillers(all, data.fillers), weight: ph.weight, mask: ph.weight >= 1 ? all : [] };
+        const content = removeFillers(all, data.fillers);
+        // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
+        const weak = content.length === 1 && (content[0] as string).length < 5;
+        return { tokens: content, weight: ph.weight * (weak ? 0.6 : 1), full: all };
       });
+      // Keywords help find the procedure but are not masked: they may be aspect words.
+      this.phraseTokens.set(p.id, phrases.filter((ph) => ph.weight >= 0.9 || ph.full.length > 1).map((ph) => ph.full));
       procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
@@ -165,11 +175,43 @@ export class Understander {
     return normalize(text, this.data.lexicon);
   }
 
+  /**
+   * Removes the words that name the procedure, by position: the longest runs of the
+   * message that appear contiguously in one of its names or aliases. A lone filler
+   * ("cần", which folds like "căn") is never masked on its own.
+   */
+  private maskProcedure(tokens: readonly string[], procedureId: string): string[] {
+    const phrases = this.phraseTokens.get(procedureId) ?? [];
+    const grams = new Set<string>();
+    for (const ph of phrases) for (let i = 0; i < ph.length; i++) for (let j = i + 1; j <= ph.length && j - i <= 8; j++) grams.add(ph.slice(i, j).join(' '));
+    const content = contentPositions(tokens, this.data.fillers);
+    const keep: string[] = [];
+    let i = 0;
+    while (i < tokens.length) {
+      let len = 0;
+      for (let j = Math.min(tokens.length, i + 8); j > i; j--) {
+        if (grams.has(tokens.slice(i, j).join(' '))) {
+          len = j - i;
+          break;
+        }
+      }
+      // A lone word is masked only when it is content, not part of a question phrase ("ở đâu").
+      if (len >= 2 || (len === 1 && content[i] && !this.fillerWords.has(tokens[i] as string))) {
+        i += len;
+        continue;
+      }
+      keep.push(tokens[i] as string);
+      i++;
+    }
+    return keep;
+  }
+
   private correct(tokens: string[]): { tokens: string[]; unknown: number } {
     let unknown = 0;
     const out = tokens.map((t) => {
       if (this.known.has(t) || /^\d+$/.test(t)) return t;
-      const c = this.corrector.correct(t);
+      // Short words and non-Vietnamese letters are not corrected: too many false friends.
+      const c = t.length >= 4 && !/[wfjz]/.test(t) ? this.corrector.correct(t) : undefined;
       if (c) return c;
       unknown++;
       return t;
@@ -200,7 +242,7 @@ export class Understander {
     const { tokens } = this.correct(norm.tokens);
     const content = removeFillers(tokens, this.data.fillers);
     const procs = this.procIndex.search(content, 4, tokens);
-    const residual = procs[0] ? maskTokens(tokens, procs[0].matched) : tokens;
+    const residual = procs[0] ? this.maskProcedure(tokens, procs[0].id) : tokens;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
     return {
       tokens,
@@ -219,7 +261,7 @@ export class Understander {
     const o = this.options;
     const raw = text.length > 2000 ? text.slice(0, 2000) : text;
     const norm = normalize(raw, this.data.lexicon);
-    const { tokens } = this.correct(norm.tokens);
+    const { tokens, unknown } = this.correct(norm.tokens);
     const foldedText = fold(norm.canon);
     const code = findDossierCode(raw);
     const base: Understanding = {
@@ -261,11 +303,16 @@ export class Understander {
     const full = this.classifier.classify(tokens);
     const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
 
-    const residual = top ? maskTokens(tokens, top.matched) : tokens;
+    const residual = top ? this.maskProcedure(tokens, top.id) : tokens;
     const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
+      // "lệ phí … online": online qualifies the other aspect rather than being the question.
+      const second = c.ranked[1];
+      if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && best.p - second.p < 0.2) {
+        return { aspect: second.label as Aspect, p: second.p + best.p / 2, signal: true };
+      }
       // A weak signal ("cho khách", "công nhận") is not a question about one aspect.
       if (best.p < o.aspectMin) return { aspect: 'procedure.overview', p: 1 - best.p, signal: false };
       return { aspect: best.label as Aspect, p: best.p, signal: true };
@@ -291,7 +338,14 @@ export class Understander {
       ) {
         return { ...base, intent: rTop.label, procedure: rTop.label === 'dossier.status' ? null : top.id, confidence: round(rTop.p) };
       }
-      const asp = aspectOf();
+      // "kể chuyện cười" matches "cưới" (kết hôn) once folded: the rest of the message says it is chit-chat.
+      if (rTop?.label === 'out_of_scope' && rTop.p >= 0.8 && top.score < 0.65 && this.classifier.distinctive(residual, 'out_of_scope', ASPECTS)) {
+        return { ...base, intent: 'out_of_scope', confidence: round(rTop.p * 0.8) };
+      }
+      // When the rest of the message reads as something else ("cho người đã chuyển đi"),
+      // only a clear aspect cue ("hồ sơ") counts; otherwise answer with the overview.
+      const asp0 = aspectOf();
+      const asp = rTop && CHIT_CHAT.includes(rTop.label) && asp0.p < 0.9 ? { aspect: 'procedure.overview' as Aspect, p: 0.5, signal: false } : asp0;
       let aspect = asp.aspect;
       const { p, signal } = asp;
       const isFollowUpPhrase = / (con|the con) /.test(` ${tokens[0]} `) || / thi sao /.test(joined);
@@ -319,7 +373,7 @@ export class Understander {
       if (!aspectFollow) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(Math.min(1, ftop.score)) };
     }
 
-    if (full.known === 0) {
+    if (full.known === 0 || (unknown > 0 && full.known <= 1 && unknown >= tokens.length / 2)) {
       // Nothing we recognise. A weak procedure guess is still worth offering.
       if (top && top.score >= o.procedureWeak) {
         return { ...base, intent: 'procedure.overview', procedure: top.id, confidence: round(top.score * 0.6), clarify: true, alternatives: alternatives(procs) };
@@ -328,6 +382,7 @@ export class Understander {
     }
 
     const label = fullTop.label;
+    if (label === 'out_of_scope' && fullTop.p >= 0.8) return { ...base, intent: 'out_of_scope', confidence: round(fullTop.p * 0.8) };
     if (ASPECTS.includes(label as Aspect)) {
       const aspectLabel = label as Aspect;
       if (ctx.lastProcedure && this.procedures.has(ctx.lastProcedure) && (!top || top.score < o.procedureWeak || aspectLabel !== 'procedure.overview')) {
