@@ -50,6 +50,29 @@ export const configSchema = z.object({
   DOSSIER_VERIFY_PHONE: bool,
   DOSSIER_LOOKUPS_PER_HOUR: int(10),
   DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: int(120),
+  /** Keep the Zalo hotline off even when credentials are stored. */
+  ZALO_DISABLED: bool,
+  /** Zalo session credentials from `npm run zalo:login` (default `${DATA_DIR}/zalo-credentials.json`); the hotline starts when this file exists. */
+  ZALO_CREDENTIALS_FILE: optional,
+  /** Browser user agent presented at QR login (the cookies stay bound to it); zca-js's default when unset. */
+  ZALO_USER_AGENT: optional,
+  /** Zalo: least time between two messages to the same thread. */
+  ZALO_THREAD_MIN_INTERVAL_MS: int(1500),
+  /** Zalo: most messages the hotline account sends per minute (0 = no limit). */
+  ZALO_SENDS_PER_MINUTE: int(20),
+  /** Zalo: most messages per rolling 24 hours (0 = no limit); past it replies are dropped and staff alerted. */
+  ZALO_DAILY_SEND_BUDGET: int(1500),
+  /** Zalo: random extra delay before each send, between these bounds. */
+  ZALO_SEND_DELAY_MIN_MS: int(400),
+  ZALO_SEND_DELAY_MAX_MS: int(1500),
+  /** Zalo: how long all sending stops after Zalo signals rate limiting or blocking. */
+  ZALO_SEND_PAUSE_MINUTES: int(30),
+  /** Zalo: the same text is not sent to the same thread twice within this window. */
+  ZALO_DUPLICATE_WINDOW_SECONDS: int(120),
+  /** Zalo: longest wait between listener reconnect attempts. */
+  ZALO_RECONNECT_MAX_SECONDS: int(300),
+  /** Zalo: messages missed during a disconnect are answered when younger than this. */
+  ZALO_CATCHUP_MAX_AGE_MINUTES: int(60),
   /** Dossier status source: embedded SQLite (default), a province's one-stop HTTP API, or in-memory samples. */
   DOSSIER_PROVIDER: z.enum(['sqlite', 'http', 'memory']).default('sqlite'),
   /** SQLite file for dossiers and follows (default `${DATA_DIR}/dossiers.sqlite`). */

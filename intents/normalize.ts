@@ -107,7 +107,26 @@ export const EMPTY_LEXICON: Lexicon = { abbreviations: new Map(), rules: [] };
 
 /** Expands abbreviations on folded tokens, context rules first, then the plain table. */
 export function expand(tokens: readonly string[], lexicon: Lexicon): string[] {
+  return expandAligned(tokens, lexicon, null).tokens;
+}
+
+/**
+ * `expand`, keeping a parallel array: for each output token, the accented form the
+ * citizen typed (null when they typed none or the token came from an expansion).
+ */
+export function expandAligned(
+  tokens: readonly string[],
+  lexicon: Lexicon,
+  accented: readonly (string | null)[] | null,
+): { tokens: string[]; accents: (string | null)[] } {
   const out: string[] = [];
+  const accents: (string | null)[] = [];
+  const push = (toks: readonly string[], accent: string | null) => {
+    for (const t of toks) {
+      out.push(t);
+      accents.push(toks.length === 1 ? accent : null);
+    }
+  };
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as string;
     let replacement: string[] | undefined;
@@ -127,16 +146,16 @@ export function expand(tokens: readonly string[], lexicon: Lexicon): string[] {
     if (!replacement && i + 1 < tokens.length) {
       const pair = lexicon.abbreviations.get(`${tok} ${tokens[i + 1]}`);
       if (pair) {
-        out.push(...pair);
+        push(pair, null);
         i++;
         continue;
       }
     }
     replacement ??= lexicon.abbreviations.get(tok);
-    if (replacement) out.push(...replacement);
-    else out.push(tok);
+    if (replacement) push(replacement, null);
+    else push([tok], accented?.[i] ?? null);
   }
-  return out;
+  return { tokens: out, accents };
 }
 
 /** Everything the understanding engine needs from one message. */
@@ -149,11 +168,19 @@ export interface Normalized {
   folded: string[];
   /** Folded tokens after abbreviation expansion: the features everything else uses. */
   tokens: string[];
+  /** For each token, the accented form as typed (canonical tones), or null if typed without accents. */
+  accents: (string | null)[];
 }
 
 /** Normalizes one message. Pure and fast; safe on any string. */
 export function normalize(raw: string, lexicon: Lexicon = EMPTY_LEXICON): Normalized {
   const canon = canonicalize(raw.toWellFormed());
   const folded = foldTokens(canon);
-  return { raw, canon, folded, tokens: expand(folded, lexicon) };
+  const canonTokens = canon ? canon.split(' ') : [];
+  const typed = folded.map((f, i) => {
+    const c = canonTokens[i];
+    return c !== undefined && fold(c) !== c ? c : null;
+  });
+  const { tokens, accents } = expandAligned(folded, lexicon, typed);
+  return { raw, canon, folded, tokens, accents };
 }

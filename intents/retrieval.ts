@@ -127,34 +127,40 @@ export class PhraseIndex {
       budget -= list.length;
     }
 
-    const best = new Map<number, RetrievalMatch>();
+    // Per entry: its best phrase (how much of that name the message contains) and the
+    // union of message words any of its phrases explain (how much of the message it covers).
+    const perEntry = new Map<number, { cov: number; explained: Set<string>; matched: Set<string> }>();
     for (const pid of candidates) {
       const p = this.phrases[pid] as CompiledPhrase;
       let m = 0;
-      let tokMass = 0;
-      const matched = new Set<string>();
+      const matched: string[] = [];
       for (const t of p.tokens) {
         if (qset.has(t)) {
-          const w = this.idf(t);
-          m += w;
-          tokMass += w;
-          matched.add(t);
+          m += this.idf(t);
+          matched.push(t);
         }
       }
-      if (!matched.size) continue;
+      if (!matched.length) continue;
       for (const b of p.bigrams) if (qbi.has(b)) m += this.idf(b);
-      const coverage = m / p.mass;
-      const qcov = Math.min(1, tokMass / (qmass || 1));
-      const score = coverage * (0.55 + 0.45 * qcov) * p.weight;
-      const prev = best.get(p.entry);
-      if (!prev || score > prev.score) {
-        const entry = this.entries[p.entry] as IndexEntry;
-        const mask = this.masks[p.entry] as Set<string>;
-        for (const t of fullMessage) if (mask.has(t)) matched.add(t);
-        best.set(p.entry, { id: entry.id, score, matched, coverage });
+      const cov = (m / p.mass) * p.weight;
+      let e = perEntry.get(p.entry);
+      if (!e) perEntry.set(p.entry, (e = { cov: 0, explained: new Set(), matched: new Set() }));
+      for (const t of matched) e.explained.add(t);
+      if (cov > e.cov) {
+        e.cov = cov;
+        e.matched = new Set(matched);
       }
     }
-    const out = [...best.entries()].map(([ei, m]) => ({ ...m, score: m.score + ((this.entries[ei] as IndexEntry).priority / 100) * 0.02 }));
+    const out: RetrievalMatch[] = [];
+    for (const [ei, e] of perEntry) {
+      let explainedMass = 0;
+      for (const t of e.explained) explainedMass += this.idf(t);
+      const qcov = Math.min(1, explainedMass / (qmass || 1));
+      const entry = this.entries[ei] as IndexEntry;
+      const mask = this.masks[ei] as Set<string>;
+      for (const t of fullMessage) if (mask.has(t)) e.matched.add(t);
+      out.push({ id: entry.id, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov) });
+    }
     out.sort((a, b) => b.score - a.score);
     return out.slice(0, limit);
   }

@@ -74,6 +74,7 @@ export interface Understanding {
 }
 
 const CHIT_CHAT: IntentId[] = ['out_of_scope'];
+const GREETING_START = /^ (xin chao|chao|hello|hi|alo) /;
 const SOCIAL: IntentId[] = ['greeting', 'thanks', 'handoff', 'feedback', 'dossier.status', 'out_of_scope', 'faq'];
 const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'];
 const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
@@ -84,7 +85,7 @@ function procedurePhrases(p: Procedure): { text: string; weight: number }[] {
   return [
     { text: name, weight: 1 },
     ...p.aliases.map((a) => ({ text: a, weight: 1 })),
-    ...p.keywords.map((k) => ({ text: k, weight: 0.75 })),
+    ...p.keywords.map((k) => ({ text: k, weight: 0.9 })),
   ];
 }
 
@@ -102,6 +103,11 @@ export class Understander {
   private readonly phraseTokens = new Map<string, string[][]>();
   /** Single-token fillers ("cần", "gì"): never masked on their own. */
   private readonly fillerWords: Set<string>;
+  /** Accented forms behind each folded token, in intent examples and in the knowledge. */
+  private readonly exampleForms = new Map<string, Set<string>>();
+  private readonly knowledgeForms = new Map<string, Set<string>>();
+  /** Every accented word seen anywhere: a typed form in here is a real word, not a typo. */
+  private readonly accentedWords = new Set<string>();
   readonly buildMs: number;
   /** Folded abusive phrases (from abbreviations.yaml). */
   readonly abuseList: string[][];
@@ -116,12 +122,25 @@ export class Understander {
     this.abuseList = data.abuse;
     this.fillerWords = new Set(data.fillers.filter((f) => f.length === 1).map((f) => f[0] as string));
     const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
+    const learnForms = (text: string, into?: Map<string, Set<string>>) => {
+      for (const w of canonicalize(text).split(' ')) {
+        const f = fold(w);
+        if (!w || f === w) continue;
+        this.accentedWords.add(w);
+        if (!into) continue;
+        let set = into.get(f);
+        if (!set) into.set(f, (set = new Set()));
+        set.add(w);
+      }
+    };
     for (const p of procedures) this.procedures.set(p.id, p);
     for (const f of faqs) this.faqs.set(f.id, f);
 
     const procEntries: IndexEntry[] = [];
     const aliasList: { id: string; text: string }[] = [];
     for (const p of this.procedures.values()) {
+      for (const ph of procedurePhrases(p)) learnForms(ph.text, this.knowledgeForms);
+      if (p.status === 'curated') learnForms(`${p.summary} ${p.steps.join(' ')} ${p.result}`);
       const phrases = procedurePhrases(p).map((ph) => {
         const all = tok(ph.text);
         const content = removeFillers(all, data.fillers);
@@ -146,8 +165,13 @@ export class Understander {
         ],
       })),
     );
+    for (const f of this.faqs.values()) {
+      for (const t of [f.question, ...f.aliases, ...f.keywords]) learnForms(t, this.knowledgeForms);
+      learnForms(f.answer);
+    }
     for (const intent of INTENT_IDS) {
       for (const ex of data.examples.get(intent) ?? []) {
+        learnForms(ex.replace(/\{p\}/g, ' '), this.exampleForms);
         const tokens = maskPrefixVerbs(tok(ex.replace(/\{p\}/g, ' qqpqq ')), (t) => t === 'qqpqq').filter((t) => t !== 'qqpqq');
         if (tokens.length) this.classifier.add(intent, tokens);
         for (const t of tokens) this.known.add(t);
@@ -180,7 +204,7 @@ export class Understander {
    * message that appear contiguously in one of its names or aliases. A lone filler
    * ("cần", which folds like "căn") is never masked on its own.
    */
-  private maskProcedure(tokens: readonly string[], procedureId: string): string[] {
+  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens): string[] {
     const phrases = this.phraseTokens.get(procedureId) ?? [];
     const grams = new Set<string>();
     for (const ph of phrases) for (let i = 0; i < ph.length; i++) for (let j = i + 1; j <= ph.length && j - i <= 8; j++) grams.add(ph.slice(i, j).join(' '));
@@ -200,10 +224,28 @@ export class Understander {
         i += len;
         continue;
       }
-      keep.push(tokens[i] as string);
+      keep.push(out[i] as string);
       i++;
     }
     return keep;
+  }
+
+  /**
+   * Normalized, corrected tokens plus two views of them: for the classifier and for
+   * retrieval, a word typed with accents that are a different real word from every form
+   * the examples (or the knowledge) know under the same folded key is hidden — "nội"
+   * is not "nơi", "cười" is not "cưới". Without accents nothing is hidden.
+   */
+  private prepare(text: string): { norm: Normalized; tokens: string[]; unknown: number; cls: string[]; ret: string[] } {
+    const norm = normalize(text, this.data.lexicon);
+    const { tokens, unknown } = this.correct(norm.tokens);
+    const hide = (forms: Map<string, Set<string>>) =>
+      tokens.map((t, i) => {
+        const a = t === norm.tokens[i] ? norm.accents[i] : null;
+        const known = forms.get(t);
+        return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
+      });
+    return { norm, tokens, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
   }
 
   private correct(tokens: string[]): { tokens: string[]; unknown: number } {
@@ -238,19 +280,19 @@ export class Understander {
 
   /** Developer aid: the raw signals behind a decision (retrieval and classifier scores). */
   explain(text: string): object {
-    const norm = normalize(text, this.data.lexicon);
-    const { tokens } = this.correct(norm.tokens);
-    const content = removeFillers(tokens, this.data.fillers);
-    const procs = this.procIndex.search(content, 4, tokens);
-    const residual = procs[0] ? this.maskProcedure(tokens, procs[0].id) : tokens;
+    const { tokens, cls, ret } = this.prepare(text);
+    const content = removeFillers(ret, this.data.fillers);
+    const procs = this.procIndex.search(content, 4, ret);
+    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls) : cls;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
     return {
       tokens,
       content,
       procs: procs.map((p) => `${p.id}:${p.score.toFixed(2)}/${p.coverage.toFixed(2)}`),
-      faqs: this.faqIndex.search(tokens, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
+      faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
       residual,
-      full: top(this.classifier.classify(tokens)),
+      cls,
+      full: top(this.classifier.classify(cls)),
       residualAll: top(this.classifier.classify(residual)),
       residualAspects: top(this.classifier.classify(residual, ASPECTS)),
     };
@@ -260,8 +302,7 @@ export class Understander {
   understand(text: string, ctx: UnderstandingContext = {}): Understanding {
     const o = this.options;
     const raw = text.length > 2000 ? text.slice(0, 2000) : text;
-    const norm = normalize(raw, this.data.lexicon);
-    const { tokens, unknown } = this.correct(norm.tokens);
+    const { norm, tokens, unknown, cls, ret } = this.prepare(raw);
     const foldedText = fold(norm.canon);
     const code = findDossierCode(raw);
     const base: Understanding = {
@@ -290,20 +331,20 @@ export class Understander {
     }
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
 
-    const content = removeFillers(tokens, this.data.fillers);
-    let procs = this.procIndex.search(content, 6, tokens);
+    const content = removeFillers(ret, this.data.fillers);
+    let procs = this.procIndex.search(content, 6, ret);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
       if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5 }];
     }
-    const faqs = this.faqIndex.search(tokens, 3);
+    const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
     const ftop = faqs[0];
-    const full = this.classifier.classify(tokens);
+    const full = this.classifier.classify(cls);
     const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
 
-    const residual = top ? this.maskProcedure(tokens, top.id) : tokens;
+    const residual = top ? this.maskProcedure(ret, top.id, cls) : cls;
     const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
@@ -324,7 +365,7 @@ export class Understander {
       list.filter((m) => m.score >= o.procedureWeak).slice(0, o.maxOptions).map((m) => ({ procedure: m.id, score: round(m.score) }));
 
     // A clearly named procedure: the rest of the message says which aspect.
-    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0) + 0.1)) {
+    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
@@ -364,6 +405,11 @@ export class Understander {
         clarify,
         entities: base.entities,
       };
+    }
+
+    // "Xin chào, tôi cần hỗ trợ": a greeting first, with nothing specific after it.
+    if (GREETING_START.test(joined) && fullTop.label === 'greeting' && (!ftop || ftop.score < 0.8) && (!top || top.score < o.procedureStrong)) {
+      return { ...base, intent: 'greeting', confidence: 0.7 };
     }
 
     // A general question (hours, address, online account…).
@@ -434,9 +480,7 @@ function maskPrefixVerbs(tokens: string[], isProcedure: (t: string) => boolean):
   return tokens.filter((_, i) => !drop.has(i));
 }
 
-function maskTokens(tokens: readonly string[], matched: Set<string>): string[] {
-  return maskPrefixVerbs([...tokens], (t) => matched.has(t)).filter((t) => !matched.has(t));
-}
+
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

@@ -2,13 +2,18 @@
  * Reads records of the national TTHC portal shape (`../shared/data/national-tthc-2026.jsonl`:
  * ma_thu_tuc, ten_thu_tuc, cach_thuc_thuc_hien, thanh_phan_ho_so, …) into procedures.
  *
- * The records are messy: page tables flattened into text, time units lost, only the
- * first fee tier, stale lines. Parsing is tolerant: what parses is kept, what does not
- * is replaced by an honest "see the portal" line and reported in `problems`, and every
- * imported procedure is marked `needs-review`.
+ * The records are messy: page tables flattened into text ("Hình thức nộpThời gianPhí,
+ * lệ phíMô tảTrực tuyến1Miễn phí…"), time units lost, only the first fee tier, stale
+ * lines. Parsing is tolerant: what parses is kept, what does not is replaced by an honest
+ * "see the portal" line, and every section reports how far it got (`sections`), so the
+ * importer can say which records parsed fully, partly or not at all. Every imported
+ * procedure is marked `needs-review`.
+ *
+ * Problem and note strings are Vietnamese: they end up in YAML comments and in the
+ * import report that knowledge-base staff read.
  */
 import { readFileSync } from 'node:fs';
-import { NATIONAL_CODE, type Channel, type ChannelMethod, type DocumentGroup, type Procedure } from './schema.ts';
+import { NATIONAL_CODE, type Channel, type ChannelMethod, type DocumentGroup, type DocumentItem, type LegalBasis, type Procedure } from './schema.ts';
 
 /** The crawler's field names, all optional because real lines miss some. */
 export interface NationalRecord {
@@ -30,116 +35,534 @@ export interface NationalRecord {
   detail_url?: string;
 }
 
+/**
+ * How far one flattened section got:
+ * `ok` structured completely; `partial` structured but some text could not be placed;
+ * `missing` the portal has nothing for it; `failed` text present but nothing structured.
+ */
+export type SectionStatus = 'ok' | 'partial' | 'missing' | 'failed';
+
+/** The four sections the importer parses out of flattened tables. */
+export const NATIONAL_SECTIONS = ['channels', 'steps', 'documents', 'legalBasis'] as const;
+export type NationalSection = (typeof NATIONAL_SECTIONS)[number];
+
+/** Vietnamese section names for reports and YAML comments. */
+export const SECTION_LABELS: Readonly<Record<NationalSection, string>> = Object.freeze({
+  channels: 'cách thức thực hiện (thời hạn, lệ phí)',
+  steps: 'trình tự thực hiện',
+  documents: 'thành phần hồ sơ',
+  legalBasis: 'căn cứ pháp lý',
+});
+
+/** full: every section `ok`; none: no section yielded anything; partial: the rest. */
+export type ParseQuality = 'full' | 'partial' | 'none';
+
 export interface ImportResult {
   procedure: Procedure;
-  /** Sections that could not be parsed and were replaced by a pointer to the portal. */
+  /** Sections that could not be (fully) parsed, in Vietnamese, one line each. */
   problems: string[];
+  /** Smaller doubts staff should check (lost time unit, reworded district offices…). */
+  notes: string[];
+  sections: Record<NationalSection, SectionStatus>;
+  quality: ParseQuality;
 }
 
-const NO_INFO = /^\s*(không có thông tin|khong co thong tin)?\s*$/iu;
-const METHOD_WORDS: [RegExp, ChannelMethod][] = [
-  [/^trực tuyến/iu, 'truc-tuyen'],
-  [/^trực tiếp/iu, 'truc-tiep'],
-  [/^dịch vụ bưu chính|^bưu chính/iu, 'buu-chinh'],
-];
+/** What one section parser returns. */
+interface Parsed<T> {
+  value: T;
+  status: SectionStatus;
+  notes: string[];
+}
+
+const NO_INFO = /^\s*(?:không có thông tin|khong co thong tin|không|không có|không quy định|--)?\s*[.;]?\s*$/iu;
 const PORTAL_HINT = 'Xem chi tiết trên Cổng Dịch vụ công quốc gia hoặc hỏi nơi tiếp nhận hồ sơ.';
+/** Longest text kept in one field; longer text is cut with an ellipsis and noted. */
+const MAX = Object.freeze({ step: 900, item: 600, group: 150, note: 500, legalName: 250, result: 400, agency: 300, conditions: 800, steps: 15 });
 
 function clean(s: string | undefined): string {
-  return (s ?? '').replace(/\u00a0/g, ' ').replace(/<[^>]+>/g, ' ').replace(/&nbsp;/g, ' ').replace(/[ \t]+/g, ' ').trim();
+  return (s ?? '')
+    .replace(/\u00a0/g, ' ')
+    .replace(/<br\s*\/?>/giu, '\n')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '‹')
+    .replace(/&gt;/g, '›')
+    .replace(/&quot;/g, '"')
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/ *\n */g, '\n')
+    .trim();
 }
 
-/** Removes references to the abolished district level and the old household books. */
-function modernize(s: string): string {
-  return s
-    .replace(/(ủy ban nhân dân|ubnd)\s+cấp huyện/giu, 'UBND cấp xã')
-    .replace(/cấp huyện/giu, 'cấp xã')
-    .replace(/sổ hộ khẩu|sổ tạm trú/giu, 'thông tin cư trú');
+function oneLine(s: string): string {
+  return s.replace(/\s*\n+\s*/g, ' ').replace(/\s{2,}/g, ' ').trim();
+}
+
+function cut(s: string, max: number, notes?: string[], what?: string): string {
+  if (s.length <= max) return s;
+  if (notes && what) notes.push(`${what} dài, đã cắt bớt: đọc bản đầy đủ trên Cổng.`);
+  return `${s.slice(0, max - 1).trimEnd()}…`;
+}
+
+const DISTRICT_RULES: [RegExp, string][] = [
+  [/(ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s+(?:cấp\s+)?(?:huyện|quận|thị xã)\b/giu, '$1 cấp xã'],
+  [/(phòng[^\n.]{0,40}?|công an|chi nhánh[^\n.]{0,40}?)\s+(?:cấp\s+)?(?:huyện|quận|thị xã)\b/giu, '$1 cấp xã'],
+  [/\bcấp huyện\b/giu, 'cấp xã'],
+];
+const HOUSEHOLD_BOOK = /sổ hộ khẩu|sổ tạm trú/giu;
+
+/**
+ * Removes references to the abolished district level (since 1 July 2025) and the old
+ * household books, counting what it changed so the report can ask staff to check.
+ */
+function modernize(s: string, notes?: string[]): string {
+  let out = s;
+  let district = 0;
+  for (const [re, to] of DISTRICT_RULES) {
+    out = out.replace(re, (...m: unknown[]) => {
+      district++;
+      return to.replace('$1', String(m[1] ?? ''));
+    });
+  }
+  let books = 0;
+  out = out.replace(HOUSEHOLD_BOOK, () => {
+    books++;
+    return 'thông tin cư trú';
+  });
+  if (notes && district) notes.push('Đã đổi "cấp huyện/quận" thành "cấp xã" (không còn cấp huyện từ 01/7/2025): kiểm tra cơ quan đúng.');
+  if (notes && books) notes.push('Đã đổi "sổ hộ khẩu/sổ tạm trú" thành "thông tin cư trú": kiểm tra lại câu.');
+  return out;
+}
+
+function dedupeNotes(notes: string[]): string[] {
+  return [...new Set(notes)];
+}
+
+// ---------------------------------------------------------------------------
+// Channels: "Hình thức nộpThời gianPhí, lệ phíMô tả" + rows "<method><time><fee><description>".
+
+const CHANNEL_HEADER = /^\s*Hình thức nộp\s*Thời gian\s*Phí,?\s*lệ phí\s*Mô tả\s*/iu;
+const METHOD_NAMES: Record<string, ChannelMethod> = { 'Trực tuyến': 'truc-tuyen', 'Trực tiếp': 'truc-tiep', 'Dịch vụ bưu chính': 'buu-chinh' };
+const AMOUNT = String.raw`(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(Việt Nam Đồng|VNĐ|VND|Đồng|đồng|USD|EUR)`;
+const FEE = String.raw`(Miễn phí|Không có thông tin|${AMOUNT})`;
+const UNIT = String.raw`([Nn]gày làm việc|[Nn]gày|[Gg]iờ làm việc|[Gg]iờ|[Tt]háng|[Nn]ăm|[Pp]hút)`;
+/** A row start: method, then a time (number with optional unit, or no info), then a fee. */
+const ROW_STRICT = new RegExp(String.raw`(Trực tuyến|Trực tiếp|Dịch vụ bưu chính)(?:(\d+(?:[.,]\d+)?)\s*${UNIT}?|(Không có thông tin))?${FEE}`, 'uy');
+/** A row whose time is free words ("Không phải trả kết quả…") before the fee. */
+const ROW_LOOSE = new RegExp(String.raw`(Trực tuyến|Trực tiếp|Dịch vụ bưu chính)([A-ZĐÀ-Ỹ0-9][^\n]{0,80}?)${FEE}`, 'uy');
+const METHOD_START = /Trực tuyến|Trực tiếp|Dịch vụ bưu chính/gu;
+
+interface ChannelRow {
+  start: number;
+  end: number;
+  method: ChannelMethod;
+  time: string;
+  timeDays?: number;
+  fee: string;
+  feeAmount?: number;
+  feeRaw: string;
+  ambiguous: boolean;
+  unitLost: boolean;
+}
+
+function amountNumber(digits: string): number {
+  return Number(digits.replace(/[.,]/g, ''));
+}
+
+function viAmount(n: number): string {
+  return n.toLocaleString('de-DE');
+}
+
+function unitText(unit: string): string {
+  return unit.toLowerCase();
+}
+
+function rowAt(body: string, pos: number): ChannelRow | null {
+  ROW_STRICT.lastIndex = pos;
+  const m = ROW_STRICT.exec(body);
+  if (m) {
+    const method = METHOD_NAMES[m[1] as string] as ChannelMethod;
+    const num = m[2];
+    const unit = m[3];
+    const feeRaw = m[5] as string;
+    const amountDigits = m[6];
+    const currency = m[7];
+    let ambiguous = false;
+    let unitLost = false;
+    let time: string;
+    let timeDays: number | undefined;
+    if (num && !unit && amountDigits) {
+      // "Trực tuyến120 VNĐ": the time and the amount run together; no way to split them.
+      ambiguous = true;
+      time = 'Không tách được thời hạn trên Cổng; hỏi nơi tiếp nhận hồ sơ.';
+    } else if (num && unit) {
+      time = `${num} ${unitText(unit)}`;
+      if (/^ngày/iu.test(unit)) timeDays = Number(num.replace(',', '.'));
+    } else if (num) {
+      unitLost = true;
+      time = `${num} (Cổng không ghi đơn vị, thường là ngày làm việc; cần kiểm tra)`;
+    } else {
+      time = 'Cổng Dịch vụ công quốc gia không ghi thời hạn; hỏi nơi tiếp nhận hồ sơ.';
+    }
+    let fee: string;
+    let feeAmount: number | undefined;
+    if (ambiguous) {
+      fee = `Cổng ghi liền "${(num ?? '') + feeRaw}"; chưa rõ lệ phí, cần kiểm tra.`;
+    } else if (/^miễn phí$/iu.test(feeRaw)) {
+      fee = 'Miễn phí';
+      feeAmount = 0;
+    } else if (/^không có thông tin$/iu.test(feeRaw)) {
+      fee = 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.';
+    } else {
+      const n = amountNumber(amountDigits ?? '');
+      const isDong = !/USD|EUR/u.test(currency ?? '');
+      fee = isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`;
+      if (isDong) feeAmount = n;
+    }
+    return { start: pos, end: ROW_STRICT.lastIndex, method, time, timeDays, fee, feeAmount, feeRaw, ambiguous, unitLost };
+  }
+  ROW_LOOSE.lastIndex = pos;
+  const l = ROW_LOOSE.exec(body);
+  if (l && !/Trực tuyến|Trực tiếp|Dịch vụ bưu chính/u.test(l[2] as string)) {
+    const method = METHOD_NAMES[l[1] as string] as ChannelMethod;
+    const feeRaw = l[3] as string;
+    const amountDigits = l[4];
+    const currency = l[5];
+    let fee: string;
+    let feeAmount: number | undefined;
+    if (/^miễn phí$/iu.test(feeRaw)) {
+      fee = 'Miễn phí';
+      feeAmount = 0;
+    } else if (/^không có thông tin$/iu.test(feeRaw)) {
+      fee = 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.';
+    } else {
+      const n = amountNumber(amountDigits ?? '');
+      const isDong = !/USD|EUR/u.test(currency ?? '');
+      fee = isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`;
+      if (isDong) feeAmount = n;
+    }
+    return { start: pos, end: ROW_LOOSE.lastIndex, method, time: oneLine(l[2] as string), fee, feeAmount, feeRaw, ambiguous: false, unitLost: false };
+  }
+  return null;
+}
+
+function describe(raw: string): string | undefined {
+  let d = oneLine(raw).trim();
+  // The description column often comes wrapped in parentheses.
+  if (d.startsWith('(') && d.endsWith(')')) d = d.slice(1, -1).trim();
+  d = d.replace(/^\(\s*(.*?)\s*\)$/u, '$1');
+  if (!d || NO_INFO.test(d) || /^\(?\s*không\s*\)?\.?$/iu.test(d)) return undefined;
+  return d;
+}
+
+function channelsSection(text: string): Parsed<Channel[]> {
+  const notes: string[] = [];
+  const body = clean(text).replace(CHANNEL_HEADER, '');
+  if (NO_INFO.test(body)) return { value: [], status: 'missing', notes };
+  const rows: ChannelRow[] = [];
+  for (const m of body.matchAll(METHOD_START)) {
+    const pos = m.index ?? 0;
+    const prev = rows[rows.length - 1];
+    if (prev && pos < prev.end) continue;
+    const row = rowAt(body, pos);
+    if (row) rows.push(row);
+  }
+  if (!rows.length) return { value: [], status: 'failed', notes };
+  let status: SectionStatus = 'ok';
+  const lead = body.slice(0, rows[0]!.start).trim();
+  if (lead.length > 3) {
+    status = 'partial';
+    notes.push(`Có đoạn chữ trước bảng cách thức thực hiện chưa xếp được: "${cut(oneLine(lead), 80)}".`);
+  }
+  const channels: Channel[] = [];
+  rows.forEach((row, i) => {
+    const descRaw = body.slice(row.end, rows[i + 1]?.start ?? body.length);
+    const desc = describe(descRaw);
+    if (row.ambiguous) {
+      status = 'partial';
+      notes.push(`Cách nộp ${row.method}: thời hạn và lệ phí dính liền nhau trên Cổng, không tách được.`);
+    }
+    if (row.unitLost) notes.push(`Cách nộp ${row.method}: Cổng không ghi đơn vị thời hạn (ngày làm việc hay ngày).`);
+    const byProvince = /hđnd|hội đồng nhân dân/iu.test(desc ?? '');
+    let fee = row.fee;
+    let feeAmount = row.feeAmount;
+    if (byProvince) {
+      fee = `Do HĐND tỉnh quy định${row.ambiguous ? '' : row.feeAmount === 0 ? ' (Cổng ghi "Miễn phí", cần kiểm tra)' : row.feeAmount ? ` (Cổng ghi ${row.fee})` : ''}.`;
+      feeAmount = undefined;
+      notes.push(`Cách nộp ${row.method}: lệ phí do HĐND tỉnh quy định; ghi mức của tỉnh mình.`);
+    }
+    const existing = channels.find((c) => c.method === row.method);
+    if (existing) {
+      // A second row for the same method (another fee tier or case): keep it as a note.
+      const extra = `Trường hợp khác: ${row.time}; ${fee}${desc ? ` (${desc})` : ''}`;
+      existing.note = cut(modernize(existing.note ? `${existing.note} ${extra}` : extra), MAX.note);
+      notes.push(`Cách nộp ${row.method} ghi hai lần trên Cổng: dòng sau đã gộp vào ghi chú.`);
+      return;
+    }
+    const note = desc ? cut(modernize(desc, notes), MAX.note, notes, `Mô tả cách nộp ${row.method}`) : undefined;
+    channels.push({
+      method: row.method,
+      time: modernize(row.time, notes),
+      ...(row.timeDays !== undefined && Number.isFinite(row.timeDays) ? { timeDays: row.timeDays } : {}),
+      fee,
+      ...(feeAmount !== undefined && Number.isFinite(feeAmount) ? { feeAmount } : {}),
+      feeByProvince: byProvince,
+      ...(note ? { note } : {}),
+    });
+  });
+  return { value: channels, status, notes: dedupeNotes(notes) };
 }
 
 /** "Trực tuyến7 Ngày làm việc10,000 Việt Nam Đồng(…)" → channels. */
-export function parseChannels(text: string): { channels: Channel[]; ok: boolean } {
-  const body = clean(text).replace(/^Hình thức nộp\s*Thời gian\s*Phí, lệ phí\s*Mô tả/iu, '');
-  const parts = body.split(/(?=Trực tuyến|Trực tiếp|Dịch vụ bưu chính)/u).filter((p) => p.trim());
-  const channels: Channel[] = [];
-  for (const part of parts) {
-    const m = METHOD_WORDS.find(([re]) => re.test(part));
-    if (!m) continue;
-    const method = m[1];
-    if (channels.some((c) => c.method === method)) continue;
-    const rest = part.replace(m[0], '').trim();
-    const time = rest.match(/^(\d+(?:[.,]\d+)?)\s*(ngày làm việc|ngày|giờ làm việc|giờ|tháng|năm)?/iu);
-    const fee = rest.match(/([\d.,]+)\s*(?:Việt Nam Đồng|VNĐ|đồng)|Miễn phí|Không thu phí/iu);
-    const desc = rest.match(/\(([^)]{3,})\)?/u)?.[1];
-    const byProvince = /hđnd|hội đồng nhân dân/iu.test(rest);
-    const timeText = time ? `${time[1]} ${time[2] ?? 'ngày làm việc (đơn vị không ghi rõ trên cổng)'}` : 'Theo quy định; xem trên Cổng Dịch vụ công quốc gia.';
-    let feeText = fee ? (/miễn|không thu/iu.test(fee[0]) ? 'Miễn phí' : `${fee[1]} đồng`) : 'Xem trên Cổng Dịch vụ công quốc gia.';
-    if (byProvince) feeText = `Do HĐND tỉnh quy định${fee && !/miễn/iu.test(fee[0]) ? ` (cổng ghi ${fee[1]} đồng)` : ''}.`;
-    const amount = fee && !byProvince ? (/miễn|không thu/iu.test(fee[0]) ? 0 : Number((fee[1] ?? '').replace(/[.,]/g, ''))) : undefined;
-    channels.push({
-      method,
-      time: timeText,
-      timeDays: time && /ngày/iu.test(time[2] ?? '') ? Number((time[1] ?? '0').replace(',', '.')) : undefined,
-      fee: feeText,
-      feeAmount: Number.isFinite(amount) ? amount : undefined,
-      feeByProvince: byProvince,
-      note: desc ? modernize(desc.slice(0, 300)) : undefined,
+export function parseChannels(text: string): { channels: Channel[]; ok: boolean; status: SectionStatus; notes: string[] } {
+  const r = channelsSection(text);
+  return { channels: r.value, ok: r.value.length > 0, status: r.status, notes: r.notes };
+}
+
+// ---------------------------------------------------------------------------
+// Steps: "Bước 1: …" blocks, or one step per line with "a)"/"-" markers.
+
+const STEP_MARK = /(?:^|\n|\s)(?=Bước\s*\d{1,2}\s*[:.)\-–]?)/giu;
+const SUB_BULLET = /^[+•*]\s*/u;
+const LEAD_MARK = /^(?:Bước\s*\d{1,2}\s*[:.)\-–]?\s*|[-–•]\s*|[a-zđ]\)\s*|\d{1,2}[.)]\s+)/iu;
+
+function stepsSection(text: string): Parsed<string[]> {
+  const notes: string[] = [];
+  const t = clean(text);
+  if (NO_INFO.test(t)) return { value: [], status: 'missing', notes };
+  let parts: string[];
+  const marks = [...t.matchAll(/Bước\s*\d{1,2}\s*[:.)\-–]?/giu)];
+  if (marks.length >= 2) {
+    parts = t.split(STEP_MARK).map((s) => s.trim()).filter(Boolean);
+  } else {
+    // One step per line; "a) Nộp hồ sơ:" headings join the line after them; "+" lines join the step before.
+    parts = [];
+    let pendingHead = '';
+    for (const raw of t.split('\n')) {
+      const line = raw.trim();
+      if (!line) continue;
+      if ((SUB_BULLET.test(line) || /^[a-zà-ỹđ]/u.test(line)) && !/^[a-zđ]\)/u.test(line) && parts.length) {
+        parts[parts.length - 1] = `${parts[parts.length - 1]} ${line}`;
+        continue;
+      }
+      if (/:\s*$/u.test(line) && line.length < 80) {
+        pendingHead = pendingHead ? `${pendingHead} ${line}` : line;
+        continue;
+      }
+      parts.push(pendingHead ? `${pendingHead} ${line.replace(LEAD_MARK, '')}` : line);
+      pendingHead = '';
+    }
+    if (pendingHead) parts.push(pendingHead);
+  }
+  let steps = parts
+    .map((s) => oneLine(s.replace(LEAD_MARK, '')))
+    .filter((s) => s.length > 3)
+    .map((s) => modernize(s, notes));
+  let status: SectionStatus = steps.length ? 'ok' : 'failed';
+  if (steps.length === 1 && (steps[0] as string).length > 400) {
+    status = 'partial';
+    notes.push('Trình tự thực hiện là một đoạn liền, không tách được thành từng bước.');
+  }
+  if (steps.length > MAX.steps) {
+    const rest = steps.slice(MAX.steps - 1).join(' ');
+    steps = [...steps.slice(0, MAX.steps - 1), rest];
+    notes.push(`Trình tự có hơn ${MAX.steps} đoạn: các đoạn cuối đã gộp thành một bước.`);
+  }
+  steps = steps.map((s) => cut(s, MAX.step, notes, 'Một bước trong trình tự'));
+  return { value: steps, status, notes: dedupeNotes(notes) };
+}
+
+/** Steps: split on "Bước n", else one per line (headings and "+" lines joined). */
+export function parseSteps(text: string): string[] {
+  return stepsSection(text).value;
+}
+
+// ---------------------------------------------------------------------------
+// Documents: "[heading]Tên giấy tờMẫu đơn, tờ khaiSố lượng" + rows "<name>[form.docx]<n bản chính[,m bản sao]>".
+
+const DOC_HEADER = /Tên giấy tờ\s*Mẫu đơn,?\s*tờ khai\s*Số lượng/giu;
+/** A row ends with its counts; the next row starts right after, with no space. */
+const COUNTS = /(\d{1,2}) ?bản chính(?:\s*,\s*(\d{1,2}) ?bản sao)?|(\d{1,2}) ?bản sao/gu;
+const FORM_EXT = /\.(?:docx?|pdf|xlsx?|rtf|odt)$/iu;
+
+function splitForm(name: string): { name: string; form?: string } {
+  if (!FORM_EXT.test(name)) return { name };
+  const extAt = name.search(FORM_EXT);
+  // Walk back to the delimiter that ends the document name: ";" ")" or a "." glued to the next word.
+  for (let i = extAt - 1; i >= Math.max(0, extAt - 90); i--) {
+    const c = name[i] as string;
+    const next = name[i + 1] ?? '';
+    if (c === ';' || c === ')' || c === ':' || (c === '.' && next !== ' ' && !/\d/u.test(next) && !/\d/u.test(name[i - 1] ?? ''))) {
+      const form = name.slice(i + 1).trim();
+      const rest = name.slice(0, i + 1).replace(/[;:]\s*$/u, '').trim();
+      if (form.length >= 5 && rest.length >= 3) return { name: rest, form };
+      break;
+    }
+  }
+  return { name: name.replace(FORM_EXT, '').trim() };
+}
+
+function groupName(raw: string): string {
+  let g = oneLine(raw)
+    .replace(/^[\s*\-–•]+/u, '')
+    .replace(/[\s:]+$/u, '')
+    .trim();
+  if (!g || /^-+$/u.test(g)) g = 'Giấy tờ phải nộp';
+  return cut(g, MAX.group);
+}
+
+function itemName(raw: string): string {
+  return oneLine(raw)
+    .replace(/^[\s\-–•+*]+/u, '')
+    .replace(/[\s;,]+$/u, '')
+    .trim();
+}
+
+function documentsSection(text: string): Parsed<DocumentGroup[]> {
+  const notes: string[] = [];
+  const t = clean(text);
+  if (NO_INFO.test(t)) return { value: [], status: 'missing', notes };
+  const headers = [...t.matchAll(DOC_HEADER)];
+  // Section k spans from header k to header k+1; its heading is what precedes header k
+  // after the last row of section k-1.
+  const bodies: { heading: string; body: string }[] = [];
+  if (!headers.length) bodies.push({ heading: '', body: t });
+  else {
+    let heading = t.slice(0, headers[0]!.index).trim();
+    headers.forEach((h, k) => {
+      const from = (h.index ?? 0) + h[0].length;
+      const to = headers[k + 1]?.index ?? t.length;
+      bodies.push({ heading, body: t.slice(from, to) });
+      heading = '';
     });
   }
-  return { channels, ok: channels.length > 0 };
-}
-
-/** Steps: split on "Bước n" or lines starting with "-". */
-export function parseSteps(text: string): string[] {
-  const t = clean(text);
-  if (NO_INFO.test(t)) return [];
-  let parts = t.split(/(?=Bước\s*\d+\s*[:.])/iu).map((s) => s.trim()).filter(Boolean);
-  if (parts.length < 2) parts = t.split(/\n\s*[-–•+]\s*/u).map((s) => s.trim()).filter(Boolean);
-  if (parts.length < 2) parts = t.split(/\n+/u).map((s) => s.trim()).filter(Boolean);
-  return parts.map((s) => modernize(s.replace(/^Bước\s*\d+\s*[:.]\s*/iu, '').slice(0, 500))).filter((s) => s.length > 3).slice(0, 12);
-}
-
-/** Documents: rows end with "N bản chính/bản sao"; group headings start with "*". */
-export function parseDocuments(text: string): DocumentGroup[] {
-  const t = clean(text).replace(/Tên giấy tờ\s*Mẫu đơn, tờ khai\s*Số lượng/giu, '\n');
-  if (NO_INFO.test(t)) return [];
   const groups: DocumentGroup[] = [];
-  const sections = t.split(/\*\s*/u).filter((s) => s.trim());
-  for (const sec of sections.length ? sections : [t]) {
-    const head = sec.match(/^([^:\n]{3,80}):/u);
-    const group = head ? head[1]!.trim() : 'Giấy tờ phải nộp';
-    const body = head ? sec.slice(head[0].length) : sec;
-    const items = [];
-    const re = /(.+?)(\d+)\s*(bản chính|bản sao)(?:\s*,?\s*(\d+)\s*(bản sao))?/gsu;
-    for (const m of body.matchAll(re)) {
-      const name = modernize(m[1]!.replace(/^[\s\-–•]+/u, '').trim());
-      if (name.length < 3) continue;
-      const n1 = Number(m[2]);
-      const n2 = m[4] ? Number(m[4]) : 0;
+  let status: SectionStatus = 'ok';
+  let leftover = '';
+  for (let k = 0; k < bodies.length; k++) {
+    const sec = bodies[k] as { heading: string; body: string };
+    const heading = groupName(sec.heading || leftover);
+    leftover = '';
+    const items: DocumentItem[] = [];
+    let last = 0;
+    for (const m of sec.body.matchAll(COUNTS)) {
+      const at = m.index ?? 0;
+      const after = sec.body[at + m[0].length] ?? '';
+      // "nộp 01 bản chính hoặc bản sao" inside a name: the real count is glued to the next row.
+      if (after && (/\s/u.test(after) || /[a-zà-ỹđ,;]/u.test(after))) continue;
+      const raw = itemName(sec.body.slice(last, at));
+      last = at + m[0].length;
+      if (raw.length < 3) continue;
+      const { name, form } = splitForm(raw);
+      const original = m[1] !== undefined ? Number(m[1]) : 0;
+      const copy = m[2] !== undefined ? Number(m[2]) : m[3] !== undefined ? Number(m[3]) : 0;
       items.push({
-        name: name.slice(0, 400),
-        original: m[3] === 'bản chính' ? n1 : 0,
-        copy: m[3] === 'bản sao' ? n1 : n2,
-        showOnly: /xuất trình/iu.test(group),
+        name: cut(modernize(name, notes), MAX.item, notes, 'Tên một giấy tờ'),
+        ...(form ? { form: cut(form, 120) } : {}),
+        original: original > 20 ? original % 10 : original,
+        copy: copy > 20 ? copy % 10 : copy,
+        showOnly: /xuất trình/iu.test(heading),
       });
     }
-    if (items.length) groups.push({ group: group.slice(0, 120), items });
+    const tail = sec.body.slice(last).trim();
+    if (k + 1 < bodies.length) leftover = tail;
+    else if (itemName(tail).length > 3) {
+      // Text after the last count: a row the portal cut short, or a note. Keep it, flag it.
+      items.push({ name: cut(modernize(itemName(tail), notes), MAX.item, notes, 'Tên một giấy tờ'), original: 0, copy: 0, showOnly: /xuất trình/iu.test(heading), note: 'Cổng không ghi số lượng (dòng có thể bị cắt), cần kiểm tra.' });
+      status = 'partial';
+      notes.push('Dòng cuối của thành phần hồ sơ không có số lượng (có thể bị cắt trên Cổng).');
+    }
+    if (items.length) groups.push({ group: heading, items });
+    else if (sec.body.trim().length > 3) {
+      status = 'partial';
+      notes.push(`Nhóm giấy tờ "${cut(heading, 60)}" không tách được từng dòng.`);
+    }
   }
-  return groups;
+  if (!groups.length) return { value: [], status: 'failed', notes: dedupeNotes(notes) };
+  return { value: groups, status, notes: dedupeNotes(notes) };
 }
 
-/** Legal basis: "…Mã văn bản" rows where the code looks like 123/2015/NĐ-CP. */
-export function parseLegalBasis(text: string): { code: string; name?: string }[] {
-  const t = clean(text);
-  const seen = new Set<string>();
-  const out: { code: string; name?: string }[] = [];
-  for (const m of t.matchAll(/(\d{1,4}(?:\.\d+)?\/\d{4}\/[A-ZĐ][A-ZĐa-z0-9-]*)/gu)) {
-    const code = m[1] as string;
-    if (seen.has(code)) continue;
-    seen.add(code);
-    out.push({ code });
-  }
-  return out.slice(0, 12);
+/** Documents: table headers split groups, rows end with "N bản chính[,M bản sao]". */
+export function parseDocuments(text: string): DocumentGroup[] {
+  return documentsSection(text).value;
 }
+
+// ---------------------------------------------------------------------------
+// Legal basis: "Tên văn bản pháp lýMã văn bản" + rows "<title><code>".
+
+const LEGAL_HEADER = /^\s*:?\s*Tên văn bản pháp lý\s*Mã văn bản\s*/iu;
+/** 60/2014/QH13, 123/2015/NĐ-CP, 72/2011/TTLT-BTC-BGTVT, 66.7/2025/NQ-CP, 30a/2008/NQ-CP, 163/QĐ-BTP, 12/2020/QĐ-TTg. */
+const LEGAL_CODE = /(?<![\d/])\d{1,4}[a-z]?(?:\.\d{1,2})?\/(?:\d{4}\/)?[A-ZĐ]+\d{0,2}(?:-(?:TTg|[A-ZĐ]+\d{0,2})){0,3}/gu;
+/** Issuer suffixes that end in a letter which could also start the next word. */
+const KNOWN_SUFFIX = new Set(['CP', 'BTC', 'BTP', 'BCA', 'BXD', 'BYT', 'BCT', 'BQP', 'BNG', 'BNV', 'NHNN', 'BNNMT', 'BNNPTNT', 'BTNMT', 'BGTVT', 'BKHĐT', 'BLĐTBXH', 'BGDĐT', 'BVHTTDL', 'BTTTT', 'BKHCN', 'UBTVQH', 'VPCP', 'TANDTC', 'VKSNDTC', 'TTLT', 'NĐ', 'TT', 'QĐ', 'NQ', 'QH']);
+/** Vietnamese syllable onsets: a capital letter glued after a code starts a new word only if it forms one. */
+const ONSET = /^(?:[AĂÂEÊIOÔƠUƯYÁÀẢÃẠẮẰẲẴẶẤẦẨẪẬÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ]|Ch|Gh|Gi|Kh|Ng|Nh|Ph|Qu|Th|Tr|[BCDĐGHKLMNRSTVX][aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ])/u;
+const CODE_PREFIX = /(?:(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Pháp lệnh|Văn bản|Chỉ thị)\s*)?(?:số\s*:?\s*)?$/iu;
+
+interface CodeHit {
+  code: string;
+  at: number;
+  end: number;
+}
+
+/** Codes in flattened text, with a glued capital ("TT-BTCNghị định") given back to the next word. */
+function legalCodes(t: string): CodeHit[] {
+  const hits: CodeHit[] = [];
+  for (const m of t.matchAll(LEGAL_CODE)) {
+    let code = m[0];
+    const at = m.index ?? 0;
+    const rest = t.slice(at + code.length, at + code.length + 3);
+    const lastSeg = code.split(/[/-]/u).pop() ?? '';
+    if (/^[a-zà-ỹđ]/u.test(rest) && /[A-ZĐ]$/u.test(code) && !KNOWN_SUFFIX.has(lastSeg) && lastSeg.length > 1 && ONSET.test(code.slice(-1) + rest)) {
+      code = code.slice(0, -1);
+    }
+    if (!/\/\d{4}\/|\/[A-ZĐ]{2}/u.test(code)) continue;
+    hits.push({ code, at, end: at + code.length });
+  }
+  return hits;
+}
+
+function legalSection(text: string): Parsed<LegalBasis[]> {
+  const notes: string[] = [];
+  const t = oneLine(clean(text).replace(LEGAL_HEADER, ''));
+  if (NO_INFO.test(t) || /^không có thông tin/iu.test(t)) return { value: [], status: 'missing', notes };
+  const hits = legalCodes(t);
+  const out: LegalBasis[] = [];
+  const seen = new Set<string>();
+  let rowStart = 0;
+  let end = 0;
+  hits.forEach((h, i) => {
+    const next = t.slice(h.end, h.end + 2);
+    const gluedSame = hits[i + 1]?.at === h.end && hits[i + 1]?.code === h.code;
+    // The code column is glued to the next title, or ends the text, or is followed by " Capital".
+    // Codes inside a title are followed by " ngày", " của", ";", ")"…
+    const isColumn = !gluedSame && (next === '' || /^[^\s.,;:)\]]/u.test(next) || /^ [A-ZĐÀ-Ỹ]/u.test(next));
+    if (!isColumn) return;
+    const title = t.slice(rowStart, h.at).replace(CODE_PREFIX, '').replace(/[\s,;:–-]+$/u, '').trim();
+    rowStart = h.end;
+    end = h.end;
+    if (seen.has(h.code)) return;
+    seen.add(h.code);
+    const name = title && title !== h.code && title.length > 2 ? cut(modernize(title), MAX.legalName) : undefined;
+    out.push(name ? { code: h.code, name } : { code: h.code });
+  });
+  if (!out.length) return { value: [], status: 'failed', notes };
+  let status: SectionStatus = 'ok';
+  const tail = t.slice(end).trim();
+  if (tail.length > 12) {
+    status = 'partial';
+    notes.push(`Căn cứ pháp lý còn đoạn không có số hiệu văn bản: "${cut(tail, 80)}".`);
+  }
+  return { value: out.slice(0, 20), status, notes };
+}
+
+/** Legal basis: title + code rows, codes like 123/2015/NĐ-CP, deduplicated. */
+export function parseLegalBasis(text: string): { code: string; name?: string }[] {
+  return legalSection(text).value;
+}
+
+// ---------------------------------------------------------------------------
 
 function levels(cap: string | undefined): Procedure['levels'] {
   const out = new Set<Procedure['levels'][number]>();
@@ -151,72 +574,100 @@ function levels(cap: string | undefined): Procedure['levels'] {
   return [...out];
 }
 
+/** "Giấy khai sinhMã: KQ.G15.000031Từ khóa…" → "Giấy khai sinh". */
+function results(text: string | undefined): string | undefined {
+  const t = oneLine(clean(text)).split(/Từ khóa|Chọn cơ quan thực hiện/u)[0] ?? '';
+  const names = t
+    .split(/Mã\s*:\s*[A-Z0-9][A-Z0-9.\-_]*\d/u)
+    .map((s) => s.replace(/^[\s;,.]+|[\s;,]+$/gu, ''))
+    .filter((s) => s.length > 2 && !NO_INFO.test(s));
+  return names.length ? [...new Set(names)].join('; ') : undefined;
+}
+
+function qualityOf(sections: Record<NationalSection, SectionStatus>): ParseQuality {
+  const values = Object.values(sections);
+  if (values.every((s) => s === 'ok')) return 'full';
+  if (values.some((s) => s === 'ok' || s === 'partial')) return 'partial';
+  return 'none';
+}
+
 /** Converts one record; null when it has no usable code or name. */
 export function importRecord(rec: NationalRecord, today: string): ImportResult | null {
   const code = clean(rec.ma_thu_tuc);
-  const name = clean(rec.ten_thu_tuc).replace(/^thủ tục\s+/iu, '');
+  const bare = oneLine(clean(rec.ten_thu_tuc)).replace(/^thủ tục\s+/iu, '');
+  const name = bare.charAt(0).toUpperCase() + bare.slice(1);
   if (!NATIONAL_CODE.test(code) || name.length < 3) return null;
+  const notes: string[] = [];
   const problems: string[] = [];
-  const { channels, ok } = parseChannels(rec.cach_thuc_thuc_hien ?? '');
-  if (!ok) problems.push('cách thức thực hiện');
-  let steps = parseSteps(rec.trinh_tu_thuc_hien ?? '');
-  if (!steps.length) {
-    problems.push('trình tự');
-    steps = [PORTAL_HINT];
+  const ch = channelsSection(rec.cach_thuc_thuc_hien ?? '');
+  const st = stepsSection(rec.trinh_tu_thuc_hien ?? '');
+  const dc = documentsSection(rec.thanh_phan_ho_so ?? '');
+  const lb = legalSection(rec.can_cu_phap_ly ?? '');
+  const sections: Record<NationalSection, SectionStatus> = { channels: ch.status, steps: st.status, documents: dc.status, legalBasis: lb.status };
+  for (const key of NATIONAL_SECTIONS) {
+    const s = sections[key];
+    if (s === 'missing') problems.push(`${SECTION_LABELS[key]}: Cổng không có thông tin.`);
+    else if (s === 'failed') problems.push(`${SECTION_LABELS[key]}: không tách được, đã thay bằng lời nhắn xem Cổng.`);
+    else if (s === 'partial') problems.push(`${SECTION_LABELS[key]}: chỉ tách được một phần.`);
   }
-  let documents = parseDocuments(rec.thanh_phan_ho_so ?? '');
-  if (!documents.length) {
-    problems.push('thành phần hồ sơ');
-    documents = [{ group: 'Giấy tờ', items: [{ name: PORTAL_HINT, original: 0, copy: 0, showOnly: false }] }];
-  }
-  let legalBasis = parseLegalBasis(rec.can_cu_phap_ly ?? '');
-  if (!legalBasis.length) {
-    problems.push('căn cứ pháp lý');
-    legalBasis = [{ code: clean(rec.so_quyet_dinh) || 'Xem Cổng Dịch vụ công quốc gia' }];
-  }
-  const agency = modernize(clean(rec.co_quan_thuc_hien).replace(NO_INFO, '') || clean(rec.co_quan_co_tham_quyen) || 'Xem Cổng Dịch vụ công quốc gia');
-  const where = clean(rec.dia_chi_tiep_nhan);
-  const result = clean(rec.ket_qua_xu_ly).split(/Mã:|Từ khóa/u)[0]?.trim();
+  notes.push(...ch.notes, ...st.notes, ...dc.notes, ...lb.notes);
+
+  const channels = ch.value.length
+    ? ch.value
+    : [{ method: 'truc-tiep' as const, time: 'Xem trên Cổng Dịch vụ công quốc gia.', fee: 'Xem trên Cổng Dịch vụ công quốc gia; lệ phí theo quy định.', feeByProvince: false }];
+  const steps = st.value.length ? st.value : [PORTAL_HINT];
+  const documents = dc.value.length ? dc.value : [{ group: 'Giấy tờ', items: [{ name: PORTAL_HINT, original: 0, copy: 0, showOnly: false }] }];
+  const decision = oneLine(clean(rec.so_quyet_dinh));
+  const legalBasis = lb.value.length ? lb.value : [{ code: decision && !NO_INFO.test(decision) ? decision : 'Xem Cổng Dịch vụ công quốc gia' }];
+
+  const agencyRaw = [rec.co_quan_thuc_hien, rec.co_quan_co_tham_quyen].map((s) => oneLine(clean(s))).find((s) => s && !NO_INFO.test(s));
+  const agency = cut(modernize(agencyRaw ?? 'Xem Cổng Dịch vụ công quốc gia', notes), MAX.agency);
+  const whereRaw = oneLine(clean(rec.dia_chi_tiep_nhan));
+  const result = results(rec.ket_qua_xu_ly);
+  const conditionsRaw = oneLine(clean(rec.yeu_cau_dieu_kien));
   const url = clean(rec.detail_url);
+  const online = channels.some((c) => c.method === 'truc-tuyen');
+  const applicants = oneLine(clean(rec.doi_tuong_thuc_hien));
   const procedure: Procedure = {
     version: 1,
     id: code,
     nationalCodes: [code],
     localCodes: [],
-    name,
+    name: cut(modernize(name, notes), 300),
     aliases: [],
     keywords: [],
-    field: clean(rec.linh_vuc) || 'Khác',
+    field: oneLine(clean(rec.linh_vuc)) || 'Khác',
     levels: levels(rec.cap_thuc_hien),
     priority: 30,
-    summary: `${name} (mã ${code}). Thông tin lấy từ Cổng Dịch vụ công quốc gia, chưa được cán bộ rà soát.`,
-    applicants: clean(rec.doi_tuong_thuc_hien) || 'Cá nhân, tổ chức theo quy định',
-    agency: agency.slice(0, 300),
+    summary: `${cut(name, 200)} (mã ${code}). Thông tin lấy từ Cổng Dịch vụ công quốc gia, chưa được cán bộ rà soát.`,
+    applicants: applicants && !NO_INFO.test(applicants) ? cut(applicants, 300) : 'Cá nhân, tổ chức theo quy định',
+    agency,
     steps,
     documents,
-    channels: channels.length ? channels : [{ method: 'truc-tiep', time: 'Xem trên Cổng Dịch vụ công quốc gia.', fee: 'Xem trên Cổng Dịch vụ công quốc gia.', feeByProvince: false }],
-    where: [where && !NO_INFO.test(where) ? modernize(where).slice(0, 300) : agency.slice(0, 300)],
-    result: result && !NO_INFO.test(result) ? result.slice(0, 300) : 'Xem trên Cổng Dịch vụ công quốc gia.',
-    conditions: NO_INFO.test(clean(rec.yeu_cau_dieu_kien)) ? undefined : modernize(clean(rec.yeu_cau_dieu_kien)).slice(0, 600),
+    channels,
+    where: [whereRaw && !NO_INFO.test(whereRaw) ? cut(modernize(whereRaw, notes), MAX.agency) : agency],
+    result: result ? cut(modernize(result, notes), MAX.result) : 'Xem trên Cổng Dịch vụ công quốc gia.',
+    ...(conditionsRaw && !NO_INFO.test(conditionsRaw) ? { conditions: cut(modernize(conditionsRaw, notes), MAX.conditions, notes, 'Yêu cầu, điều kiện') } : {}),
     legalBasis,
-    online: { available: channels.some((c) => c.method === 'truc-tuyen'), level: channels.some((c) => c.method === 'truc-tuyen') ? 'mot-phan' : 'khong' },
-    portalUrl: /^https?:\/\//.test(url) ? url : undefined,
+    online: { available: online, level: online ? 'mot-phan' : 'khong' },
+    ...(/^https?:\/\//.test(url) ? { portalUrl: url } : {}),
     related: [],
     lastVerified: today,
     status: 'needs-review',
-    sources: [`Cổng Dịch vụ công quốc gia, thủ tục ${code}${rec.so_quyet_dinh ? ` (${clean(rec.so_quyet_dinh)})` : ''}`],
+    sources: [`Cổng Dịch vụ công quốc gia, thủ tục ${code}${decision && !NO_INFO.test(decision) ? ` (${decision})` : ''}`],
   };
-  return { procedure, problems };
+  return { procedure, problems, notes: dedupeNotes(notes), sections, quality: qualityOf(sections) };
 }
 
-/** Reads a JSON-lines file of national records; bad lines are counted, not fatal. */
-export function readNationalFile(path: string, today = new Date().toISOString().slice(0, 10)): { results: ImportResult[]; badLines: number } {
+/** Parses JSON-lines text of national records; bad lines are counted, not fatal. */
+export function parseNationalLines(text: string, today = new Date().toISOString().slice(0, 10)): { results: ImportResult[]; badLines: number } {
   const results: ImportResult[] = [];
   let badLines = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const r = importRecord(JSON.parse(line) as NationalRecord, today);
+      const parsed: unknown = JSON.parse(line);
+      const r = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? importRecord(parsed as NationalRecord, today) : null;
       if (r) results.push(r);
       else badLines++;
     } catch {
@@ -224,6 +675,11 @@ export function readNationalFile(path: string, today = new Date().toISOString().
     }
   }
   return { results, badLines };
+}
+
+/** Reads a JSON-lines file of national records; bad lines are counted, not fatal. */
+export function readNationalFile(path: string, today = new Date().toISOString().slice(0, 10)): { results: ImportResult[]; badLines: number } {
+  return parseNationalLines(readFileSync(path, 'utf8'), today);
 }
 
 /**

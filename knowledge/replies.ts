@@ -60,6 +60,23 @@ export const REPLY_KEYS = [
   'error',
   'help',
   'askProcedure',
+  'webTitle',
+  'webPlaceholder',
+  'webSend',
+  'webCall',
+  'webOffline',
+  'webRetry',
+  'webBusy',
+  'telegramButtonExpired',
+  'staffTicket',
+  'staffKindHandoff',
+  'staffKindComplaint',
+  'staffReleaseButton',
+  'staffSent',
+  'staffReleased',
+  'staffUnknownTicket',
+  'staffTextOnly',
+  'staffToCitizen',
 ] as const;
 
 export type ReplyKey = (typeof REPLY_KEYS)[number];

@@ -77,20 +77,23 @@ export const NEXT_STEP: Record<DossierStatus, string> = {
   'Đã trả kết quả': 'Kết quả đã được trả.',
 };
 
-/** Sample dossiers so the embedded default can answer lookups out of the box. */
+/** In-process dossiers (tests, `DOSSIER_PROVIDER=memory`): nothing to install, nothing kept. */
 export class MemoryDossierProvider implements DossierStatusProvider {
   readonly name = 'memory';
   private readonly records = new Map<string, DossierRecord>();
 
   constructor(records: DossierRecord[] = []) {
-    for (const r of records) this.records.set(r.code.toUpperCase(), r);
+    for (const r of records) this.upsert(r);
   }
 
   upsert(r: DossierRecord): void {
-    this.records.set(r.code.toUpperCase(), r);
+    const code = r.code.trim().toUpperCase();
+    this.records.set(code, { ...r, code });
   }
 
   async lookup(code: string): Promise<DossierRecord | null> {
-    return this.records.get(code.toUpperCase()) ?? null;
+    const r = this.records.get(code.trim().toUpperCase());
+    // A copy, so a caller that edits the record cannot change what the next one sees.
+    return r ? { ...r } : null;
   }
 }

@@ -1,0 +1,156 @@
+/**
+ * The staff desk in a Telegram group: new hand-off and complaint tickets are posted there
+ * with the (already redacted) excerpt; a staff member answers a citizen by replying to the
+ * ticket message, and hands the conversation back with the button or `/release`. The
+ * citizen gets the answer on their own channel (web, Zalo or Telegram) through the pipeline.
+ */
+import type { Api } from 'grammy';
+import type { Message } from 'grammy/types';
+import { fill, type Replies } from '../../../knowledge/replies.ts';
+import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
+import type { ChannelName } from '../../dialogue/types.ts';
+import type { Ticket, TicketStore } from '../../handoff/tickets.ts';
+import type { Pipeline } from '../../pipeline.ts';
+import { escapeTelegramHtml, splitText, TELEGRAM_TEXT_LIMIT } from './render.ts';
+
+/** Ticket numbers as `ticketId()` makes them (HT-261126-0007, PA-…). */
+export const TICKET_ID = /\b(?:HT|PA)-\d{6}-\d{4,}\b/;
+/** Callback data of the release button. */
+export const RELEASE_PREFIX = 's:rel:';
+
+const CHANNELS = new Set<ChannelName>(['web', 'telegram', 'zalo', 'cli']);
+const EXCERPT_ICON: Record<string, string> = { citizen: '👤', bot: '🤖', staff: '🧑‍💼' };
+
+export interface StaffDeskDeps {
+  api: Api;
+  chatId: string;
+  tickets: TicketStore;
+  engine: Pick<DialogueEngine, 'staffReplied' | 'release'>;
+  pipeline: Pick<Pipeline, 'push'>;
+  replies: () => Replies;
+  log?: Logger;
+  /** Ticket messages remembered (older ones still work through the ticket number in their text). */
+  maxRemembered?: number;
+}
+
+/** What a staff action did, for the caller to acknowledge. */
+export type StaffOutcome = { ok: true; ticket: Ticket; notice: string } | { ok: false; notice: string };
+
+/** Posts tickets to the staff group and turns staff replies into messages to citizens. */
+export class StaffDesk {
+  /** Telegram message id in the staff group → ticket id. */
+  private readonly byMessage = new Map<number, string>();
+
+  constructor(private readonly deps: StaffDeskDeps) {}
+
+  get chatId(): string {
+    return this.deps.chatId;
+  }
+
+  /** True for updates from the staff group. */
+  isStaffChat(chatId: number | string | undefined): boolean {
+    return chatId !== undefined && String(chatId) === this.deps.chatId;
+  }
+
+  /** The engine's `onTicket` hook: one message per ticket, with the release button. */
+  async notify(ticket: Ticket): Promise<void> {
+    const r = this.deps.replies();
+    const excerpt = ticket.excerpt.map((e) => `${EXCERPT_ICON[e.from] ?? '•'} ${e.text}`).join('\n');
+    const text = fill(r.staffTicket, {
+      kind: ticket.kind === 'complaint' ? r.staffKindComplaint : r.staffKindHandoff,
+      ticket: ticket.id,
+      channel: ticket.channel,
+      citizen: ticket.citizen,
+      reason: ticket.reason,
+      excerpt,
+    });
+    // A huge excerpt must not lose the ticket number: keep the first chunk only.
+    const html = escapeTelegramHtml(splitText(text, TELEGRAM_TEXT_LIMIT)[0] ?? ticket.id);
+    const sent = await this.deps.api.sendMessage(this.deps.chatId, html, {
+      parse_mode: 'HTML',
+      link_preview_options: { is_disabled: true },
+      reply_markup: { inline_keyboard: [[{ text: r.staffReleaseButton, callback_data: `${RELEASE_PREFIX}${ticket.id}` }]] },
+    });
+    this.remember(sent.message_id, ticket.id);
+  }
+
+  /** The ticket a staff message refers to: by the replied-to message, or a number in the text. */
+  async ticketFor(message: Message, argument?: string): Promise<Ticket | undefined> {
+    const replied = message.reply_to_message;
+    const candidates = [
+      argument?.match(TICKET_ID)?.[0],
+      replied ? this.byMessage.get(replied.message_id) : undefined,
+      replied?.text?.match(TICKET_ID)?.[0],
+      replied?.caption?.match(TICKET_ID)?.[0],
+    ];
+    for (const id of candidates) {
+      if (!id) continue;
+      const t = await this.deps.tickets.get(id);
+      if (t) return t;
+    }
+    return undefined;
+  }
+
+  /** A staff member replied to a ticket message: forward the text to the citizen. */
+  async forward(message: Message): Promise<StaffOutcome> {
+    const r = this.deps.replies();
+    const ticket = await this.ticketFor(message);
+    if (!ticket) return { ok: false, notice: r.staffUnknownTicket };
+    const text = message.text?.trim();
+    if (!text) return { ok: false, notice: r.staffTextOnly };
+    const channel = this.channelOf(ticket);
+    await this.deps.engine.staffReplied(ticket.conversationId, text);
+    await this.deps.pipeline.push(channel, ticket.conversationId, { text: fill(r.staffToCitizen, { text }), options: [], links: [] });
+    await this.deps.tickets.update(ticket.id, { status: 'answered' });
+    this.deps.log?.info({ ticket: ticket.id, channel }, 'staff reply forwarded');
+    return { ok: true, ticket, notice: fill(r.staffSent, { ticket: ticket.id }) };
+  }
+
+  /** Hands the conversation back to the assistant and tells the citizen. */
+  async release(ticket: Ticket): Promise<StaffOutcome> {
+    const r = this.deps.replies();
+    const notice = await this.deps.engine.release(ticket.conversationId);
+    // The engine marks the ticket only while the hand-off is live; mark it in any case.
+    if ((await this.deps.tickets.get(ticket.id))?.status !== 'released') await this.deps.tickets.update(ticket.id, { status: 'released' });
+    if (notice) await this.deps.pipeline.push(this.channelOf(ticket), ticket.conversationId, notice);
+    this.deps.log?.info({ ticket: ticket.id, channel: ticket.channel }, 'ticket released to the assistant');
+    return { ok: true, ticket, notice: fill(r.staffReleased, { ticket: ticket.id }) };
+  }
+
+  /** Release by ticket number (the button's callback data). */
+  async releaseById(id: string): Promise<StaffOutcome> {
+    const ticket = await this.deps.tickets.get(id);
+    if (!ticket) return { ok: false, notice: this.deps.replies().staffUnknownTicket };
+    return this.release(ticket);
+  }
+
+  /** Remembers a staff-group message as belonging to a ticket (replies to it reach the citizen). */
+  remember(messageId: number, ticketId: string): void {
+    this.byMessage.set(messageId, ticketId);
+    const max = this.deps.maxRemembered ?? 5000;
+    if (this.byMessage.size > max) this.byMessage.delete(this.byMessage.keys().next().value as number);
+  }
+
+  private channelOf(ticket: Ticket): ChannelName {
+    return CHANNELS.has(ticket.channel as ChannelName) ? (ticket.channel as ChannelName) : 'telegram';
+  }
+}
+
+/**
+ * Fans one `onTicket` hook out to notifiers added later. `createAssistant` needs the hook
+ * before the Telegram bot (which needs the engine) exists.
+ */
+export class TicketNotifiers {
+  private readonly notifiers: ((t: Ticket) => Promise<void>)[] = [];
+
+  add(notifier: (t: Ticket) => Promise<void>): void {
+    this.notifiers.push(notifier);
+  }
+
+  /** Pass as `onTicket`; a failing notifier does not stop the others, and the first error is rethrown for the engine to log. */
+  readonly notify = async (ticket: Ticket): Promise<void> => {
+    const results = await Promise.allSettled(this.notifiers.map((n) => n(ticket)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Zalo listener messages → channel-neutral `IncomingMessage`, and the conversation
+ * ids that let the sender find its way back to a 1:1 chat or a group.
+ */
+import type { IncomingMessage, MessageKind } from '../../dialogue/types.ts';
+import { ZaloThread, type ZaloMessage, type ZaloThreadType } from './transport.ts';
+
+/** Where a reply goes: a thread id and whether it is a group. */
+export interface ZaloTarget {
+  threadId: string;
+  type: ZaloThreadType;
+}
+
+/** `u:<uid>` for 1:1 chats, `g:<groupId>` for groups: unambiguous, and the sender needs the type. */
+export function zaloConversationId(t: ZaloTarget): string {
+  return `${t.type === ZaloThread.Group ? 'g' : 'u'}:${t.threadId}`;
+}
+
+/** The inverse of `zaloConversationId`; null for anything else. */
+export function parseZaloConversationId(id: string): ZaloTarget | null {
+  const m = /^([ug]):(\S+)$/.exec(id);
+  if (!m) return null;
+  return { threadId: m[2] as string, type: m[1] === 'g' ? ZaloThread.Group : ZaloThread.User };
+}
+
+/** zca-js `msgType` values → what the engine needs to know (non-text gets a polite "please type"). */
+export const ZALO_KINDS: Readonly<Record<string, MessageKind>> = Object.freeze({
+  webchat: 'text',
+  'chat.link': 'text',
+  'chat.photo': 'image',
+  'chat.doodle': 'image',
+  'chat.gif': 'image',
+  'chat.sticker': 'sticker',
+  'chat.voice': 'voice',
+  'chat.video.msg': 'video',
+  'share.file': 'file',
+  'chat.location.new': 'location',
+});
+
+/** The id a message is deduplicated by: the server id, else the client id. */
+export function zaloMessageId(m: ZaloMessage): string | null {
+  const id = m.data.msgId || m.data.cliMsgId;
+  return id ? String(id) : null;
+}
+
+/** Text and kind of a message. A link preview counts as text (its title is what was typed). */
+export function zaloContent(m: ZaloMessage): { kind: MessageKind; text: string } {
+  const c: unknown = m.data.content;
+  const kind = ZALO_KINDS[m.data.msgType] ?? 'other';
+  if (typeof c === 'string') return { kind: kind === 'other' || kind === 'text' ? 'text' : kind, text: c };
+  if (kind === 'text' && c && typeof c === 'object') {
+    const o = c as Record<string, unknown>;
+    const parts = [o.title, o.href].filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+    const text = [...new Set(parts)].join(' ');
+    if (text) return { kind: 'text', text };
+    return { kind: 'other', text: '' };
+  }
+  return { kind: kind === 'text' ? 'other' : kind, text: '' };
+}
+
+/** True when a group message mentions the hotline account by uid (not @all). */
+export function mentionsAccount(m: ZaloMessage, ownId: string): boolean {
+  return (m.data.mentions ?? []).some((x) => x.uid === ownId && x.type !== 1);
+}
+
+/** Removes the "@Hotline" spans that mention the account, so the engine sees only the question. */
+export function stripOwnMentions(text: string, m: ZaloMessage, ownId: string): string {
+  const spans = (m.data.mentions ?? []).filter((x) => x.uid === ownId && x.len > 0 && x.pos >= 0).sort((a, b) => b.pos - a.pos);
+  let out = text;
+  for (const s of spans) out = out.slice(0, s.pos) + out.slice(s.pos + s.len);
+  return out.replace(/\s+/g, ' ').trim();
+}
+
+/** Builds the engine's message from a citizen's (non-self) Zalo message. */
+export function toIncomingMessage(m: ZaloMessage, ownId: string): IncomingMessage {
+  const { kind, text } = zaloContent(m);
+  const ts = Number(m.data.ts);
+  return {
+    channel: 'zalo',
+    conversationId: zaloConversationId(m),
+    userId: String(m.data.uidFrom),
+    messageId: zaloMessageId(m) ?? '',
+    text: m.type === ZaloThread.Group && kind === 'text' ? stripOwnMentions(text, m, ownId) : text,
+    kind,
+    ...(m.data.dName ? { userName: m.data.dName } : {}),
+    ...(Number.isFinite(ts) && ts > 0 ? { sentAt: ts } : {}),
+  };
+}
+
+/** A set that forgets its oldest entries past `max` (dedupe memory that cannot grow forever). */
+export class BoundedSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  add(key: string): void {
+    this.items.delete(key);
+    this.items.add(key);
+    while (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
+  }
+
+  delete(key: string): void {
+    this.items.delete(key);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The real `ZaloTransport` over zca-js: the only module in the project that imports
+ * zca-js, so a library upgrade or a swap to another Zalo API touches this file alone.
+ */
+import { EventEmitter } from 'node:events';
+import * as zcaModule from 'zca-js';
+import type { API, Credentials, Message, ThreadType as ThreadTypeEnum } from '../../../node_modules/zca-js/dist/index.js';
+import type { ZaloCredentials, ZaloMessage, ZaloQrEvent, ZaloThreadType, ZaloTransport, ZaloTransportEvents } from './transport.ts';
+
+// zca-js 2.2.0's type entry (`index.d.ts`: `export * from "./dist"`) is a directory
+// import that NodeNext resolution rejects, so its named exports look missing. The
+// runtime module is fine; borrow the declarations straight from `dist/`.
+const { LoginQRCallbackEventType, ThreadType, Zalo } = zcaModule as unknown as typeof import('../../../node_modules/zca-js/dist/index.js');
+
+// Compile-time conformance: zca-js messages must satisfy our view of them, and the
+// enum values our constants mirror must not drift (a zca-js upgrade fails typecheck here).
+const _messageConforms = (m: Message): ZaloMessage => m;
+const _threadConforms: [ZaloThreadType, ZaloThreadType] = [ThreadType.User, ThreadType.Group];
+void _messageConforms;
+void _threadConforms;
+
+/** The options every client is created with: hear our own phone, never hit npm, no console noise. */
+export const ZCA_OPTIONS = Object.freeze({ selfListen: true, checkUpdate: false, logging: false });
+
+/** `ZaloTransport` backed by a zca-js `API` session. */
+export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements ZaloTransport {
+  private api: API | null = null;
+  private detach: (() => void) | null = null;
+
+  constructor(private readonly options: { userAgent?: string } = {}) {
+    super();
+    // An 'error' event without a listener would throw; the hotline subscribes, but a
+    // script that only sends must not crash on a socket hiccup either.
+    this.on('error', () => {});
+  }
+
+  async login(credentials: ZaloCredentials): Promise<void> {
+    // Our credential type keeps cookies opaque; zca-js validates them itself.
+    const api = await new Zalo({ ...ZCA_OPTIONS }).login(credentials as unknown as Credentials);
+    this.attach(api);
+  }
+
+  async loginQR(options: { userAgent?: string; maxRetries?: number }, onEvent: (event: ZaloQrEvent) => void | Promise<void>): Promise<ZaloCredentials> {
+    let got: ZaloCredentials | null = null;
+    let expiries = 0;
+    const maxRetries = options.maxRetries ?? 3;
+    const api = await new Zalo({ ...ZCA_OPTIONS }).loginQR({ userAgent: options.userAgent ?? this.options.userAgent }, (event) => {
+      switch (event.type) {
+        case LoginQRCallbackEventType.QRCodeGenerated:
+          void onEvent({ type: 'generated', imageBase64: event.data.image, code: event.data.code });
+          break;
+        case LoginQRCallbackEventType.QRCodeExpired: {
+          const willRetry = expiries++ < maxRetries;
+          void onEvent({ type: 'expired', willRetry });
+          if (willRetry) event.actions.retry();
+          else event.actions.abort();
+          break;
+        }
+        case LoginQRCallbackEventType.QRCodeScanned:
+          void onEvent({ type: 'scanned', displayName: event.data.display_name });
+          break;
+        case LoginQRCallbackEventType.QRCodeDeclined:
+          void onEvent({ type: 'declined' });
+          break;
+        case LoginQRCallbackEventType.GotLoginInfo:
+          got = { cookie: event.data.cookie as unknown as ZaloCredentials['cookie'], imei: event.data.imei, userAgent: event.data.userAgent };
+          break;
+      }
+    });
+    this.attach(api);
+    if (!got) throw new Error('QR login finished without login info');
+    return got;
+  }
+
+  startListener(): void {
+    this.session().listener.start({ retryOnClose: false });
+  }
+
+  stopListener(): void {
+    this.api?.listener.stop();
+  }
+
+  async sendMessage(text: string, threadId: string, type: ZaloThreadType): Promise<{ msgId: string | null }> {
+    const res = await this.session().sendMessage(text, threadId, type === 1 ? ThreadType.Group : ThreadType.User);
+    return { msgId: res.message ? String(res.message.msgId) : null };
+  }
+
+  async sendTypingEvent(threadId: string, type: ZaloThreadType): Promise<void> {
+    await this.session().sendTypingEvent(threadId, type === 1 ? ThreadType.Group : ThreadType.User);
+  }
+
+  requestOldMessages(type: ZaloThreadType, lastMsgId?: string | null): void {
+    this.session().listener.requestOldMessages(type === 1 ? ThreadType.Group : ThreadType.User, lastMsgId ?? null);
+  }
+
+  getOwnId(): string {
+    return this.session().getOwnId();
+  }
+
+  private session(): API {
+    if (!this.api) throw new Error('Zalo transport is not logged in');
+    return this.api;
+  }
+
+  /** Swaps in a new session: the old listener is silenced first, then stopped. */
+  private attach(api: API): void {
+    const old = this.api;
+    this.detach?.();
+    if (old) {
+      try {
+        old.listener.stop();
+      } catch {
+        // already closed
+      }
+    }
+    this.api = api;
+    const l = api.listener;
+    const onConnected = (): void => void this.emit('connected');
+    const onMessage = (m: Message): void => void this.emit('message', m);
+    const onOld = (ms: Message[], t: ThreadTypeEnum): void => void this.emit('old_messages', ms, t);
+    const onDisconnected = (code: number, reason: string): void => void this.emit('disconnected', code, reason);
+    const onClosed = (code: number, reason: string): void => void this.emit('closed', code, reason);
+    const onError = (err: unknown): void => void this.emit('error', err);
+    l.on('connected', onConnected);
+    l.on('message', onMessage);
+    l.on('old_messages', onOld);
+    l.on('disconnected', onDisconnected);
+    l.on('closed', onClosed);
+    l.on('error', onError);
+    this.detach = () => {
+      l.off('connected', onConnected);
+      l.off('message', onMessage);
+      l.off('old_messages', onOld);
+      l.off('disconnected', onDisconnected);
+      l.off('closed', onClosed);
+      l.off('error', onError);
+      // Keep a late socket error on the old listener from becoming an uncaught 'error'.
+      l.on('error', () => {});
+    };
+  }
+}
