@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
 import { Understander } from '../intents/understand.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge, type KnowledgeIssue } from '../knowledge/load.ts';
-import { mergeNational, readNationalFile } from '../knowledge/national.ts';
+import { mergeNational } from '../knowledge/national.ts';
+import { readNationalFileLazy } from '../knowledge/national-lazy.ts';
 import type { Procedure } from '../knowledge/schema.ts';
 import type { Config } from './config.ts';
 import { DialogueEngine, type DialogueDeps, type Logger } from './dialogue/engine.ts';
 import { MemoryConversationStore, type ConversationStore } from './dialogue/state.ts';
-import { sampleDossiers } from './dossier/sample.ts';
-import { MemoryDossierProvider, type DossierStatusProvider } from './dossier/types.ts';
+import { createDossierProvider } from './dossier/factory.ts';
+import type { DossierStatusProvider } from './dossier/types.ts';
 import { FileTicketStore, MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
 
@@ -48,7 +49,7 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
   const ir = loadIntentData(src.intentsDir ?? DEFAULT_INTENTS_DIR);
   if (!kr.knowledge || !ir.data) throw new KnowledgeLoadError([...kr.issues, ...ir.issues]);
   let imported = national;
-  if (!imported && src.nationalFile) imported = readNationalFile(src.nationalFile).results.map((r) => r.procedure);
+  if (!imported && src.nationalFile) imported = readNationalFileLazy(src.nationalFile).procedures;
   const procedures = imported ? mergeNational(kr.knowledge.procedures, imported) : kr.knowledge.procedures;
   const understander = new Understander(procedures, kr.knowledge.faqs, ir.data as IntentData);
   return {
@@ -105,14 +106,15 @@ export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledg
   memoryTickets?: boolean;
 }
 
-/** The embedded default: in-memory state, file tickets, sample dossiers. */
+/** The embedded default: in-memory state, file tickets, dossiers from the configured provider. */
 export function createAssistant(config: Config, overrides: AssistantOverrides = {}): AssistantParts {
   const holder =
     overrides.holder ??
     new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
-  const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000);
+  const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000, overrides.now);
   const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
-  const dossiers = overrides.dossiers ?? new MemoryDossierProvider(sampleDossiers());
+  // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.
+  const dossiers = overrides.dossiers ?? createDossierProvider(config, { log: overrides.log });
   const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);
   const globalLookups: RateLimiter = overrides.globalLookups ?? new MemoryRateLimiter(config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, 60_000);
   const engine = new DialogueEngine({

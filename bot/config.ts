@@ -99,7 +99,7 @@ export const configSchema = z.object({
   DOSSIER_HTTP_DEADLINE_MS: int(8000),
   DOSSIER_HTTP_BREAKER_FAILURES: int(5),
   DOSSIER_HTTP_BREAKER_COOLDOWN_SECONDS: int(30),
-  /** Cache HTTP lookups this long (Redis when REDIS_URL is set, else in process); 0 = off. */
+  /** Cache HTTP lookups this long (shared through Redis when REDIS_URL is set, else in process); 0 = off. */
   DOSSIER_CACHE_SECONDS: int(60),
   /** How often the follow poller checks followed dossiers. */
   DOSSIER_POLL_SECONDS: int(300),
@@ -115,6 +115,17 @@ export const configSchema = z.object({
   TELEGRAM_API_ROOT: optional.pipe(z.url().optional()),
   /** Chat id of the staff group that receives hand-off tickets (e.g. -1001234567890). */
   TELEGRAM_STAFF_CHAT_ID: optional.pipe(z.string().regex(/^-?\d+$/, 'a numeric chat id such as -1001234567890').optional()),
+  /** Staff tools: the bot's @username (without @) used in QR poster deep links; unset = posters carry a placeholder and a draft banner. */
+  TELEGRAM_BOT_USERNAME: optional.pipe(z.string().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{4,31}$/, 'a Telegram username such as TroLyTTHC_bot')).optional()),
+  /** Staff tools: reload knowledge when its files change (validated; a bad edit keeps the last good version). */
+  KNOWLEDGE_WATCH: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === ''),
+  /** Staff tools: quiet time after the last file change before reloading. */
+  KNOWLEDGE_WATCH_DEBOUNCE_MS: int(300),
+  /** Staff tools: Redis pub/sub channel that makes every process reload knowledge (used when REDIS_URL is set). */
+  KNOWLEDGE_RELOAD_CHANNEL: z.string().min(1).default('tthc:knowledge:reload'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -37,30 +37,37 @@ export interface RetrievalMatch {
 
 interface CompiledPhrase {
   entry: number;
-  tokens: Set<string>;
-  bigrams: Set<string>;
+  /** Unique unigrams and bigrams of the phrase, each with its IDF. */
+  terms: string[];
+  unigrams: string[];
   mass: number;
   weight: number;
 }
 
 /** Postings read per query at most (after the first term): bounds the cost on large bases. */
-const PostingBudget = 3000;
+const POSTING_BUDGET = 1500;
+/** Phrases scored exactly after the first, term-at-a-time pass. */
+const EXACT_CANDIDATES = 48;
 
 /** Inverted index over entries' phrases. Build once per knowledge version. */
 export class PhraseIndex {
   private readonly entries: IndexEntry[];
   private readonly phrases: CompiledPhrase[] = [];
-  private readonly postings = new Map<string, number[]>();
+  private readonly postings = new Map<string, Int32Array>();
   /** Per entry: every token of its names and aliases (fillers included), for masking. */
   private readonly masks: Set<string>[] = [];
   private readonly df = new Map<string, number>();
+  private readonly idfs = new Map<string, number>();
   private readonly maxIdf: number;
+  /** Scratch accumulator, one slot per phrase (reset after each query). */
+  private readonly acc: Float64Array;
   /** Every token that occurs in some phrase. */
   readonly vocabulary = new Set<string>();
 
   constructor(entries: IndexEntry[]) {
     this.entries = entries;
     const n = entries.length || 1;
+    const lists = new Map<string, number[]>();
     entries.forEach((e, ei) => {
       this.masks.push(new Set(e.phrases.flatMap((p) => p.mask ?? [])));
       const terms = new Set<string>();
@@ -69,24 +76,28 @@ export class PhraseIndex {
       for (const p of e.phrases) {
         if (!p.tokens.length) continue;
         const id = this.phrases.length;
-        this.phrases.push({ entry: ei, tokens: new Set(p.tokens), bigrams: new Set(bigrams(p.tokens)), mass: 0, weight: p.weight });
-        for (const t of new Set(p.tokens)) this.vocabulary.add(t);
+        const unigrams = [...new Set(p.tokens)];
         // Postings for syllables and syllable pairs: pairs ("ho_khau") are rare and specific,
         // so candidates are found without touching the long lists of common syllables.
-        for (const t of new Set([...p.tokens, ...bigrams(p.tokens)])) {
-          let list = this.postings.get(t);
-          if (!list) this.postings.set(t, (list = []));
+        const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
+        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight });
+        for (const t of unigrams) this.vocabulary.add(t);
+        for (const t of all) {
+          let list = lists.get(t);
+          if (!list) lists.set(t, (list = []));
           list.push(id);
         }
       }
     });
+    for (const [t, list] of lists) this.postings.set(t, Int32Array.from(list));
     this.maxIdf = Math.log(1 + n);
+    for (const [t, d] of this.df) this.idfs.set(t, Math.log(1 + n / d));
     for (const p of this.phrases) {
       let m = 0;
-      for (const t of p.tokens) m += this.idf(t);
-      for (const b of p.bigrams) m += this.idf(b);
+      for (const t of p.terms) m += this.idf(t);
       p.mass = m || 1;
     }
+    this.acc = new Float64Array(this.phrases.length);
   }
 
   get size(): number {
@@ -95,8 +106,7 @@ export class PhraseIndex {
 
   /** Inverse document frequency; unseen terms get the maximum. */
   idf(term: string): number {
-    const d = this.df.get(term);
-    return d ? Math.log(1 + this.entries.length / d) : this.maxIdf;
+    return this.idfs.get(term) ?? this.maxIdf;
   }
 
   /** Number of entries whose phrases contain the term. */
@@ -107,6 +117,9 @@ export class PhraseIndex {
   /**
    * Best entries for the query tokens (fillers already removed), best first.
    * `fullMessage` (fillers included) is what the returned `matched` mask is computed on.
+   *
+   * Two passes: term-at-a-time accumulation over the rarer terms' postings (within a
+   * budget), then exact scoring of the best few dozen phrases.
    */
   search(query: readonly string[], limit = 5, fullMessage: readonly string[] = query): RetrievalMatch[] {
     if (!query.length) return [];
@@ -115,33 +128,50 @@ export class PhraseIndex {
     let qmass = 0;
     for (const t of qset) qmass += this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
 
-    // Candidate phrases from the rarer terms first, within a budget of postings touched,
-    // so the cost does not grow with the size of the base.
-    const terms = [...qset, ...qbi].filter((t) => this.postings.has(t)).sort((a, b) => (this.postings.get(a)?.length ?? 0) - (this.postings.get(b)?.length ?? 0));
-    const candidates = new Set<number>();
-    let budget = PostingBudget;
-    for (const t of terms) {
-      const list = this.postings.get(t) as number[];
-      if (candidates.size > 0 && list.length > budget) continue;
-      for (const id of list) candidates.add(id);
+    const terms: { t: string; list: Int32Array }[] = [];
+    for (const t of [...qset, ...qbi]) {
+      const list = this.postings.get(t);
+      if (list) terms.push({ t, list });
+    }
+    terms.sort((a, b) => a.list.length - b.list.length);
+    const acc = this.acc;
+    const touched: number[] = [];
+    let budget = POSTING_BUDGET;
+    for (const { t, list } of terms) {
+      if (touched.length > 0 && list.length > budget) continue;
+      const w = this.idf(t);
+      for (let i = 0; i < list.length; i++) {
+        const pid = list[i] as number;
+        if (acc[pid] === 0) touched.push(pid);
+        acc[pid] = (acc[pid] as number) + w;
+      }
       budget -= list.length;
     }
+    // Keep the phrases with the best partial coverage for exact scoring.
+    let cands = touched;
+    if (touched.length > EXACT_CANDIDATES) {
+      cands = touched
+        .map((pid) => ({ pid, s: ((acc[pid] as number) / (this.phrases[pid] as CompiledPhrase).mass) * (this.phrases[pid] as CompiledPhrase).weight }))
+        .sort((a, b) => b.s - a.s)
+        .slice(0, EXACT_CANDIDATES)
+        .map((x) => x.pid);
+    }
+    for (const pid of touched) acc[pid] = 0;
 
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
     const perEntry = new Map<number, { cov: number; explained: Set<string>; matched: Set<string> }>();
-    for (const pid of candidates) {
+    for (const pid of cands) {
       const p = this.phrases[pid] as CompiledPhrase;
       let m = 0;
       const matched: string[] = [];
-      for (const t of p.tokens) {
+      for (const t of p.terms) {
         if (qset.has(t)) {
           m += this.idf(t);
           matched.push(t);
-        }
+        } else if (qbi.has(t)) m += this.idf(t);
       }
       if (!matched.length) continue;
-      for (const b of p.bigrams) if (qbi.has(b)) m += this.idf(b);
       const cov = (m / p.mass) * p.weight;
       let e = perEntry.get(p.entry);
       if (!e) perEntry.set(p.entry, (e = { cov: 0, explained: new Set(), matched: new Set() }));

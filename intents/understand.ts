@@ -101,6 +101,8 @@ export class Understander {
   private readonly aliasFuse: Fuse<{ id: string; text: string }>;
   /** Full tokens of each procedure's names and aliases, for positional masking. */
   private readonly phraseTokens = new Map<string, string[][]>();
+  /** Contiguous word runs of each procedure's names, built on first use. */
+  private readonly gramCache = new Map<string, Set<string>>();
   /** Single-token fillers ("cần", "gì"): never masked on their own. */
   private readonly fillerWords: Set<string>;
   /** Accented forms behind each folded token, in intent examples and in the knowledge. */
@@ -205,9 +207,13 @@ export class Understander {
    * ("cần", which folds like "căn") is never masked on its own.
    */
   private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens): string[] {
-    const phrases = this.phraseTokens.get(procedureId) ?? [];
-    const grams = new Set<string>();
-    for (const ph of phrases) for (let i = 0; i < ph.length; i++) for (let j = i + 1; j <= ph.length && j - i <= 8; j++) grams.add(ph.slice(i, j).join(' '));
+    let grams = this.gramCache.get(procedureId);
+    if (!grams) {
+      grams = new Set<string>();
+      for (const ph of this.phraseTokens.get(procedureId) ?? []) for (let i = 0; i < ph.length; i++) for (let j = i + 1; j <= ph.length && j - i <= 8; j++) grams.add(ph.slice(i, j).join(' '));
+      if (this.gramCache.size > 2000) this.gramCache.clear();
+      this.gramCache.set(procedureId, grams);
+    }
     const content = contentPositions(tokens, this.data.fillers);
     const keep: string[] = [];
     let i = 0;

@@ -253,6 +253,8 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
     const prev = sourceOf.get(p.id);
     if (prev) {
       issues.push({ severity: 'error', file: r.file.rel, line: lineOf(r.file, ['id']), message: `Mã thủ tục "${p.id}" trùng với tệp ${prev}.`, hint: 'Đổi id hoặc gộp hai tệp.' });
+      const first = lineRef.get(p.id);
+      if (first) issues.push({ severity: 'error', file: first.file.rel, line: lineOf(first.file, ['id']), message: `Mã thủ tục "${p.id}" trùng với tệp ${r.file.rel}.`, hint: 'Đổi id hoặc gộp hai tệp.' });
       continue;
     }
     const expected = `${p.id}.yaml`;
@@ -263,6 +265,9 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
       const owner = codeOwner.get(code);
       if (owner && owner !== p.id) {
         issues.push({ severity: 'error', file: r.file.rel, line: lineOf(r.file, ['nationalCodes', i]), message: `Mã quốc gia ${code} đã thuộc thủ tục "${owner}".`, hint: 'Một mã thủ tục quốc gia chỉ gắn với một mục.' });
+        const first = lineRef.get(owner);
+        const j = (first?.data as Procedure | undefined)?.nationalCodes.indexOf(code) ?? -1;
+        if (first) issues.push({ severity: 'error', file: first.file.rel, line: lineOf(first.file, ['nationalCodes', Math.max(0, j)]), message: `Mã quốc gia ${code} cũng được ghi ở thủ tục "${p.id}".`, hint: 'Một mã thủ tục quốc gia chỉ gắn với một mục.' });
       } else codeOwner.set(code, p.id);
     });
     const methods = new Set<string>();

@@ -249,9 +249,17 @@ function rowAt(body: string, pos: number): ChannelRow | null {
 
 function describe(raw: string): string | undefined {
   let d = oneLine(raw).trim();
-  // The description column often comes wrapped in parentheses.
-  if (d.startsWith('(') && d.endsWith(')')) d = d.slice(1, -1).trim();
-  d = d.replace(/^\(\s*(.*?)\s*\)$/u, '$1');
+  // The description column often comes wrapped in parentheses: unwrap the leading group.
+  if (d.startsWith('(')) {
+    let depth = 0;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] === '(') depth++;
+      else if (d[i] === ')' && --depth === 0) {
+        d = `${d.slice(1, i).trim()} ${d.slice(i + 1).trim()}`.trim();
+        break;
+      }
+    }
+  }
   if (!d || NO_INFO.test(d) || /^\(?\s*không\s*\)?\.?$/iu.test(d)) return undefined;
   return d;
 }
@@ -394,7 +402,7 @@ function splitForm(name: string): { name: string; form?: string } {
     const c = name[i] as string;
     const next = name[i + 1] ?? '';
     if (c === ';' || c === ')' || c === ':' || (c === '.' && next !== ' ' && !/\d/u.test(next) && !/\d/u.test(name[i - 1] ?? ''))) {
-      const form = name.slice(i + 1).trim();
+      const form = name.slice(i + 1).replace(/^[.\s]+/u, '').trim();
       const rest = name.slice(0, i + 1).replace(/[;:]\s*$/u, '').trim();
       if (form.length >= 5 && rest.length >= 3) return { name: rest, form };
       break;
@@ -450,7 +458,8 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
       const at = m.index ?? 0;
       const after = sec.body[at + m[0].length] ?? '';
       // "nộp 01 bản chính hoặc bản sao" inside a name: the real count is glued to the next row.
-      if (after && (/\s/u.test(after) || /[a-zà-ỹđ,;]/u.test(after))) continue;
+      const gluedMarker = /^[a-zđ]\)/u.test(sec.body.slice(at + m[0].length, at + m[0].length + 2));
+      if (after && !gluedMarker && (/\s/u.test(after) || /[a-zà-ỹđ,;]/u.test(after))) continue;
       const raw = itemName(sec.body.slice(last, at));
       last = at + m[0].length;
       if (raw.length < 3) continue;
@@ -493,7 +502,7 @@ export function parseDocuments(text: string): DocumentGroup[] {
 
 const LEGAL_HEADER = /^\s*:?\s*Tên văn bản pháp lý\s*Mã văn bản\s*/iu;
 /** 60/2014/QH13, 123/2015/NĐ-CP, 72/2011/TTLT-BTC-BGTVT, 66.7/2025/NQ-CP, 30a/2008/NQ-CP, 163/QĐ-BTP, 12/2020/QĐ-TTg. */
-const LEGAL_CODE = /(?<![\d/])\d{1,4}[a-z]?(?:\.\d{1,2})?\/(?:\d{4}\/)?[A-ZĐ]+\d{0,2}(?:-(?:TTg|[A-ZĐ]+\d{0,2})){0,3}/gu;
+const LEGAL_CODE = /(?<!\/)\d{1,4}[a-z]?(?:\.\d{1,2})?\/(?:\d{4}\/)?(?:[A-ZĐ]*QH\d{1,2}|[A-ZĐ]+)(?:-(?:[A-ZĐ]*QH\d{1,2}|TTg|[A-ZĐ]+)){0,4}/gu;
 /** Issuer suffixes that end in a letter which could also start the next word. */
 const KNOWN_SUFFIX = new Set(['CP', 'BTC', 'BTP', 'BCA', 'BXD', 'BYT', 'BCT', 'BQP', 'BNG', 'BNV', 'NHNN', 'BNNMT', 'BNNPTNT', 'BTNMT', 'BGTVT', 'BKHĐT', 'BLĐTBXH', 'BGDĐT', 'BVHTTDL', 'BTTTT', 'BKHCN', 'UBTVQH', 'VPCP', 'TANDTC', 'VKSNDTC', 'TTLT', 'NĐ', 'TT', 'QĐ', 'NQ', 'QH']);
 /** Vietnamese syllable onsets: a capital letter glued after a code starts a new word only if it forms one. */
@@ -512,10 +521,14 @@ function legalCodes(t: string): CodeHit[] {
   for (const m of t.matchAll(LEGAL_CODE)) {
     let code = m[0];
     const at = m.index ?? 0;
-    const rest = t.slice(at + code.length, at + code.length + 3);
     const lastSeg = code.split(/[/-]/u).pop() ?? '';
-    if (/^[a-zà-ỹđ]/u.test(rest) && /[A-ZĐ]$/u.test(code) && !KNOWN_SUFFIX.has(lastSeg) && lastSeg.length > 1 && ONSET.test(code.slice(-1) + rest)) {
-      code = code.slice(0, -1);
+    if (/^[A-ZĐ]+$/u.test(lastSeg) && !KNOWN_SUFFIX.has(lastSeg)) {
+      // "NĐ-CPTHÔNG TƯ", "TT-BTCNghị định": give the glued capitals back to the next word.
+      let keep = 0;
+      for (let n = lastSeg.length - 1; n >= 1; n--) if (KNOWN_SUFFIX.has(lastSeg.slice(0, n))) { keep = n; break; }
+      const rest = t.slice(at + code.length, at + code.length + 3);
+      if (keep) code = code.slice(0, code.length - lastSeg.length + keep);
+      else if (/^[a-zà-ỹđ]/u.test(rest) && lastSeg.length > 1 && ONSET.test(code.slice(-1) + rest)) code = code.slice(0, -1);
     }
     if (!/\/\d{4}\/|\/[A-ZĐ]{2}/u.test(code)) continue;
     hits.push({ code, at, end: at + code.length });

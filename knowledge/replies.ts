@@ -77,6 +77,17 @@ export const REPLY_KEYS = [
   'staffUnknownTicket',
   'staffTextOnly',
   'staffToCitizen',
+  'dossierFinishedLine',
+  'dossierStepLine',
+  'dossierNoteLine',
+  'dossierFollowOption',
+  'dossierNotFollowing',
+  'posterTitle',
+  'posterHowTo',
+  'posterContact',
+  'posterLookupTitle',
+  'posterLookupHowTo',
+  'posterDraft',
 ] as const;
 
 export type ReplyKey = (typeof REPLY_KEYS)[number];

@@ -280,10 +280,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra: Rec
   res.end(data);
 }
 
-function parseCursor(raw: unknown, epoch: string): number {
-  if (typeof raw !== 'string') return 0;
+/** The sequence a cursor points at; 0 for a cursor from another outbox epoch, null when absent or malformed. */
+function parseCursor(raw: unknown, epoch: string): number | null {
+  if (typeof raw !== 'string') return null;
   const m = /^([A-Za-z0-9_-]{1,32})\.(\d{1,9})$/.exec(raw);
-  return m && m[1] === epoch ? Number(m[2]) : 0;
+  if (!m) return null;
+  return m[1] === epoch ? Number(m[2]) : 0;
 }
 
 /** Starts the web server (chat page, JSON API, health, extra routes). Resolves once listening. */
@@ -311,7 +313,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     quietTurns.get(`${msg.conversationId} ${msg.messageId}`)?.();
   });
   // Recent message ids: a retried POST waits for the first one instead of asking again.
-  const inflight = new Map<string, Promise<void>>();
+  const inflight = new Map<string, { answered: Promise<void>; before: number }>();
   const openRequests = new Set<AbortController>();
 
   const styles = asset('app.css', 'text/css; charset=utf-8');
@@ -401,10 +403,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const conv = webConversationId(b.sessionId);
     const messageId = `${b.sessionId}_${(b.messageId as string | undefined) ?? randomBytes(9).toString('base64url')}`;
     const key = `${conv} ${messageId}`;
-    const after = parseCursor(b.cursor, outbox.epoch);
+    const cursor = parseCursor(b.cursor, outbox.epoch);
 
-    let answered = inflight.get(key);
-    if (!answered) {
+    let entry = inflight.get(key);
+    if (!entry) {
       if (limiter) {
         const wait = await limiter.hit(conv);
         if (wait) {
@@ -417,22 +419,25 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       let quiet!: () => void;
       const quietTurn = new Promise<void>((r) => (quiet = r));
       quietTurns.set(key, quiet);
-      const settle = (signal: AbortSignal): Promise<void> => Promise.race([outbox.wait(conv, before, signal), quietTurn]);
-      answered = (async () => {
+      const answered = (async () => {
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), limits.replyWaitMs);
         try {
           await opts.pipeline.submit(msg);
-          await settle(ac.signal);
+          await Promise.race([outbox.wait(conv, before, ac.signal), quietTurn]);
         } finally {
           clearTimeout(timer);
           quietTurns.delete(key);
         }
       })();
-      inflight.set(key, answered);
+      entry = { answered, before };
+      inflight.set(key, entry);
       if (inflight.size > 10_000) inflight.delete(inflight.keys().next().value as string);
       answered.catch(() => inflight.delete(key)); // a failed submit may be retried
     }
+    const { answered, before } = entry;
+    // Without a cursor the answer is what this message produced; with one, all the client has not seen.
+    const after = cursor ?? before;
     await withDeadline(limits.replyWaitMs, req, () => answered);
     const out = await repliesAfter(conv, after);
     sendJson(res, 200, { ...out, pending: out.replies.length === 0 });
@@ -442,7 +447,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const sessionId = url.searchParams.get('sessionId') ?? '';
     if (!SESSION_ID.test(sessionId)) throw new HttpError(400, WEB_ERRORS.sessionId);
     const conv = webConversationId(sessionId);
-    const after = parseCursor(url.searchParams.get('cursor'), outbox.epoch);
+    const after = parseCursor(url.searchParams.get('cursor'), outbox.epoch) ?? 0;
     await withDeadline(limits.pollWaitMs, req, (signal) => outbox.wait(conv, after, signal));
     sendJson(res, 200, await repliesAfter(conv, after));
   };

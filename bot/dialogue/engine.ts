@@ -4,7 +4,8 @@
  * `ask` command and the terminal chat go through `handle()`.
  */
 import type { Aspect, IntentId } from '../../intents/data.ts';
-import { findMalformedCode } from '../../intents/entities.ts';
+import { findDossierCode, findMalformedCode } from '../../intents/entities.ts';
+import { fold } from '../../intents/normalize.ts';
 import type { Understander, Understanding } from '../../intents/understand.ts';
 import type { Knowledge } from '../../knowledge/load.ts';
 import { fill } from '../../knowledge/replies.ts';
@@ -202,13 +203,16 @@ export class DialogueEngine {
       if (!isOtherQuestion) return this.complaint(msg, state, text, now);
     }
     if (state.awaiting === 'phoneDigits' && state.pendingDossierCode) {
-      const digits = text.replace(/\D/g, '');
-      if (digits.length === 4) {
-        const code = state.pendingDossierCode;
-        delete state.awaiting;
-        delete state.pendingDossierCode;
-        return this.dossierDetails(msg, state, code, digits);
-      }
+      const code = state.pendingDossierCode;
+      const follow = !!state.pendingFollow;
+      const digits = verificationDigits(text);
+      // Only digits but not four of them: ask again (a wrong guess is not spent on a typo).
+      if (!digits && /^[\d\s.+-]+$/.test(text)) return { ...this.plain(fill(r.dossierVerifyPhone, { code }), 'dossier.status'), dossierCode: code, confidence: 0.9 };
+      // Either way the wait ends: one try per lookup, or the citizen moved on to something else.
+      delete state.awaiting;
+      delete state.pendingDossierCode;
+      delete state.pendingFollow;
+      if (digits) return this.dossierDetails(msg, state, code, digits, follow);
     }
 
     const ctx = {
@@ -216,7 +220,19 @@ export class DialogueEngine {
       lastAspect: state.lastAspect,
       pendingOptions: state.pendingProcedures,
     };
-    const u = this.deps.understander().understand(text, ctx);
+    let u = this.deps.understander().understand(text, ctx);
+    // A code-like answer the understanding cannot place: after we asked for a code, or
+    // when nothing else fits, it is a malformed dossier code (told apart from "not found").
+    if (!u.dossierCode && u.intent !== 'dossier.status') {
+      const malformed = findMalformedCode(text);
+      if (malformed && (state.awaiting === 'dossierCode' || (u.intent === 'out_of_scope' && /[.a-z]|\d{6}-\d/i.test(malformed)))) {
+        u = { ...u, intent: 'dossier.status', malformedCode: malformed, procedure: null, faq: null };
+      }
+    }
+    if (state.awaiting === 'dossierCode' && u.intent !== 'dossier.status') {
+      delete state.awaiting;
+      delete state.pendingFollow;
+    }
     const abusive = this.isAbusive(u.tokens);
     delete state.pendingOptions;
     delete state.pendingProcedures;
@@ -407,17 +423,26 @@ export class DialogueEngine {
   private async dossier(u: Understanding, msg: IncomingMessage, state: ConversationState, text: string): Promise<Turn> {
     const r = this.k.replies;
     const base = { intent: 'dossier.status' as IntentId, procedure: null, faq: null, dossierCode: u.dossierCode, confidence: u.confidence, alternatives: [] };
-    if (u.command === 'unfollow') {
+    const command = u.command ?? followCommand(text);
+    if (command === 'unfollow') {
+      delete state.awaiting;
+      delete state.pendingFollow;
       const codes = (await this.deps.follows?.unsubscribe(msg.conversationId, u.dossierCode ?? undefined)) ?? [];
-      return { ...base, reply: { text: fill(r.dossierUnfollowed, { code: codes.join(', ') || u.dossierCode || '' }), options: [], links: [] } };
+      const reply = codes.length ? fill(r.dossierUnfollowed, { code: codes.join(', ') }) : r.dossierNotFollowing;
+      return { ...base, reply: { text: reply, options: [], links: [] } };
     }
+    // "Theo dõi" now, or in the message where we asked for the code.
+    const follow = command === 'follow' || (state.awaiting === 'dossierCode' && !!state.pendingFollow);
     if (!u.dossierCode) {
-      const malformed = findMalformedCode(text);
+      const malformed = u.malformedCode ?? findMalformedCode(text);
       state.awaiting = 'dossierCode';
+      if (follow) state.pendingFollow = true;
+      else delete state.pendingFollow;
       if (malformed) return { ...base, reply: { text: fill(r.dossierMalformed, { code: malformed }), options: [], links: [] } };
-      return { ...base, reply: { text: u.command === 'follow' ? r.dossierFollowNeedsCode : r.dossierAskCode, options: [], links: [] } };
+      return { ...base, reply: { text: follow ? r.dossierFollowNeedsCode : r.dossierAskCode, options: [], links: [] } };
     }
     delete state.awaiting;
+    delete state.pendingFollow;
     const code = u.dossierCode;
     const userWait = await this.deps.userLookups.hit(`${msg.channel}:${msg.userId}`);
     const globalWait = userWait ? 0 : await this.deps.globalLookups.hit('all');
@@ -426,7 +451,7 @@ export class DialogueEngine {
       this.deps.log?.warn({ channel: msg.channel, user: maskUserId(msg.userId), scope: userWait ? 'user' : 'global' }, 'dossier lookup rate limited');
       return { ...base, reply: { text: fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(wait / 60_000)) }), options: [], links: [] } };
     }
-    return this.dossierDetails(msg, state, code, null, u.command === 'follow');
+    return this.dossierDetails(msg, state, code, null, follow);
   }
 
   private async dossierDetails(msg: IncomingMessage, state: ConversationState, code: string, phoneDigits: string | null, follow = false): Promise<Turn> {
@@ -441,22 +466,27 @@ export class DialogueEngine {
       return { ...base, reply: { text: fill(r.dossierUnavailable, site), options: [], links: [] } };
     }
     if (!rec) return { ...base, reply: { text: fill(r.dossierNotFound, { ...site, code }), options: [], links: [] } };
-    if (this.cfg.verifyPhone && rec.phone) {
+    if (this.cfg.verifyPhone && rec.phone && state.verifiedDossierCode !== code) {
       if (!phoneDigits) {
         state.awaiting = 'phoneDigits';
         state.pendingDossierCode = code;
+        if (follow) state.pendingFollow = true;
+        else delete state.pendingFollow;
         return { ...base, reply: { text: fill(r.dossierVerifyPhone, { code }), options: [], links: [] } };
       }
       if (!rec.phone.replace(/\D/g, '').endsWith(phoneDigits)) {
+        this.deps.log?.info({ channel: msg.channel, user: maskUserId(msg.userId) }, 'dossier phone verification failed');
         return { ...base, reply: { text: fill(r.dossierVerifyFailed, { ...site, code }), options: [], links: [] } };
       }
+      state.verifiedDossierCode = code;
     }
     const text = [formatDossier(this.k, rec, this.now())];
     if (follow && this.deps.follows) {
       await this.deps.follows.subscribe({ code, conversationId: msg.conversationId, channel: msg.channel, userId: msg.userId, lastStatus: rec.status });
       text.push(fill(r.dossierFollowed, { code }));
     }
-    const options: ReplyOption[] = follow ? [] : [{ label: 'Theo dõi hồ sơ này', payload: `theo dõi hồ sơ ${code}` }];
+    // The follow button repeats the code in plain words, so it also works typed or by number.
+    const options: ReplyOption[] = follow || !this.deps.follows ? [] : [{ label: r.dossierFollowOption, payload: `theo dõi hồ sơ ${code}` }];
     return { ...base, procedure: rec.procedureId ?? null, reply: { text: text.join('\n\n'), options, links: [] } };
   }
 }
@@ -473,13 +503,32 @@ export function formatDossier(k: Knowledge, rec: DossierRecord, now: number): st
       status: rec.status,
       received: viDate(rec.receivedAt),
       due: rec.dueAt ? viDate(rec.dueAt) : '—',
-      finished: rec.finishedAt ? `\nNgày có kết quả: ${viDate(rec.finishedAt)}` : '',
-      step: rec.currentStep ? `\nĐang ở: ${rec.currentStep}` : '',
+      finished: rec.finishedAt ? `\n${fill(r.dossierFinishedLine, { date: viDate(rec.finishedAt) })}` : '',
+      step: rec.currentStep ? `\n${fill(r.dossierStepLine, { step: redact(rec.currentStep) })}` : '',
     }),
     NEXT_STEP[rec.status],
   ];
-  if (rec.note) lines.push(`Ghi chú: ${redact(rec.note)}`);
+  if (rec.note) lines.push(fill(r.dossierNoteLine, { note: redact(rec.note) }));
   const late = overdueDays(rec, new Date(now));
   if (late > 0) lines.push(fill(r.dossierOverdue, { ...site, days: late }));
   return lines.join('\n');
+}
+
+/**
+ * "hủy theo dõi" / "theo dõi" said in words the understanding did not tag as a command
+ * (for example without "hồ sơ"); null when neither is said.
+ */
+function followCommand(text: string): 'follow' | 'unfollow' | null {
+  const t = ` ${fold(text).toLowerCase().replace(/[^a-z0-9]+/g, ' ')} `;
+  if (/ (huy|ngung|dung|bo|thoi|tat|khong) (theo doi|nhan thong bao) /.test(t)) return 'unfollow';
+  return / theo doi /.test(t) ? 'follow' : null;
+}
+
+/** The four digits a citizen sent to verify a dossier ("5678", "số cuối 5678", or the whole phone number). */
+function verificationDigits(text: string): string | null {
+  if (findDossierCode(text)) return null;
+  const digits = text.replace(/\D/g, '');
+  if (digits.length === 4) return digits;
+  const compact = text.replace(/[\s.()-]/g, '');
+  return /^(?:\+?84|0)\d{9,10}$/.test(compact) ? digits.slice(-4) : null;
 }

@@ -17,6 +17,10 @@ export interface ConversationState {
   awaiting?: 'dossierCode' | 'complaint' | 'phoneDigits';
   /** Code waiting for phone verification. */
   pendingDossierCode?: string;
+  /** The citizen asked to follow the dossier whose code (or phone digits) we are waiting for. */
+  pendingFollow?: boolean;
+  /** Code whose phone digits were verified in this conversation (not asked again). */
+  verifiedDossierCode?: string;
   /** Consecutive messages the assistant could not understand. */
   failures: number;
   /** Set while staff handle the conversation: the bot stays quiet until then. */

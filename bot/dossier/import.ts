@@ -105,7 +105,11 @@ export function parseDossierCsv(input: Uint8Array | string): ImportResult {
       continue;
     }
     const rec = validateRow(cell, (m) => fail(row.line, m));
-    if (!rec) continue;
+    if (!rec) {
+      // Empty cells past the header usually mean an unquoted comma shifted the row.
+      if (row.fields.length > columns.length) fail(row.line, M.tooManyFields(row.fields.length, columns.length));
+      continue;
+    }
     const earlier = byCode.get(rec.code);
     if (earlier !== undefined) {
       result.warnings.push({ line: row.line, message: M.duplicateCode(rec.code, result.records[earlier]?.line ?? 0) });

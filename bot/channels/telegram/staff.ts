@@ -66,7 +66,7 @@ export class StaffDesk {
     });
     // A huge excerpt must not lose the ticket number: keep the first chunk only.
     const html = escapeTelegramHtml(splitText(text, TELEGRAM_TEXT_LIMIT)[0] ?? ticket.id);
-    const sent = await this.deps.api.sendMessage(this.deps.chatId, html, {
+    const sent = await this.deps.api.sendMessage(Number(this.deps.chatId), html, {
       parse_mode: 'HTML',
       link_preview_options: { is_disabled: true },
       reply_markup: { inline_keyboard: [[{ text: r.staffReleaseButton, callback_data: `${RELEASE_PREFIX}${ticket.id}` }]] },
@@ -99,6 +99,7 @@ export class StaffDesk {
     const text = message.text?.trim();
     if (!text) return { ok: false, notice: r.staffTextOnly };
     const channel = this.channelOf(ticket);
+    if (!channel) return { ok: false, notice: r.staffUnknownTicket };
     await this.deps.engine.staffReplied(ticket.conversationId, text);
     await this.deps.pipeline.push(channel, ticket.conversationId, { text: fill(r.staffToCitizen, { text }), options: [], links: [] });
     await this.deps.tickets.update(ticket.id, { status: 'answered' });
@@ -112,7 +113,8 @@ export class StaffDesk {
     const notice = await this.deps.engine.release(ticket.conversationId);
     // The engine marks the ticket only while the hand-off is live; mark it in any case.
     if ((await this.deps.tickets.get(ticket.id))?.status !== 'released') await this.deps.tickets.update(ticket.id, { status: 'released' });
-    if (notice) await this.deps.pipeline.push(this.channelOf(ticket), ticket.conversationId, notice);
+    const channel = this.channelOf(ticket);
+    if (notice && channel) await this.deps.pipeline.push(channel, ticket.conversationId, notice);
     this.deps.log?.info({ ticket: ticket.id, channel: ticket.channel }, 'ticket released to the assistant');
     return { ok: true, ticket, notice: fill(r.staffReleased, { ticket: ticket.id }) };
   }
@@ -131,8 +133,8 @@ export class StaffDesk {
     if (this.byMessage.size > max) this.byMessage.delete(this.byMessage.keys().next().value as number);
   }
 
-  private channelOf(ticket: Ticket): ChannelName {
-    return CHANNELS.has(ticket.channel as ChannelName) ? (ticket.channel as ChannelName) : 'telegram';
+  private channelOf(ticket: Ticket): ChannelName | null {
+    return CHANNELS.has(ticket.channel as ChannelName) ? (ticket.channel as ChannelName) : null;
   }
 }
 

@@ -1,0 +1,129 @@
+/**
+ * Wiring for the Zalo hotline: configuration → options, the real zca-js transport by
+ * default, the throttled sender registered with the pipeline, the listener started.
+ * `bot/main.ts` calls `startZaloHotline` when `zaloHotlineEnabled(config)`.
+ */
+import type { Config } from '../../config.ts';
+import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
+import type { Pipeline } from '../../pipeline.ts';
+import type { ZaloAlertHandler } from './alerts.ts';
+import type { Clock } from './clock.ts';
+import { credentialsTooOpen, readZaloCredentials, zaloCredentialsPath } from './credentials.ts';
+import { ZALO_HOTLINE_DEFAULTS, ZaloHotline, type ZaloHotlineOptions } from './hotline.ts';
+import { ZALO_SEND_DEFAULTS, ZaloSender, type ZaloSendOptions } from './sender.ts';
+import type { ZaloCredentials, ZaloTransport } from './transport.ts';
+import { ZcaTransport } from './zca-transport.ts';
+
+export { zaloHotlineEnabled, zaloCredentialsPath } from './credentials.ts';
+export type { ZaloAlertHandler, ZaloAlertKind } from './alerts.ts';
+export type { ZaloHotline, ZaloHotlineState } from './hotline.ts';
+export type { ZaloSender } from './sender.ts';
+
+/** Listener options from the environment. */
+export function zaloHotlineOptions(config: Config): ZaloHotlineOptions {
+  return {
+    ...ZALO_HOTLINE_DEFAULTS,
+    credentialsFile: zaloCredentialsPath(config),
+    reconnectMaxMs: Math.max(1, config.ZALO_RECONNECT_MAX_SECONDS) * 1000,
+    catchUpMaxAgeMs: config.ZALO_CATCHUP_MAX_AGE_MINUTES * 60_000,
+    handoffQuietMs: config.HANDOFF_QUIET_MINUTES * 60_000,
+  };
+}
+
+/** Send throttling options from the environment. */
+export function zaloSendOptions(config: Config): ZaloSendOptions {
+  const min = config.ZALO_SEND_DELAY_MIN_MS;
+  return {
+    ...ZALO_SEND_DEFAULTS,
+    threadMinIntervalMs: config.ZALO_THREAD_MIN_INTERVAL_MS,
+    maxPerMinute: config.ZALO_SENDS_PER_MINUTE,
+    dailyBudget: config.ZALO_DAILY_SEND_BUDGET,
+    delayMinMs: min,
+    delayMaxMs: Math.max(min, config.ZALO_SEND_DELAY_MAX_MS),
+    pauseMs: config.ZALO_SEND_PAUSE_MINUTES * 60_000,
+    duplicateWindowMs: config.ZALO_DUPLICATE_WINDOW_SECONDS * 1000,
+  };
+}
+
+export interface StartZaloHotlineDeps {
+  config: Config;
+  engine: Pick<DialogueEngine, 'staffReplied'>;
+  pipeline: Pick<Pipeline, 'submit' | 'registerSender'>;
+  log: Logger;
+  /** Staff alerts (wire to the Telegram staff group); they are logged either way. */
+  onAlert?: ZaloAlertHandler;
+  /** Defaults to zca-js; tests pass a fake. */
+  transport?: ZaloTransport;
+  /** Defaults to reading the credentials file. */
+  loadCredentials?: () => Promise<ZaloCredentials | null>;
+  /** Redis lock hook: only the process holding it runs the listener. */
+  acquireLeadership?: () => Promise<boolean>;
+  clock?: Clock;
+  random?: () => number;
+  /** Overrides on top of the environment (tests). */
+  hotlineOptions?: Partial<ZaloHotlineOptions>;
+  sendOptions?: Partial<ZaloSendOptions>;
+}
+
+/** What `startZaloHotline` returns: the running listener, its sender, and shutdown. */
+export interface ZaloHotlineHandle {
+  hotline: ZaloHotline;
+  sender: ZaloSender;
+  /** Stops the listener and aborts sends still waiting for a throttle slot or a pause. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the hotline: registers the Zalo sender with the pipeline and logs in with the
+ * stored credentials in the background (problems are logged and alerted, never thrown).
+ */
+export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle {
+  const { config, log } = deps;
+  const options = { ...zaloHotlineOptions(config), ...deps.hotlineOptions };
+  const transport = deps.transport ?? new ZcaTransport({ userAgent: config.ZALO_USER_AGENT });
+  let warnedOpen = false;
+  const loadCredentials =
+    deps.loadCredentials ??
+    (async () => {
+      const creds = await readZaloCredentials(options.credentialsFile);
+      if (creds && !warnedOpen && (await credentialsTooOpen(options.credentialsFile))) {
+        warnedOpen = true;
+        log.warn({ file: options.credentialsFile }, 'zalo credentials file is readable by other users; chmod 600 it');
+      }
+      return creds;
+    });
+  let hotline: ZaloHotline | null = null;
+  const sender = new ZaloSender({
+    transport,
+    clock: deps.clock,
+    log,
+    onAlert: deps.onAlert,
+    random: deps.random,
+    options: { ...zaloSendOptions(config), ...deps.sendOptions },
+    onSessionLost: () => hotline?.sessionLost(),
+  });
+  hotline = new ZaloHotline({
+    transport,
+    pipeline: deps.pipeline,
+    engine: deps.engine,
+    sender,
+    loadCredentials,
+    options,
+    log,
+    onAlert: deps.onAlert,
+    clock: deps.clock,
+    random: deps.random,
+    acquireLeadership: deps.acquireLeadership,
+  });
+  deps.pipeline.registerSender(sender);
+  const running = hotline;
+  running.start();
+  return {
+    hotline: running,
+    sender,
+    stop: async () => {
+      await running.stop();
+      sender.close();
+    },
+  };
+}

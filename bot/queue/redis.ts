@@ -1,0 +1,92 @@
+/**
+ * Redis plumbing shared by the queue, the stores, the limiters and the leader lock:
+ * one connection factory (so every process connects the same way) and a small Lua
+ * script runner (EVALSHA with a fallback, so each script is sent once per server).
+ */
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../dialogue/engine.ts';
+
+/**
+ * Opens a connection suitable for BullMQ and for our own commands.
+ *
+ * `maxRetriesPerRequest: null` (required by BullMQ workers) plus the offline queue
+ * means a command issued while Redis restarts waits for the reconnect instead of
+ * failing: a restart costs latency, not messages. Callers that must not wait forever
+ * (the channel adapters' `submit`) put their own timeout around it.
+ */
+export function createRedis(url: string, opts: { name?: string; log?: Logger; options?: RedisOptions } = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectionName: opts.name,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    ...opts.options,
+  });
+  let lastLogged = 0;
+  redis.on('error', (err: Error) => {
+    // ioredis emits an error on every failed reconnect; keep the log readable.
+    const now = Date.now();
+    if (now - lastLogged < 5000) return;
+    lastLogged = now;
+    opts.log?.warn({ err: { message: err.message }, connection: opts.name }, 'redis connection error');
+  });
+  return redis;
+}
+
+/** True when the reply to PING arrives within `timeoutMs`. */
+export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+  const t0 = performance.now();
+  try {
+    if (redis.status !== 'ready') return { ok: false, latencyMs: 0, error: `connection ${redis.status}` };
+    await withTimeout(redis.ping(), timeoutMs, 'redis ping timed out');
+    return { ok: true, latencyMs: Math.round((performance.now() - t0) * 10) / 10 };
+  } catch (err) {
+    return { ok: false, latencyMs: Math.round(performance.now() - t0), error: (err as Error).message };
+  }
+}
+
+/** Rejects with `message` when `p` takes longer than `ms`. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A Lua script run with EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+      return await redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** Lua prelude: the Redis server's clock in ms, so every process agrees on "now". */
+export const LUA_NOW = `local __t = redis.call('TIME'); local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;
+
+/**
+ * Makes an arbitrary id safe inside a BullMQ job id: job ids may not contain ':' and
+ * may not be pure integers (callers always add a prefix such as `in-`). Escaping is
+ * reversible, so two different ids never map to the same job id.
+ */
+export function jobIdPart(id: string): string {
+  return id.replace(/%/g, '%25').replace(/:/g, '%3A');
+}

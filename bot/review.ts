@@ -1,0 +1,70 @@
+/**
+ * The review inbox on disk: a `ReviewSink` that appends one JSON line per message the
+ * assistant could not match, answered with low confidence, or that a citizen rated
+ * unhelpful, to `DATA_DIR/review.jsonl`. Staff read it with `npm run kb -- review`.
+ *
+ * Nothing personal is stored: no user or conversation id, and the text is passed through
+ * `redact` (phone and ID numbers, e-mail addresses) with dossier codes masked too.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger, ReviewSink } from './dialogue/engine.ts';
+import { redact } from './privacy.ts';
+
+/** One line of review.jsonl. */
+export interface ReviewLine {
+  at: string;
+  channel: string;
+  reason: 'unmatched' | 'low-confidence' | 'clarify' | 'unhelpful';
+  intent: string;
+  procedure: string | null;
+  confidence: number;
+  text: string;
+}
+
+const DOSSIER_CODE = /(?<![\w.-])(?:(?:[a-z0-9]{1,6}\.){1,5}[a-z0-9]{1,6}|[a-z]\d{2})-\d{6}-\d{4}(?![\w-])/giu;
+const MAX_TEXT = 500;
+
+/** Masks what could identify a person or their dossier in a citizen's message. */
+export function reviewText(text: string): string {
+  return redact(String(text ?? '').replace(DOSSIER_CODE, '[mã hồ sơ]'))
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MAX_TEXT);
+}
+
+/**
+ * Appends review items as JSON lines. Each record is one `appendFileSync` of one line
+ * (O_APPEND), so several processes can share the file. A write error is logged, never
+ * thrown into the dialogue.
+ */
+export class JsonlReviewSink implements ReviewSink {
+  private dirReady = false;
+
+  constructor(
+    readonly path: string,
+    private readonly log?: Logger,
+  ) {}
+
+  record(item: Parameters<ReviewSink['record']>[0]): void {
+    const line: ReviewLine = {
+      at: new Date(Number.isFinite(item.at) ? item.at : Date.now()).toISOString(),
+      channel: String(item.channel),
+      reason: item.reason,
+      intent: String(item.intent),
+      procedure: item.procedure ?? null,
+      confidence: Math.round((Number(item.confidence) || 0) * 1000) / 1000,
+      text: reviewText(item.text),
+    };
+    if (!line.text) return;
+    try {
+      if (!this.dirReady) {
+        mkdirSync(dirname(this.path), { recursive: true });
+        this.dirReady = true;
+      }
+      appendFileSync(this.path, `${JSON.stringify(line)}\n`, 'utf8');
+    } catch (err) {
+      this.log?.error({ err: { message: (err as Error).message }, path: this.path }, 'could not write the review inbox');
+    }
+  }
+}

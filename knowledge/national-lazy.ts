@@ -1,0 +1,79 @@
+/**
+ * Loads a national records file for the running assistant without parsing every
+ * record's flattened sections up front: only the code and name are read at startup
+ * (what the index needs); steps, documents, channels… are parsed by `importRecord`
+ * the first time a reply needs them, then kept. Startup with 2,642 records stays well
+ * under the budget (`npm run bench`).
+ */
+import { readFileSync } from 'node:fs';
+import { importRecord, type NationalRecord } from './national.ts';
+import { NATIONAL_CODE, type Procedure } from './schema.ts';
+
+const LAZY_KEYS = [
+  'localCodes', 'field', 'levels', 'summary', 'applicants', 'agency', 'steps', 'documents', 'channels', 'where',
+  'result', 'conditions', 'legalBasis', 'online', 'portalUrl', 'provinceNote', 'related', 'lastVerified', 'sources',
+] as const;
+
+/** A procedure backed by its raw record; heavy fields are getters on the prototype (one closure per class, not per record). */
+class LazyProcedure {
+  readonly version = 1;
+  readonly nationalCodes: string[];
+  readonly aliases: string[] = [];
+  readonly keywords: string[] = [];
+  readonly priority = 30;
+  readonly status = 'needs-review';
+  #rec: NationalRecord | null;
+  #full: Procedure | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    rec: NationalRecord,
+    private readonly today: string,
+  ) {
+    this.nationalCodes = [id];
+    this.#rec = rec;
+  }
+
+  /** Parses the record on first use and drops the raw text. */
+  full(): Procedure {
+    if (!this.#full) {
+      this.#full = importRecord(this.#rec as NationalRecord, this.today)?.procedure ?? null;
+      this.#rec = null;
+      if (!this.#full) throw new Error(`national record ${this.id} could not be parsed`);
+    }
+    return this.#full;
+  }
+}
+for (const key of LAZY_KEYS) {
+  Object.defineProperty(LazyProcedure.prototype, key, {
+    enumerable: true,
+    get(this: LazyProcedure) {
+      return (this.full() as Record<string, unknown>)[key];
+    },
+  });
+}
+
+/** Procedures whose heavy fields are parsed on first access. Bad lines are skipped and counted. */
+export function readNationalFileLazy(path: string, today = new Date().toISOString().slice(0, 10)): { procedures: Procedure[]; badLines: number } {
+  const procedures: Procedure[] = [];
+  let badLines = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let rec: NationalRecord;
+    try {
+      rec = JSON.parse(line) as NationalRecord;
+    } catch {
+      badLines++;
+      continue;
+    }
+    const code = (rec.ma_thu_tuc ?? '').trim();
+    const name = (rec.ten_thu_tuc ?? '').replace(/\s+/g, ' ').trim().replace(/^thủ tục\s+/iu, '');
+    if (!NATIONAL_CODE.test(code) || name.length < 3) {
+      badLines++;
+      continue;
+    }
+    procedures.push(new LazyProcedure(code, name, rec, today) as unknown as Procedure);
+  }
+  return { procedures, badLines };
+}

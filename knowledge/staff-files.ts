@@ -1,0 +1,76 @@
+/**
+ * File helpers shared by the staff tools (import, spreadsheets, review inbox): atomic
+ * writes, so the live-reload watcher never reads half a file, and a quick index of the
+ * procedure files on disk that works even while the knowledge base has errors.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { suspiciousText, zodIssues, type KnowledgeIssue, type ParsedFile } from './load.ts';
+import { canonicalize, foldTokens } from '../intents/normalize.ts';
+import type { ZodType } from 'zod';
+
+/** Writes via a temporary file and a rename, so readers see the old or the new file, never half. */
+export function writeFileAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  writeFileSync(tmp, text, 'utf8');
+  renameSync(tmp, path);
+}
+
+/** YAML files of a folder, sorted (none when the folder does not exist). */
+export function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => (f.endsWith('.yaml') || f.endsWith('.yml')) && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** What the staff tools need to know about one procedure file without validating it. */
+export interface ProcedureFileInfo {
+  path: string;
+  id: string;
+  nationalCodes: string[];
+  status: string;
+}
+
+/** Reads id, national codes and status of every procedure file; unreadable files are skipped. */
+export function scanProcedureFiles(dirs: readonly string[]): ProcedureFileInfo[] {
+  const out: ProcedureFileInfo[] = [];
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    for (const path of yamlFiles(dir)) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      try {
+        const doc = parseDocument(readFileSync(path, 'utf8'));
+        if (doc.errors.length) continue;
+        const data = doc.toJS() as { id?: unknown; nationalCodes?: unknown; status?: unknown } | null;
+        if (!data || typeof data.id !== 'string') continue;
+        const codes = Array.isArray(data.nationalCodes) ? data.nationalCodes.filter((c): c is string => typeof c === 'string') : [];
+        out.push({ path, id: data.id, nationalCodes: codes, status: typeof data.status === 'string' ? data.status : 'curated' });
+      } catch {
+        // A file that cannot be read is the validator's business, not the importer's.
+      }
+    }
+  }
+  return out;
+}
+
+/** Checks YAML text against a schema plus the stale-text rules, as the validator would. */
+export function checkYamlText(text: string, rel: string, schema: ZodType): KnowledgeIssue[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const file: ParsedFile = { rel, doc, lines };
+  if (doc.errors.length) {
+    return doc.errors.map((e) => ({ severity: 'error' as const, file: rel, line: e.linePos?.[0]?.line ?? 1, message: `Lỗi cú pháp YAML: ${e.message.split('\n')[0]}` }));
+  }
+  const data: unknown = doc.toJS();
+  return [...suspiciousText(file, data), ...zodIssues(file, schema, data).issues];
+}
+
+/** The comparison key for phrases: folded, normalized tokens ("Làm Sổ Đỏ!" = "lam so do"). */
+export function phraseKey(text: string): string {
+  return foldTokens(canonicalize(text)).join(' ');
+}
