@@ -61,10 +61,11 @@ export class NaiveBayes<L extends string> {
    * `label` than under every label in `against` — evidence specific to that label
    * ("tra cứu" for dossier status), not shared with them ("hồ sơ").
    */
-  distinctive(tokens: readonly string[], label: L, against: readonly L[], ratio = 4): boolean {
+  distinctive(tokens: readonly string[], label: L, against: readonly L[], ratio = 4, pairsOnly = false): boolean {
     const v = this.vocabulary.size || 1;
     const p = (l: L, f: string) => ((this.counts.get(l)?.get(f) ?? 0) + this.alpha) / ((this.totals.get(l) ?? 0) + this.alpha * v);
-    return features(tokens).some((f) => this.vocabulary.has(f) && against.every((o) => p(label, f) >= ratio * p(o, f)));
+    const feats = pairsOnly ? features(tokens).filter((f) => f.includes('_')) : features(tokens);
+    return feats.some((f) => this.vocabulary.has(f) && against.every((o) => p(label, f) >= ratio * p(o, f)));
   }
 
   /** Distribution over labels (uniform prior), optionally restricted to some labels. */

@@ -37,6 +37,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   aspectPrior: 4,
   /** Below this the aspect is unclear and the answer is the overview. */
   aspectMin: 0.45,
+  /** How much likelier a word must be under the chosen aspect than under every other. */
+  aspectCueRatio: 3,
   /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
   socialMin: 0.45,
   maxOptions: 3,
@@ -80,12 +82,12 @@ const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'
 const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
 
 /** Procedure phrases for the index: name without the "Thủ tục" prefix, aliases, keywords. */
-function procedurePhrases(p: Procedure): { text: string; weight: number }[] {
+function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean }[] {
   const name = p.name.replace(/^thủ tục\s+/iu, '');
   return [
-    { text: name, weight: 1 },
-    ...p.aliases.map((a) => ({ text: a, weight: 1 })),
-    ...p.keywords.map((k) => ({ text: k, weight: 0.9 })),
+    { text: name, weight: 1, name: true },
+    ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
+    ...p.keywords.map((k) => ({ text: k, weight: 0.9, name: false })),
   ];
 }
 
@@ -148,10 +150,10 @@ export class Understander {
         const content = removeFillers(all, data.fillers);
         // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
         const weak = content.length === 1 && (content[0] as string).length < 5;
-        return { tokens: content, weight: ph.weight * (weak ? 0.6 : 1), full: all };
+        return { tokens: content, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name };
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
-      this.phraseTokens.set(p.id, phrases.filter((ph) => ph.weight >= 0.9 || ph.full.length > 1).map((ph) => ph.full));
+      this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
       procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
@@ -252,6 +254,14 @@ export class Understander {
         return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
     return { norm, tokens, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+  }
+
+  /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
+  private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
+    const cues = tokens.filter((t) => !NOT_CUES.has(t));
+    const pairs = tokens.slice(1).map((t, i) => `${tokens[i]} ${t}`).filter((p) => !NOT_CUE_PAIRS.has(p));
+    const others = ASPECTS.filter((x) => x !== aspect);
+    return this.classifier.distinctive(cues, aspect, others, this.options.aspectCueRatio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, this.options.aspectCueRatio, true));
   }
 
   private correct(tokens: string[]): { tokens: string[]; unknown: number } {
@@ -360,8 +370,13 @@ export class Understander {
       if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && best.p - second.p < 0.2) {
         return { aspect: second.label as Aspect, p: second.p + best.p / 2, signal: true };
       }
-      // A weak signal ("cho khách", "công nhận") is not a question about one aspect.
+      // A weak signal ("cho khách", "công nhận") is not a question about one aspect, and
+      // neither are words shared by several aspects ("được không", "đi"): the chosen aspect
+      // needs a cue of its own.
       if (best.p < o.aspectMin) return { aspect: 'procedure.overview', p: 1 - best.p, signal: false };
+      if (best.label !== 'procedure.overview' && !this.hasCue(residual, best.label)) {
+        return { aspect: 'procedure.overview', p: 0.5, signal: false };
+      }
       return { aspect: best.label as Aspect, p: best.p, signal: true };
     };
 
@@ -419,7 +434,10 @@ export class Understander {
     }
 
     // A general question (hours, address, online account…).
-    if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure)) {
+    // The FAQ wins unless the words outside the FAQ's own phrase ask for something else
+    // ("số tổng đài" is the hotline FAQ, not a hand-off).
+    const faqRest = ftop ? cls.filter((t) => !ftop.matched.has(t)) : cls;
+    if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure && this.classifier.distinctive(faqRest.filter((t) => !NOT_CUES.has(t)), fullTop.label, ['faq']))) {
       const aspectFollow =
         ctx.lastProcedure && (ftop?.score ?? 0) < 0.95 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview' && fullTop.p >= 0.5;
       if (!aspectFollow) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(Math.min(1, ftop.score)) };
@@ -446,7 +464,7 @@ export class Understander {
         const { aspect, p } = aspectOf();
         return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
       }
-      if (aspectLabel === 'procedure.overview') return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+      if (aspectLabel === 'procedure.overview' || !this.hasCue(cls, aspectLabel)) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
       return { ...base, intent: aspectLabel, confidence: round(0.4 * fullTop.p) };
     }
     if (label === 'faq') {
@@ -466,6 +484,12 @@ export class Understander {
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
 }
+
+/** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
+export const NOT_CUES = new Set(['di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+
+/** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
+const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);
 
 /** Verbs that only introduce a procedure ("làm căn cước", "xin giấy phép"): masked with it. */
 const PREFIX_VERBS = new Set(['lam', 'xin', 'dang', 'ky', 'di', 'thu', 'tuc']);

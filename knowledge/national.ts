@@ -150,7 +150,7 @@ const UNIT = String.raw`([Nn]gày làm việc|[Nn]gày|[Gg]iờ làm việc|[Gg]
 /** A row start: method, then a time (number with optional unit, or no info), then a fee. */
 const ROW_STRICT = new RegExp(String.raw`(Trực tuyến|Trực tiếp|Dịch vụ bưu chính)(?:(\d+(?:[.,]\d+)?)\s*${UNIT}?|(Không có thông tin))?${FEE}`, 'uy');
 /** A row whose time is free words ("Không phải trả kết quả…") before the fee. */
-const ROW_LOOSE = new RegExp(String.raw`(Trực tuyến|Trực tiếp|Dịch vụ bưu chính)([A-ZĐÀ-Ỹ0-9][^\n]{0,80}?)${FEE}`, 'uy');
+const ROW_LOOSE = new RegExp(String.raw`(Trực tuyến|Trực tiếp|Dịch vụ bưu chính)([\p{Lu}0-9][^\n]{0,80}?)${FEE}`, 'uy');
 const METHOD_START = /Trực tuyến|Trực tiếp|Dịch vụ bưu chính/gu;
 
 interface ChannelRow {
@@ -350,7 +350,7 @@ function stepsSection(text: string): Parsed<string[]> {
     for (const raw of t.split('\n')) {
       const line = raw.trim();
       if (!line) continue;
-      if ((SUB_BULLET.test(line) || /^[a-zà-ỹđ]/u.test(line)) && !/^[a-zđ]\)/u.test(line) && parts.length) {
+      if ((SUB_BULLET.test(line) || /^\p{Ll}/u.test(line)) && !/^[a-zđ]\)/u.test(line) && parts.length) {
         parts[parts.length - 1] = `${parts[parts.length - 1]} ${line}`;
         continue;
       }
@@ -459,7 +459,7 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
       const after = sec.body[at + m[0].length] ?? '';
       // "nộp 01 bản chính hoặc bản sao" inside a name: the real count is glued to the next row.
       const gluedMarker = /^[a-zđ]\)/u.test(sec.body.slice(at + m[0].length, at + m[0].length + 2));
-      if (after && !gluedMarker && (/\s/u.test(after) || /[a-zà-ỹđ,;]/u.test(after))) continue;
+      if (after && !gluedMarker && (/\s/u.test(after) || /[\p{Ll},;]/u.test(after))) continue;
       const raw = itemName(sec.body.slice(last, at));
       last = at + m[0].length;
       if (raw.length < 3) continue;
@@ -528,7 +528,7 @@ function legalCodes(t: string): CodeHit[] {
       for (let n = lastSeg.length - 1; n >= 1; n--) if (KNOWN_SUFFIX.has(lastSeg.slice(0, n))) { keep = n; break; }
       const rest = t.slice(at + code.length, at + code.length + 3);
       if (keep) code = code.slice(0, code.length - lastSeg.length + keep);
-      else if (/^[a-zà-ỹđ]/u.test(rest) && lastSeg.length > 1 && ONSET.test(code.slice(-1) + rest)) code = code.slice(0, -1);
+      else if (/^\p{Ll}/u.test(rest) && lastSeg.length > 1 && ONSET.test(code.slice(-1) + rest)) code = code.slice(0, -1);
     }
     if (!/\/\d{4}\/|\/[A-ZĐ]{2}/u.test(code)) continue;
     hits.push({ code, at, end: at + code.length });
@@ -550,7 +550,7 @@ function legalSection(text: string): Parsed<LegalBasis[]> {
     const gluedSame = hits[i + 1]?.at === h.end && hits[i + 1]?.code === h.code;
     // The code column is glued to the next title, or ends the text, or is followed by " Capital".
     // Codes inside a title are followed by " ngày", " của", ";", ")"…
-    const isColumn = !gluedSame && (next === '' || /^[^\s.,;:)\]]/u.test(next) || /^ [A-ZĐÀ-Ỹ]/u.test(next));
+    const isColumn = !gluedSame && (next === '' || /^[^\s.,;:)\]]/u.test(next) || /^ \p{Lu}/u.test(next));
     if (!isColumn) return;
     const title = t.slice(rowStart, h.at).replace(CODE_PREFIX, '').replace(/[\s,;:–-]+$/u, '').trim();
     rowStart = h.end;
@@ -608,9 +608,9 @@ function qualityOf(sections: Record<NationalSection, SectionStatus>): ParseQuali
 export function importRecord(rec: NationalRecord, today: string): ImportResult | null {
   const code = clean(rec.ma_thu_tuc);
   const bare = oneLine(clean(rec.ten_thu_tuc)).replace(/^thủ tục\s+/iu, '');
-  const name = bare.charAt(0).toUpperCase() + bare.slice(1);
-  if (!NATIONAL_CODE.test(code) || name.length < 3) return null;
+  if (!NATIONAL_CODE.test(code) || bare.length < 3) return null;
   const notes: string[] = [];
+  const name = cut(modernize(bare.charAt(0).toUpperCase() + bare.slice(1), notes), 300);
   const problems: string[] = [];
   const ch = channelsSection(rec.cach_thuc_thuc_hien ?? '');
   const st = stepsSection(rec.trinh_tu_thuc_hien ?? '');
@@ -646,7 +646,7 @@ export function importRecord(rec: NationalRecord, today: string): ImportResult |
     id: code,
     nationalCodes: [code],
     localCodes: [],
-    name: cut(modernize(name, notes), 300),
+    name,
     aliases: [],
     keywords: [],
     field: oneLine(clean(rec.linh_vuc)) || 'Khác',

@@ -2,10 +2,29 @@
  * Staff command for the knowledge base: `npm run kb -- <command>`.
  *
  *   validate [--dir DIR] [--max-age DAYS]   check every file; exit 1 on error
+ *   import-national FILE [--code C…] [--field "Hộ tịch"…] [--out DIR] [--update] [--verbose]
+ *   export-sheet FILE.xlsx [--dir DIR]      FAQ and key procedure fields to a spreadsheet
+ *   import-sheet FILE.xlsx [--dir DIR]      valid rows back into the YAML files
+ *   review [--file F] [--since YYYY-MM-DD] [--top N] [--json] [--archive]
+ *   add-alias PROCEDURE_ID "text"           a citizen's wording → the procedure's aliases
+ *   add-example INTENT_ID "text"            → intents/examples.yaml
+ *   test [--golden F] [--dev F] [--no-save] golden + dev cases; what changed since last run
+ *   reload                                  tell every running process to reload (Redis)
  *
- * Other staff commands (import, spreadsheets, review) register themselves in
- * `COMMANDS` below.
+ * Commands print Vietnamese for the staff who run them. Commands that change knowledge
+ * also publish a reload signal when REDIS_URL is set.
  */
+import { renameSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { buildKnowledgeVersion } from '../bot/assistant.ts';
+import { loadConfig, type Config } from '../bot/config.ts';
+import { publishReload } from '../bot/reload.ts';
+import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
+import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
+import { addAlias, addExample, formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
+import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
+import { formatKbTest, runKbTest } from './kbtest.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge } from '../knowledge/load.ts';
 
 type Command = (args: string[]) => Promise<number> | number;
@@ -32,7 +51,222 @@ const validate: Command = (args) => {
   return 0;
 };
 
-export const COMMANDS: Record<string, Command> = { validate };
+/** Every value after `name` up to the next flag, repeated flags merged, commas split. */
+function options(args: string[], name: string): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a !== name) return;
+    for (let j = i + 1; j < args.length && !(args[j] as string).startsWith('--'); j++) out.push(...(args[j] as string).split(',').map((v) => v.trim()).filter(Boolean));
+  });
+  return out;
+}
+
+/** Arguments that are neither flags nor flag values (`multi` flags take every value up to the next flag). */
+function positional(args: string[], single: readonly string[], multi: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (!a.startsWith('--')) {
+      out.push(a);
+      continue;
+    }
+    if (single.includes(a)) i++;
+    else if (multi.includes(a)) while (i + 1 < args.length && !(args[i + 1] as string).startsWith('--')) i++;
+  }
+  return out;
+}
+
+function config(): Config {
+  return loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+}
+
+function knowledgeDir(args: string[], cfg: Config): string {
+  return resolve(option(args, '--dir') ?? cfg.KNOWLEDGE_DIR ?? DEFAULT_KNOWLEDGE_DIR);
+}
+
+/** With REDIS_URL, tells running processes to reload; never fails the command. */
+async function announceReload(cfg: Config, reason: string): Promise<void> {
+  if (!cfg.REDIS_URL) return;
+  const redis = new Redis(cfg.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const n = await publishReload(redis, cfg.KNOWLEDGE_RELOAD_CHANNEL, { origin: 'kb', reason });
+    console.log(`Đã báo ${n} tiến trình đang chạy nạp lại kiến thức.`);
+  } catch (err) {
+    console.log(`Không báo được qua Redis (${(err as Error).message}); các tiến trình tự nạp lại khi thấy tệp đổi.`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function validateSummary(dir: string, maxAgeDays: number): number {
+  const { knowledge, issues } = loadKnowledge(dir, { maxAgeDays });
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length) {
+    console.log(formatIssues(errors.slice(0, 30)));
+    console.log(`Kho kiến thức ${dir}: ${errors.length} lỗi. Sửa rồi chạy "npm run kb -- validate".`);
+    return 1;
+  }
+  console.log(`Kiểm tra kho kiến thức: hợp lệ (${knowledge?.procedures.length ?? 0} thủ tục, ${knowledge?.faqs.length ?? 0} câu hỏi thường gặp).`);
+  return 0;
+}
+
+const importNationalCmd: Command = async (args) => {
+  const [file] = positional(args, ['--out', '--dir'], ['--code', '--field']);
+  if (!file || !existsSync(file)) {
+    console.log('Cách dùng: npm run kb -- import-national TỆP.jsonl [--code 1.001193 …] [--field "Hộ tịch" …] [--out THƯ-MỤC] [--update]');
+    if (file) console.log(`Không thấy tệp ${file}.`);
+    return 2;
+  }
+  const cfg = config();
+  const kdir = knowledgeDir(args, cfg);
+  const outDir = resolve(option(args, '--out') ?? join(kdir, 'procedures'));
+  const report = importNational({
+    file,
+    outDir,
+    existingDirs: [join(kdir, 'procedures')],
+    codes: options(args, '--code'),
+    fields: options(args, '--field'),
+    update: args.includes('--update'),
+  });
+  console.log(formatImportReport(report, { verbose: args.includes('--verbose') }));
+  let code = report.outcomes.invalid ? 1 : 0;
+  const written = report.outcomes.written + report.outcomes.updated;
+  const parent = resolve(outDir, '..');
+  if (written && isKnowledgeDir(parent)) {
+    code = Math.max(code, validateSummary(parent, cfg.KB_MAX_AGE_DAYS));
+    if (parent === kdir) await announceReload(cfg, 'import-national');
+  } else if (written) console.log(`Các tệp đã ghi vào ${outDir}; chạy "npm run kb -- validate --dir <thư mục kiến thức>" để kiểm tra cả kho.`);
+  return code;
+};
+
+const exportSheetCmd: Command = async (args) => {
+  const [file] = positional(args, ['--dir']);
+  if (!file || !/\.xlsx$/i.test(file)) {
+    console.log('Cách dùng: npm run kb -- export-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC]');
+    return 2;
+  }
+  const r = await exportSheet(knowledgeDir(args, config()), file);
+  console.log(`Đã ghi ${file}: ${r.procedures} thủ tục, ${r.faqs} câu hỏi thường gặp. Sửa xong chạy: npm run kb -- import-sheet ${file}`);
+  return 0;
+};
+
+const importSheetCmd: Command = async (args) => {
+  const [file] = positional(args, ['--dir']);
+  if (!file) {
+    console.log('Cách dùng: npm run kb -- import-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC]');
+    return 2;
+  }
+  const cfg = config();
+  const dir = knowledgeDir(args, cfg);
+  const r = await importSheet(dir, file);
+  console.log(formatSheetReport(r));
+  let code = r.errors.length ? 1 : 0;
+  if (r.changed.length) {
+    code = Math.max(code, validateSummary(dir, cfg.KB_MAX_AGE_DAYS));
+    await announceReload(cfg, 'import-sheet');
+  }
+  return code;
+};
+
+const review: Command = (args) => {
+  const cfg = config();
+  const file = option(args, '--file') ?? join(cfg.DATA_DIR, 'review.jsonl');
+  const { entries, bad } = readReviewFile(file, { since: option(args, '--since') });
+  const intentsDir = resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR);
+  const lexicon = loadIntentData(intentsDir).data?.lexicon;
+  const groups = groupReview(entries, { lexicon });
+  if (args.includes('--json')) {
+    console.log(JSON.stringify({ total: entries.length, bad, groups }, null, 1));
+  } else {
+    let current;
+    try {
+      const v = buildKnowledgeVersion({ knowledgeDir: knowledgeDir(args, cfg), intentsDir, nationalFile: cfg.NATIONAL_FILE, maxAgeDays: cfg.KB_MAX_AGE_DAYS });
+      current = (text: string) => {
+        const u = v.understander.understand(text, {});
+        return { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence };
+      };
+    } catch {
+      console.log('(Kho kiến thức đang có lỗi nên không hiện được cách trợ lý hiểu bây giờ.)');
+    }
+    console.log(`Hộp thư rà soát: ${file}`);
+    console.log(formatReview(groups, { total: entries.length, bad, top: Number(option(args, '--top') ?? 30), current }));
+  }
+  if (args.includes('--archive') && existsSync(file)) {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const to = file.replace(/\.jsonl$/, '') + `-${stamp}.jsonl`;
+    renameSync(file, to);
+    console.log(`Đã chuyển hộp thư sang ${to}; tin nhắn mới sẽ vào tệp mới.`);
+  }
+  return 0;
+};
+
+const addAliasCmd: Command = async (args) => {
+  const [id, ...words] = positional(args, ['--dir']);
+  const text = words.join(' ');
+  if (!id || !text) {
+    console.log('Cách dùng: npm run kb -- add-alias MÃ-THỦ-TỤC "cách người dân gọi"  (vd. add-alias dat-dai.cap-lan-dau "làm sổ đỏ")');
+    return 2;
+  }
+  const cfg = config();
+  const r = addAlias(knowledgeDir(args, cfg), id, text);
+  console.log(r.message);
+  if (r.ok) await announceReload(cfg, 'add-alias');
+  return r.ok ? 0 : 1;
+};
+
+const addExampleCmd: Command = async (args) => {
+  const [intent, ...words] = positional(args, ['--intents']);
+  const text = words.join(' ');
+  if (!intent || !text) {
+    console.log('Cách dùng: npm run kb -- add-example Ý-ĐỊNH "câu mẫu"  (vd. add-example procedure.fee "hết bao nhiêu tiền")');
+    return 2;
+  }
+  const cfg = config();
+  const r = addExample(resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), intent, text);
+  console.log(r.message);
+  if (r.ok) await announceReload(cfg, 'add-example');
+  return r.ok ? 0 : 1;
+};
+
+const testCmd: Command = async (args) => {
+  const cfg = config();
+  const kdir = knowledgeDir(args, cfg);
+  if (option(args, '--dir')) cfg.KNOWLEDGE_DIR = kdir;
+  const report = await runKbTest({
+    config: cfg,
+    golden: option(args, '--golden'),
+    dev: option(args, '--dev'),
+    knowledgeDirs: [kdir, DEFAULT_INTENTS_DIR],
+    noSave: args.includes('--no-save'),
+  });
+  console.log(formatKbTest(report));
+  const golden = report.sets.find((s) => s.name === 'golden');
+  return golden && golden.failures.length ? 1 : 0;
+};
+
+const reloadCmd: Command = async () => {
+  const cfg = config();
+  if (!cfg.REDIS_URL) {
+    console.log('Chưa đặt REDIS_URL: mỗi tiến trình tự nạp lại khi tệp kiến thức thay đổi (KNOWLEDGE_WATCH).');
+    return 0;
+  }
+  await announceReload(cfg, 'kb reload');
+  return 0;
+};
+
+export const COMMANDS: Record<string, Command> = {
+  validate,
+  'import-national': importNationalCmd,
+  'export-sheet': exportSheetCmd,
+  'import-sheet': importSheetCmd,
+  review,
+  'add-alias': addAliasCmd,
+  'add-example': addExampleCmd,
+  test: testCmd,
+  reload: reloadCmd,
+};
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);

@@ -148,7 +148,7 @@ export function posterSvg(k: Knowledge, content: PosterContent): string {
   y += 70;
   const how = textBlock(wrap(fill(content.howTo, values), 32, W - 2 * MARGIN), MARGIN, y, 32, { lineHeight: 1.35 });
   parts.push(how.svg);
-  y = how.bottom + 60;
+  y = how.bottom + 90;
   const contactLines = wrap(fill(r.posterContact, values), 30, W - 2 * MARGIN - 40, true);
   const boxH = contactLines.length * 40 + 40;
   parts.push(`<rect x="${MARGIN - 10}" y="${y - 45}" width="${W - 2 * MARGIN + 20}" height="${boxH}" rx="16" fill="#fff4e5" stroke="#e69138" stroke-width="3"/>`);

@@ -67,8 +67,17 @@ describe.each(STORES)('FollowRegistry conformance: %s', (_name, make) => {
   });
 
   it(`keeps at most ${MAX_FOLLOWS_PER_CONVERSATION} follows per conversation`, async () => {
-    for (let i = 0; i < MAX_FOLLOWS_PER_CONVERSATION + 3; i++) await s.subscribe(sub(`X-${String(i).padStart(2, '0')}`));
-    expect((await s.list()).length).toBe(MAX_FOLLOWS_PER_CONVERSATION);
+    // Re-subscribing X-00 makes it the newest; X-01…X-03 are the oldest and go.
+    for (let i = 0; i < MAX_FOLLOWS_PER_CONVERSATION; i++) await s.subscribe(sub(`X-${String(i).padStart(2, '0')}`));
+    await s.subscribe(sub('X-00'));
+    for (let i = 0; i < 3; i++) await s.subscribe(sub(`Y-${i}`));
+    await s.subscribe(sub('Z', 'c2'));
+    const codes = (await s.list()).filter((x) => x.conversationId === 'c1').map((x) => x.code).sort();
+    expect(codes).toHaveLength(MAX_FOLLOWS_PER_CONVERSATION);
+    expect(codes).toContain('X-00');
+    expect(codes).toContain('Y-2');
+    expect(codes).not.toContain('X-01');
+    expect(codes).not.toContain('X-03');
   });
 });
 

@@ -3,7 +3,7 @@
  * BullMQ pipeline on a real Redis (random prefix, cleaned up).
  */
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentSendError, InProcessPipeline, type Pipeline } from '../bot/pipeline.ts';
 import { BullPipeline } from '../bot/queue/bull-pipeline.ts';
 import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, tally } from './queue-helpers.ts';
@@ -11,6 +11,8 @@ import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, Recordi
 interface Harness {
   /** A pipeline over shared storage (a second call = another process, or a restart). */
   open(engine: EchoEngine): Pipeline;
+  /** Closes every pipeline opened so far (after each test, even a failed one). */
+  closeAll(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -22,8 +24,16 @@ interface Impl {
 const inProcess: Impl = {
   name: 'in-process',
   async setup() {
+    const opened: Pipeline[] = [];
     return {
-      open: (engine) => new InProcessPipeline(engine, undefined, { maxSeen: 50_000, sendAttempts: 4, backoffMs: 10 }),
+      open: (engine) => {
+        const p = new InProcessPipeline(engine, undefined, { maxSeen: 50_000, sendAttempts: 4, backoffMs: 10 });
+        opened.push(p);
+        return p;
+      },
+      closeAll: async () => {
+        await Promise.all(opened.splice(0).map((p) => p.close()));
+      },
       dispose: async () => undefined,
     };
   },
@@ -33,17 +43,21 @@ const bullmq: Impl = {
   name: 'bullmq',
   async setup() {
     const redis: Redis = await connectRedis();
-    const prefix = randomPrefix('conf');
+    // A fresh prefix per test, so a failed test leaves nothing for the next one.
+    const prefixes = [randomPrefix('conf')];
     const opened: Pipeline[] = [];
     return {
       open: (engine) => {
-        const p = new BullPipeline(engine, { connection: redis, prefix, lockMs: 2000, sweepIntervalMs: 300, sendBackoffMs: 20, inboundConcurrency: 16 });
+        const p = new BullPipeline(engine, { connection: redis, prefix: prefixes[0] as string, lockMs: 2000, sweepIntervalMs: 300, sendBackoffMs: 20, inboundConcurrency: 16 });
         opened.push(p);
         return p;
       },
+      closeAll: async () => {
+        await Promise.all(opened.splice(0).map((p) => p.close()));
+        prefixes.unshift(randomPrefix('conf'));
+      },
       dispose: async () => {
-        await Promise.all(opened.map((p) => p.close()));
-        await cleanupPrefix(redis, prefix);
+        for (const prefix of prefixes) await cleanupPrefix(redis, prefix);
         redis.disconnect();
       },
     };
@@ -54,6 +68,9 @@ describe.each([inProcess, bullmq])('Pipeline conformance: $name', (impl) => {
   let h: Harness;
   beforeAll(async () => {
     h = await impl.setup();
+  });
+  afterEach(async () => {
+    await h?.closeAll();
   });
   afterAll(async () => {
     await h?.dispose();
@@ -136,7 +153,7 @@ describe.each([inProcess, bullmq])('Pipeline conformance: $name', (impl) => {
   });
 
   it('close finishes what is in flight and loses nothing', async () => {
-    const engine = new EchoEngine(2);
+    const engine = new EchoEngine(6);
     const first = new RecordingSender('web');
     const p = h.open(engine);
     p.registerSender(first);

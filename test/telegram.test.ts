@@ -202,6 +202,41 @@ describe('telegram long polling', () => {
   });
 });
 
+describe('telegram sending', () => {
+  it('splits a long reply into parts under 4,096 characters, the keyboard on the last', async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => `☐ Giấy tờ số ${i}: bản sao <có chứng thực> & bản chính để đối chiếu`);
+    const from0 = api.mark();
+    await pipeline.push('telegram', '1010', { text: lines.join('\n'), options: [{ label: 'Lệ phí', payload: '#p:ho-tich.khai-sinh:procedure.fee' }], links: [] });
+    const parts = api.sent('sendMessage', 1010).filter((c) => api.calls.indexOf(c) >= from0);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.every((p) => !p.error)).toBe(true);
+    for (const p of parts) expectSafeHtml(String(p.payload.text));
+    expect(parts.map((p) => buttons(p).length)).toEqual([...parts.slice(1).map(() => 0), 1]);
+    const visible = parts.map((p) => String(p.payload.text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    expect(visible.join('\n')).toBe(lines.join('\n'));
+  });
+
+  it('falls back to plain text when Telegram refuses the HTML', async () => {
+    api.failNext('sendMessage', { error_code: 400, description: "Bad Request: can't parse entities: unexpected end tag" });
+    const from0 = api.mark();
+    await pipeline.push('telegram', '1011', { text: 'Lệ phí: 50.000 đồng <miễn cho trẻ em>', options: [], links: [] });
+    const calls = api.sent('sendMessage', 1011).filter((c) => api.calls.indexOf(c) >= from0);
+    expect(calls.map((c) => [c.payload.parse_mode, c.error?.error_code])).toEqual([
+      ['HTML', 400],
+      [undefined, undefined],
+    ]);
+    expect(calls[1]?.payload.text).toBe('Lệ phí: 50.000 đồng <miễn cho trẻ em>');
+  });
+
+  it('does not retry when the citizen blocked the bot', async () => {
+    api.failNext('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    const from0 = api.mark();
+    await pipeline.push('telegram', '1012', { text: 'Cán bộ trả lời: chào anh', options: [], links: [] });
+    expect(api.sent('sendMessage', 1012).filter((c) => api.calls.indexOf(c) >= from0)).toHaveLength(1);
+    expect(logs.some((l) => l.msg === 'send failed' && (l.obj as { err?: Error }).err?.name === 'PermanentSendError')).toBe(true);
+  });
+});
+
 describe('telegram staff group', () => {
   it('posts a hand-off ticket, forwards a staff reply to the Telegram citizen, and releases it', async () => {
     const { chat, from } = privateChat(3001, 'Trần Thị Bình');
@@ -330,9 +365,9 @@ describe('telegram webhook mode', () => {
   });
 });
 
-describe('telegram staff and handler errors', () => {
+describe('telegram handler errors', () => {
   it('logged no failed updates', () => {
-    expect(logs.filter((l) => l.level === 'error')).toEqual([]);
+    expect(logs.filter((l) => l.level === 'error' && l.msg !== 'send failed' && !String(l.msg).includes('refused our HTML'))).toEqual([]);
   });
 });
 

@@ -130,6 +130,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A 429 asking for at most this many seconds is waited out in place. */
+const SHORT_RETRY_AFTER = 3;
 const PERMANENT_400 = /chat not found|bot was blocked|user is deactivated|peer_id_invalid|bot was kicked|not enough rights|have no rights|chat_write_forbidden/i;
 
 /** Sends replies to Telegram chats. Conversation ids are chat ids. */
@@ -148,7 +150,7 @@ class TelegramSender implements ChannelSender {
     const messages = renderReply(reply, this.holder.version.knowledge.replies, this.callbacks);
     for (let i = 0; i < messages.length; i++) {
       try {
-        await this.sendOne(conversationId, messages[i] as TelegramMessage);
+        await this.sendOne(conversationId, messages[i] as TelegramMessage, i > 0);
       } catch (err) {
         // Earlier parts went out: a retry of the whole reply would repeat them.
         if (i > 0 && !(err instanceof PermanentSendError)) throw new PermanentSendError(`telegram: part ${i + 1} of ${messages.length} failed`, { cause: err });
@@ -157,8 +159,14 @@ class TelegramSender implements ChannelSender {
     }
   }
 
-  private async sendOne(conversationId: string, m: TelegramMessage): Promise<void> {
+  /**
+   * One message. The first part of a reply leaves retries to the pipeline (which honours
+   * `retry_after` and keeps its send-once bookkeeping); later parts retry here, because
+   * retrying the whole reply would repeat the parts already sent.
+   */
+  private async sendOne(conversationId: string, m: TelegramMessage, continuation: boolean): Promise<void> {
     const chatId = chatIdOf(conversationId);
+    const maxWait = continuation ? this.maxRetryAfter : SHORT_RETRY_AFTER;
     let html = true;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -171,7 +179,7 @@ class TelegramSender implements ChannelSender {
       } catch (err) {
         if (err instanceof GrammyError) {
           const retryAfter = err.parameters.retry_after;
-          if (err.error_code === 429 && retryAfter !== undefined && retryAfter <= this.maxRetryAfter && attempt < 4) {
+          if (err.error_code === 429 && retryAfter !== undefined && retryAfter <= maxWait && attempt < 4) {
             this.log?.warn({ chat: maskUserId(conversationId), retryAfter }, 'telegram flood limit; waiting');
             await sleep(retryAfter * 1000);
             continue;
@@ -188,7 +196,7 @@ class TelegramSender implements ChannelSender {
         } else if (!(err instanceof GrammyHttpError)) {
           throw err;
         }
-        if (attempt >= 3) throw err;
+        if (!continuation || attempt >= 3) throw err;
         await sleep(300 * 2 ** attempt);
       }
     }

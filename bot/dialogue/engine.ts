@@ -190,7 +190,10 @@ export class DialogueEngine {
 
     // A tapped button or a numbered answer to the last options.
     const payload = text.startsWith('#') ? text : this.optionFor(text, state);
-    if (payload) {
+    if (payload && !payload.startsWith('#')) {
+      // An option that stands for words ("theo dõi hồ sơ …"): answer as if they were typed.
+      text = payload;
+    } else if (payload) {
       const t = await this.payload(payload, msg, state);
       if (t) return t;
     }
@@ -226,7 +229,7 @@ export class DialogueEngine {
     if (!u.dossierCode && u.intent !== 'dossier.status') {
       const malformed = findMalformedCode(text);
       if (malformed && (state.awaiting === 'dossierCode' || (u.intent === 'out_of_scope' && /[.a-z]|\d{6}-\d/i.test(malformed)))) {
-        u = { ...u, intent: 'dossier.status', malformedCode: malformed, procedure: null, faq: null };
+        u = { ...u, intent: 'dossier.status', malformedCode: malformed, procedure: null, faq: null, confidence: Math.max(u.confidence, 0.8) };
       }
     }
     if (state.awaiting === 'dossierCode' && u.intent !== 'dossier.status') {
@@ -487,6 +490,8 @@ export class DialogueEngine {
     }
     // The follow button repeats the code in plain words, so it also works typed or by number.
     const options: ReplyOption[] = follow || !this.deps.follows ? [] : [{ label: r.dossierFollowOption, payload: `theo dõi hồ sơ ${code}` }];
+    // Zalo and the CLI show options as numbers: "1" must find this one.
+    if (options.length) state.pendingOptions = options;
     return { ...base, procedure: rec.procedureId ?? null, reply: { text: text.join('\n\n'), options, links: [] } };
   }
 }

@@ -90,6 +90,7 @@ interface FollowRow {
   user_id: string;
   last_status: string;
   since: number;
+  seq: number;
 }
 
 /** Follows kept in SQLite (by default in the dossier database file), surviving restarts. */
@@ -110,6 +111,7 @@ export class SqliteFollowStore implements FollowRegistry {
         user_id         TEXT NOT NULL,
         last_status     TEXT NOT NULL,
         since           INTEGER NOT NULL,
+        seq             INTEGER NOT NULL,
         PRIMARY KEY (conversation_id, code)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS dossier_follows_code ON dossier_follows (code);`);
@@ -121,15 +123,17 @@ export class SqliteFollowStore implements FollowRegistry {
       .transaction(() => {
         this.db
           .prepare(
-            `INSERT INTO dossier_follows (conversation_id, code, channel, user_id, last_status, since) VALUES (?, ?, ?, ?, ?, ?)
+            `INSERT INTO dossier_follows (conversation_id, code, channel, user_id, last_status, since, seq)
+             VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM dossier_follows))
              ON CONFLICT (conversation_id, code) DO UPDATE SET channel = excluded.channel, user_id = excluded.user_id,
-               last_status = excluded.last_status, since = excluded.since`,
+               last_status = excluded.last_status, since = excluded.since, seq = excluded.seq`,
           )
           .run(s.conversationId, code, s.channel, s.userId, s.lastStatus, this.now());
+        // seq orders subscriptions even when several share one millisecond.
         this.db
           .prepare(
             `DELETE FROM dossier_follows WHERE conversation_id = ? AND code NOT IN (
-               SELECT code FROM dossier_follows WHERE conversation_id = ? ORDER BY since DESC, code LIMIT ?)`,
+               SELECT code FROM dossier_follows WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)`,
           )
           .run(s.conversationId, s.conversationId, MAX_FOLLOWS_PER_CONVERSATION);
       })

@@ -52,18 +52,14 @@ import { isPermanentSendError, retryAfterMs } from './errors.ts';
 import { SendGuard } from './guard.ts';
 import { conversationMember, Inbox, messageKey, parseItem, type InboxEntry } from './inbox.ts';
 import { DEFAULT_LIMITS, SendThrottle, type ChannelLimits } from './limits.ts';
+import { QueueAdmin, type QueueStats } from './admin.ts';
+import { INBOUND_QUEUE, outboundQueueName } from './queue-names.ts';
 import { jobIdPart, withTimeout } from './redis.ts';
+
+export { INBOUND_QUEUE, outboundQueueName, type QueueStats };
 
 /** The part of the dialogue engine the pipeline calls. */
 export type TurnHandler = Pick<DialogueEngine, 'handle'>;
-
-/** Name of the inbound BullMQ queue. */
-export const INBOUND_QUEUE = 'inbound';
-
-/** Name of a channel's send queue. */
-export function outboundQueueName(channel: ChannelName): string {
-  return `out-${channel}`;
-}
 
 /** Queue events for metrics; every method optional. */
 export interface PipelineObserver {
@@ -144,6 +140,7 @@ export class BullPipeline implements Pipeline {
   private readonly observer: PipelineObserver;
   private readonly inbox: Inbox;
   private readonly guard: SendGuard;
+  private readonly admin: QueueAdmin;
   private readonly inQueue: Queue<WakeData>;
   private readonly outQueues = new Map<ChannelName, Queue<SendData>>();
   private readonly senders = new Map<ChannelName, ChannelSender>();
@@ -185,6 +182,7 @@ export class BullPipeline implements Pipeline {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.inbox = new Inbox(this.redis, this.prefix, { dedupeSeconds: this.o.dedupeSeconds, keepDead: this.o.keepFailed });
     this.guard = new SendGuard(this.redis, { prefix: this.prefix, keepSeconds: this.o.dedupeSeconds });
+    this.admin = new QueueAdmin(this.redis, this.prefix, { dedupeSeconds: this.o.dedupeSeconds, keepFailed: this.o.keepFailed });
     this.inQueue = new Queue<WakeData>(INBOUND_QUEUE, {
       connection: this.redis,
       prefix: this.prefix,
@@ -220,7 +218,9 @@ export class BullPipeline implements Pipeline {
       connection: this.redis,
       prefix: this.prefix,
       concurrency: Math.max(1, limits.concurrency),
-      lockDuration: Math.max(this.o.lockMs, this.o.maxInJobWaitMs + limits.delayMaxMs + 5000),
+      // BullMQ renews job locks on a timer while the processor awaits, so in-job
+      // throttle waits need no longer lock.
+      lockDuration: this.o.lockMs,
       stalledInterval: this.o.lockMs,
       maxStalledCount: 2,
     });
@@ -420,7 +420,9 @@ export class BullPipeline implements Pipeline {
       throw new DelayedError();
     };
     const claim = randomUUID();
-    const g = await this.guard.claim(d.replyId, claim, this.o.maxInJobWaitMs + throttle.limits.delayMaxMs + 10_000);
+    // The claim covers the random pause and the throttle wait; if this worker dies in
+    // between, it expires and another attempt may send (the platform was not called).
+    const g = await this.guard.claim(d.replyId, claim, this.o.maxInJobWaitMs + throttle.limits.delayMaxMs + this.o.lockMs);
     if (g.state === 'sent') return 'already sent';
     if (g.state === 'busy') return await delay(g.retryInMs + 50);
     if (g.state === 'unknown') {
@@ -483,20 +485,7 @@ export class BullPipeline implements Pipeline {
 
   /** Backlog figures for metrics, health and `npm run queue -- stats`. */
   async stats(): Promise<QueueStats> {
-    const inbox = await this.inbox.stats();
-    const inJobs = await this.inQueue.getJobCounts('wait', 'active', 'delayed', 'failed');
-    const outbound: QueueStats['outbound'] = {};
-    for (const channel of ['telegram', 'zalo', 'web', 'cli'] as ChannelName[]) {
-      const q = this.outQueue(channel);
-      const c = await q.getJobCounts('wait', 'active', 'delayed', 'failed');
-      const oldest = await q.getJobs(['wait'], 0, 0, true);
-      const first = oldest[0];
-      outbound[channel] = { waiting: c.wait ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, oldestAgeMs: first ? Math.max(0, Date.now() - first.timestamp) : 0 };
-    }
-    return {
-      inbound: { messages: inbox.messages, conversations: inbox.conversations, oldestAgeMs: inbox.oldestAgeMs, deadLetters: inbox.dead, wakeJobs: inJobs.wait ?? 0, active: inJobs.active ?? 0, failed: inJobs.failed ?? 0 },
-      outbound,
-    };
+    return await this.admin.stats();
   }
 
   /** Channels this process sends for. */
@@ -523,12 +512,7 @@ export class BullPipeline implements Pipeline {
     await Promise.all([...this.sendWorkers.values()].map((w) => w.close()));
     await this.inQueue.close();
     await Promise.all([...this.outQueues.values()].map((q) => q.close()));
+    await this.admin.close();
     this.closed = true;
   }
-}
-
-/** Backlog of the pipeline's queues. */
-export interface QueueStats {
-  inbound: { messages: number; conversations: number; oldestAgeMs: number; deadLetters: number; wakeJobs: number; active: number; failed: number };
-  outbound: Partial<Record<ChannelName, { waiting: number; active: number; delayed: number; failed: number; oldestAgeMs: number }>>;
 }

@@ -30,8 +30,11 @@ local deadline = tonumber(string.match(v, ':(%d+)$') or '0')
 if deadline > now then return {'busy', deadline - now} end
 return {'unknown', 0}`);
 
+// Idempotent like the others: ioredis resends unanswered commands after a reconnect.
 const CALLING = new LuaScript(`${LUA_NOW}
-if redis.call('GET', KEYS[1]) ~= 'claimed:' .. ARGV[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 9 + string.len(ARGV[1])) == 'calling:' .. ARGV[1] .. ':' then return 1 end
+if v ~= 'claimed:' .. ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], 'calling:' .. ARGV[1] .. ':' .. (now + tonumber(ARGV[2])), 'EX', ARGV[3])
 return 1`);
 

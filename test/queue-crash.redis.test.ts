@@ -1,0 +1,222 @@
+/**
+ * The BullMQ pipeline under failure: worker processes killed with SIGKILL in the middle
+ * of a job, a graceful SIGTERM, and Redis itself restarted mid-stream. Every message is
+ * answered exactly once (or, for a crash inside the platform call, reported and not
+ * resent until an operator says so).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueueAdmin } from '../bot/queue/admin.ts';
+import { BullPipeline } from '../bot/queue/bull-pipeline.ts';
+import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, REDIS_URL, tally, until } from './queue-helpers.ts';
+
+const CHILD = join(import.meta.dirname, 'queue-child.ts');
+
+interface Child {
+  proc: ChildProcess;
+  messages: { type: string; at?: string; text?: string }[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startChild(prefix: string, env: Record<string, string> = {}, url = REDIS_URL): Child {
+  const proc = fork(CHILD, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, REDIS_URL: url, PREFIX: prefix, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages: Child['messages'] = [];
+  proc.on('message', (m) => messages.push(m as Child['messages'][number]));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, messages, exited };
+}
+
+const children: Child[] = [];
+function child(prefix: string, env: Record<string, string> = {}, url?: string): Child {
+  const c = startChild(prefix, env, url);
+  children.push(c);
+  return c;
+}
+
+async function platform(redis: Redis, prefix: string): Promise<string[]> {
+  return (await redis.lrange(`${prefix}:platform`, 0, -1)).map((s) => (JSON.parse(s) as { text: string }).text);
+}
+
+describe('BullMQ pipeline under crashes', () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+  beforeAll(async () => {
+    redis = await connectRedis();
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    for (const p of prefixes) await cleanupPrefix(redis, p);
+    redis?.disconnect();
+  });
+
+  it('a worker killed with SIGKILL mid-job: every reply is sent exactly once', async () => {
+    const prefix = randomPrefix('crash');
+    prefixes.push(prefix);
+    // This process only submits; the children do the work.
+    const producer = new BullPipeline(new EchoEngine(0), { connection: redis, prefix, inboundWorkers: false });
+    const admin = new QueueAdmin(redis, prefix);
+    const first = child(prefix, { HANG_HANDLE: 'h2', HANG_AFTER_SEND: 'echo:s1', HANG_BEFORE_SEND: 'echo:s2' });
+    await until(() => first.messages.some((m) => m.type === 'ready'), 'first worker ready');
+    for (const [conv, id] of [['A', 'a1'], ['A', 'h2'], ['A', 'a3'], ['S1', 's1'], ['S2', 's2'], ['B', 'b1']] as const) {
+      await producer.submit(message('web', conv, `m-${id}`, id));
+    }
+    // Hung in three places: handling h2, just after the platform took s1, inside the
+    // platform call for s2. Meanwhile a1 and b1 went out normally.
+    await until(() => ['h2', 'echo:s1', 'echo:s2'].every((t) => first.messages.some((m) => m.type === 'hanging' && m.text === t)), 'worker hanging in all three places');
+    await until(async () => (await platform(redis, prefix)).includes('echo:a1') && (await platform(redis, prefix)).includes('echo:b1'), 'a1 and b1 sent');
+    first.proc.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    const second = child(prefix);
+    await until(async () => {
+      const sent = await platform(redis, prefix);
+      const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
+      return sent.includes('echo:h2') && sent.includes('echo:a3') && failed.length === 2;
+    }, 'recovery by the second worker');
+    const stats = await admin.stats();
+    expect(stats.inbound).toMatchObject({ messages: 0, active: 0 });
+    expect(stats.outbound.web).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 2 });
+
+    // h2 was handled again after the crash and answered once; s1 reached the platform
+    // before the crash and is not sent again; s2's outcome is unknown: kept, not sent.
+    expect(tally(await platform(redis, prefix))).toEqual(new Map([['echo:a1', 1], ['echo:b1', 1], ['echo:s1', 1], ['echo:h2', 1], ['echo:a3', 1]]));
+    const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
+    expect(failed.map((f) => f.conversation).sort()).toEqual(['S1', 'S2']);
+    for (const f of failed) expect(f.reason).toMatch(/outcome unknown/);
+    const order = (await platform(redis, prefix)).filter((t) => ['echo:a1', 'echo:h2', 'echo:a3'].includes(t));
+    expect(order).toEqual(['echo:a1', 'echo:h2', 'echo:a3']);
+
+    // The operator checks the S2 conversation and retries its reply: sent once.
+    const s2 = failed.find((f) => f.conversation === 'S2');
+    expect(await admin.retry([s2?.id ?? 'none'])).toEqual({ retried: [s2?.id], missing: [] });
+    await until(async () => (await platform(redis, prefix)).includes('echo:s2'), 's2 sent after retry');
+    expect(tally(await platform(redis, prefix)).get('echo:s2')).toBe(1);
+
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    await producer.close();
+    await admin.close();
+  });
+
+  it('SIGTERM: the worker finishes in-flight work, exits 0, and the rest is answered by the next one', async () => {
+    const prefix = randomPrefix('term');
+    prefixes.push(prefix);
+    const producer = new BullPipeline(new EchoEngine(0), { connection: redis, prefix, inboundWorkers: false });
+    const first = child(prefix, { SLOW_SEND_MS: '15' });
+    await until(() => first.messages.some((m) => m.type === 'ready'), 'worker ready');
+    const total = 45;
+    for (let i = 0; i < total; i++) await producer.submit(message('web', `T${i % 3}`, `t-${i}`, `t${i}`));
+    await until(async () => (await platform(redis, prefix)).length >= 3, 'first replies');
+    first.proc.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    const byFirst = (await platform(redis, prefix)).length;
+    const second = child(prefix);
+    await until(async () => (await platform(redis, prefix)).length >= total, 'all replies');
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    const sent = await platform(redis, prefix);
+    expect(sent).toHaveLength(total);
+    expect(new Set(sent).size).toBe(total);
+    expect(byFirst).toBeLessThan(total);
+    await producer.close();
+  });
+});
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+function findRedisServer(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
+  return undefined;
+}
+
+describe('BullMQ pipeline across a Redis restart', () => {
+  it('loses no message when Redis is killed and restarted mid-stream (AOF on)', async () => {
+    const bin = findRedisServer();
+    if (!bin) throw new Error('This test starts its own throwaway Redis and needs the redis-server binary: apt-get install -y redis-server');
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'redis-restart-'));
+    const url = `redis://127.0.0.1:${port}`;
+    let server: ChildProcess | undefined;
+    const startServer = async (): Promise<void> => {
+      server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      await until(async () => {
+        const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
+        probe.on('error', () => undefined);
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          return false;
+        } finally {
+          probe.disconnect();
+        }
+      }, 'throwaway redis-server up', 10_000, 50);
+    };
+    const stopServer = async (): Promise<void> => {
+      const s = server;
+      if (!s || s.exitCode !== null) return;
+      const gone = new Promise((r) => s.once('exit', r));
+      s.kill('SIGKILL');
+      await gone;
+    };
+    await startServer();
+    const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    redis.on('error', () => undefined);
+    const engine = new EchoEngine(1);
+    const sender = new RecordingSender('web');
+    const pipeline = new BullPipeline(engine, { connection: redis, prefix: 'restart', lockMs: 1500, sweepIntervalMs: 300, sendBackoffMs: 50 });
+    pipeline.registerSender(sender);
+    try {
+      const convs = 6;
+      const perConv = 25;
+      const submitRange = (from: number, to: number): Promise<unknown> =>
+        Promise.all(
+          Array.from({ length: convs }, async (_, c) => {
+            for (let i = from; i < to; i++) await pipeline.submit(message('web', `R${c}`, `r-${c}-${i}`, `R${c}#${i}`));
+          }),
+        );
+      await submitRange(0, 12);
+      await sender.waitFor(40);
+      // Kill Redis while messages are being handled and sent, and keep submitting
+      // while it is down: those submits wait for the reconnect.
+      const restarted = (async () => {
+        await stopServer();
+        await startServer();
+      })();
+      await submitRange(12, perConv);
+      await restarted;
+      await sender.waitFor(convs * perConv, 30_000);
+      const texts = sender.texts();
+      expect(new Set(texts).size).toBe(convs * perConv);
+      expect(texts).toHaveLength(convs * perConv);
+      for (let c = 0; c < convs; c++) {
+        // Handled in order (a message may be handled again after the crash, never skipped).
+        const handled = [...new Set(engine.handled.get(`web:R${c}`))];
+        expect(handled).toEqual(Array.from({ length: perConv }, (_, i) => `R${c}#${i}`));
+      }
+    } finally {
+      await pipeline.close();
+      redis.disconnect();
+      await stopServer();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * The chat page in real headless Chromium on a phone-sized screen: type a question and see
+ * the documents checklist, tap an option, follow up with context, rate, receive a staff
+ * reply, reload and keep the session. One browser launch for the file.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
+import { startWebServer, webConversationId, type WebServer } from '../bot/channels/web.ts';
+import { loadConfig } from '../bot/config.ts';
+import { InProcessPipeline } from '../bot/pipeline.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
+let parts: AssistantParts;
+let pipeline: InProcessPipeline;
+let web: WebServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const requests: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}; the web page tests need it. Install it with: apt-get install -y chromium`);
+  }
+  parts = createAssistant(loadConfig({ LOG_LEVEL: 'silent' }), { memoryTickets: true });
+  pipeline = new InProcessPipeline(parts.engine);
+  web = await startWebServer({ port: 0, host: '127.0.0.1', pipeline, holder: parts.holder, limits: { messagesPerMinute: 1000 } });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'vi-VN' });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('dialog', (d) => void d.dismiss());
+  await page.goto(web.url);
+  await page.locator('html[data-ready="1"]').waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await pipeline?.close();
+});
+
+/** The bot message that contains `text` (waits until it is shown). */
+async function botMessage(text: string) {
+  const loc = page.locator('.msg.bot[data-seq]', { hasText: text }).last();
+  await loc.waitFor();
+  return loc;
+}
+
+async function ask(text: string): Promise<void> {
+  await page.locator('#q').fill(text);
+  await page.locator('#q').press('Enter');
+}
+
+function luminance(rgb: string): number {
+  const [r, g, b] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(fg: string, bg: string): number {
+  const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x) as [number, number];
+  return (a + 0.05) / (b + 0.05);
+}
+
+describe('web chat page in Chromium', () => {
+  it('greets in Vietnamese with large, high-contrast text that fits a phone screen', async () => {
+    await expect(page.locator('html')).toBeDefined();
+    expect(await page.getAttribute('html', 'lang')).toBe('vi');
+    await page.locator('.msg.bot', { hasText: 'Chào bạn!' }).waitFor();
+    const style = await page.evaluate(() => {
+      const s = getComputedStyle(document.body);
+      const q = getComputedStyle(document.getElementById('q') as HTMLElement);
+      return { size: parseFloat(s.fontSize), color: s.color, bg: s.backgroundColor, inputSize: parseFloat(q.fontSize), overflow: document.documentElement.scrollWidth - window.innerWidth };
+    });
+    expect(style.size).toBeGreaterThanOrEqual(18);
+    expect(style.inputSize).toBeGreaterThanOrEqual(18);
+    expect(contrast(style.color, style.bg)).toBeGreaterThanOrEqual(7);
+    expect(style.overflow).toBeLessThanOrEqual(0);
+  });
+
+  it('answers a typed question with the documents checklist', async () => {
+    await ask('đăng ký khai sinh cần giấy tờ gì');
+    await page.locator('.msg.user', { hasText: 'đăng ký khai sinh cần giấy tờ gì' }).waitFor();
+    const answer = await botMessage('Hồ sơ cần chuẩn bị — Đăng ký khai sinh');
+    expect(await answer.locator('.text').innerText()).toContain('☐ Giấy chứng sinh');
+    // Options are big tappable buttons; the portal address is a real link.
+    const option = answer.locator('button.opt', { hasText: 'Các bước' });
+    const box = await option.boundingBox();
+    expect(box?.height ?? 0).toBeGreaterThanOrEqual(44);
+    const optionStyle = await option.evaluate((b) => ({ color: getComputedStyle(b).color, bg: getComputedStyle(b).backgroundColor, size: parseFloat(getComputedStyle(b).fontSize) }));
+    expect(optionStyle.size).toBeGreaterThanOrEqual(18);
+    expect(contrast(optionStyle.color, optionStyle.bg)).toBeGreaterThanOrEqual(7);
+    const link = answer.locator('a[href^="https://dichvucong.gov.vn/"]').first();
+    expect(await link.getAttribute('target')).toBe('_blank');
+    expect(await link.getAttribute('rel')).toContain('noopener');
+  });
+
+  it('sends an option’s payload when it is tapped and shows its label', async () => {
+    const answer = await botMessage('Hồ sơ cần chuẩn bị — Đăng ký khai sinh');
+    await answer.locator('button.opt', { hasText: 'Các bước' }).tap();
+    await page.locator('.msg.user', { hasText: 'Các bước' }).waitFor();
+    await botMessage('Các bước thực hiện — Đăng ký khai sinh');
+    expect(await page.locator('.msg.user', { hasText: '#p:' }).count()).toBe(0);
+  });
+
+  it('keeps the context for a follow-up question', async () => {
+    await ask('thế lệ phí bao nhiêu?');
+    const fee = await botMessage('Phí, lệ phí — Đăng ký khai sinh');
+    // One answer per message: exactly one fee answer on the page.
+    expect(await page.locator('.msg.bot[data-seq]', { hasText: 'Phí, lệ phí — Đăng ký khai sinh' }).count()).toBe(1);
+    await fee.locator('button.rate').first().tap();
+    await botMessage(parts.holder.version.knowledge.replies.ratingThanks);
+    expect(await fee.locator('button.rate').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled))).toBe(true);
+  });
+
+  it('shows user text as text, never as markup', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1"><b>đậm</b>';
+    await ask(evil);
+    const bubble = page.locator('.msg.user').last();
+    await bubble.waitFor();
+    expect(await bubble.innerText()).toBe(evil);
+    await page.locator('.msg.bot[data-seq]').nth(4).waitFor(); // the reply to it
+    expect(await page.locator('#log img, #log b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  });
+
+  it('shows a staff reply that arrives later, and keeps the session across a reload', async () => {
+    const sessionId = await page.evaluate(() => localStorage.getItem('tthc.sessionId'));
+    expect(sessionId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    await pipeline.push('web', webConversationId(sessionId as string), { text: 'Cán bộ trả lời:\nChị mang bản chính giấy chứng sinh nhé.', options: [], links: [] });
+    await botMessage('Chị mang bản chính giấy chứng sinh nhé.');
+
+    await page.reload();
+    await page.locator('html[data-ready="1"]').waitFor();
+    expect(await page.evaluate(() => localStorage.getItem('tthc.sessionId'))).toBe(sessionId);
+    await ask('thế mất bao lâu?');
+    await botMessage('Thời hạn giải quyết — Đăng ký khai sinh');
+    // Nothing shown before the reload is shown again after it.
+    expect(await page.locator('.msg.bot[data-seq]', { hasText: 'giấy chứng sinh nhé' }).count()).toBe(0);
+  });
+
+  it('loaded nothing from outside and raised no script errors', () => {
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((u) => !u.startsWith(web.url))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
