@@ -354,6 +354,16 @@ export class Understander {
       const hit = this.aliasFuse.search(content.join(' '))[0];
       if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5 }];
     }
+    // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
+    // one named first is what the question is about.
+    const p0 = procs[0];
+    const p1 = procs[1];
+    if (p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85) {
+      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.matched.has(t) && !this.fillerWords.has(t));
+      const f0 = first(p0);
+      const f1 = first(p1);
+      if (f1 >= 0 && (f0 < 0 || f1 < f0)) procs = [p1, p0, ...procs.slice(2)];
+    }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
     const ftop = faqs[0];

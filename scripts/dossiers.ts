@@ -10,7 +10,8 @@
  * a staff chat.
  */
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../bot/config.ts';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../bot/config.ts';
 import { viDate } from '../bot/dialogue/compose.ts';
 import { dossierDbFile } from '../bot/dossier/factory.ts';
 import { parseDossierCsv } from '../bot/dossier/import.ts';
@@ -45,33 +46,33 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function open(config: ReturnType<typeof loadConfig>, db: string | undefined): { provider: SqliteDossierProvider; file: string } {
+function open(config: Config, db: string | undefined): { provider: SqliteDossierProvider; file: string } {
   const file = db ?? dossierDbFile(config);
   // No sample seeding here: a database that staff create by importing holds only real dossiers.
   return { provider: new SqliteDossierProvider(file), file };
 }
 
-async function importFile(args: Args, config: ReturnType<typeof loadConfig>): Promise<number> {
+async function importFile(args: Args, config: Config, out: Output): Promise<number> {
   if (!args.file) {
-    console.error(M.usage);
+    out.error(M.usage);
     return 2;
   }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(args.file);
   } catch {
-    console.error(M.fileMissing(args.file));
+    out.error(M.fileMissing(args.file));
     return 2;
   }
   const result = parseDossierCsv(bytes);
   if (result.fatal) {
-    console.error(result.fatal);
+    out.error(result.fatal);
     return 2;
   }
-  for (const w of result.warnings) console.log(w.line === 1 ? M.headerWarning(w.message) : M.rowWarning(w.line, w.message));
+  for (const w of result.warnings) out.log(w.line === 1 ? M.headerWarning(w.message) : M.rowWarning(w.line, w.message));
   if (result.errors.length) {
-    console.log(M.errorsTitle);
-    for (const e of result.errors) console.log(M.rowError(e.line, e.message));
+    out.log(M.errorsTitle);
+    for (const e of result.errors) out.log(M.rowError(e.line, e.message));
   }
   let file = args.db ?? dossierDbFile(config);
   if (!args.dryRun && result.records.length) {
@@ -83,15 +84,15 @@ async function importFile(args: Args, config: ReturnType<typeof loadConfig>): Pr
       await opened.provider.close();
     }
   }
-  console.log(M.summary(result.records.length, result.badLines, file, args.dryRun));
-  if (config.DOSSIER_PROVIDER !== 'sqlite') console.log(M.otherProvider(config.DOSSIER_PROVIDER));
+  out.log(M.summary(result.records.length, result.badLines, file, args.dryRun));
+  if (config.DOSSIER_PROVIDER !== 'sqlite') out.log(M.otherProvider(config.DOSSIER_PROVIDER));
   return result.badLines ? 1 : 0;
 }
 
-async function list(args: Args, config: ReturnType<typeof loadConfig>): Promise<number> {
+async function list(args: Args, config: Config, out: Output): Promise<number> {
   const status = args.status ? toNationalStatus(args.status) : undefined;
   if (args.status && !status) {
-    console.error(M.badStatusFilter(args.status));
+    out.error(M.badStatusFilter(args.status));
     return 2;
   }
   const { provider } = open(config, args.db);
@@ -99,41 +100,50 @@ async function list(args: Args, config: ReturnType<typeof loadConfig>): Promise<
     const total = provider.count(status);
     const rows = provider.list({ status, limit: args.limit });
     if (!rows.length) {
-      console.log(M.listEmpty);
+      out.log(M.listEmpty);
       return 0;
     }
-    console.log(M.listHeader);
+    out.log(M.listHeader);
     const today = new Date();
     for (const r of rows) {
       const late = overdueDays(r, today);
       const due = r.dueAt ? `${viDate(r.dueAt)}${late ? ` (${M.overdue(late)})` : ''}` : '—';
-      console.log([r.code, r.procedureName, r.status, maskName(r.applicantName), viDate(r.receivedAt), due].join(' | '));
+      out.log([r.code, r.procedureName, r.status, maskName(r.applicantName), viDate(r.receivedAt), due].join(' | '));
     }
-    console.log(M.listFooter(rows.length, total));
+    out.log(M.listFooter(rows.length, total));
     return 0;
   } finally {
     await provider.close();
   }
 }
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  const config = loadConfig();
+/** Where the command writes (the console, or a test's buffer). */
+export interface Output {
+  log(line: string): void;
+  error(line: string): void;
+}
+
+/** Runs the command line; resolves to the exit code. */
+export async function runDossiersCli(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Output = console): Promise<number> {
+  const args = parseArgs(argv);
+  const config = loadConfig(env);
   switch (args.command) {
     case 'import':
-      return importFile(args, config);
+      return importFile(args, config, out);
     case 'list':
-      return list(args, config);
+      return list(args, config, out);
     case undefined:
     case 'help':
     case '--help':
-      console.log(M.usage);
+      out.log(M.usage);
       return args.command ? 0 : 2;
     default:
-      console.error(M.unknownCommand(args.command));
-      console.error(M.usage);
+      out.error(M.unknownCommand(args.command));
+      out.error(M.usage);
       return 2;
   }
 }
 
-process.exitCode = await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runDossiersCli(process.argv.slice(2));
+}

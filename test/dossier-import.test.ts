@@ -4,7 +4,7 @@
  * Vietnamese. Ends with the real command line: import, list, and `ask` seeing the import.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { parseCsv } from '../bot/dossier/csv.ts';
 import { parseDossierCsv } from '../bot/dossier/import.ts';
 import { parseDossierDate } from '../bot/dossier/normalize.ts';
 import { SqliteDossierProvider } from '../bot/dossier/sqlite.ts';
+import { runDossiersCli } from '../scripts/dossiers.ts';
 
 const CSV = join(import.meta.dirname, 'dossier-support', 'csv');
 const read = (name: string) => readFileSync(join(CSV, name));
@@ -154,15 +155,19 @@ describe('npm run dossiers (command line)', () => {
   const tsx = join(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
   const cwd = join(import.meta.dirname, '..');
   const env = { ...process.env, LOG_LEVEL: 'silent', DOSSIER_PROVIDER: 'sqlite' };
-  const cli = (args: string[], extra: Record<string, string> = {}) =>
-    run(tsx, ['scripts/dossiers.ts', ...args], { cwd, env: { ...env, ...extra } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  /** The command in this process (fast); the first test also runs it as a real process. */
+  const cli = async (args: string[]) => {
+    const lines = { stdout: [] as string[], stderr: [] as string[] };
+    const code = await runDossiersCli(args, env, { log: (l) => lines.stdout.push(l), error: (l) => lines.stderr.push(l) });
+    return { code, stdout: lines.stdout.join('\n'), stderr: lines.stderr.join('\n') };
+  };
 
   it('imports good rows, lists bad ones with lines, exits 1; list masks names; ask sees the import at once', async () => {
     const db = join(tmp, 'cli.sqlite');
-    const imported = await cli(['import', join(CSV, 'bad-rows.csv'), '--db', db]);
+    const imported = await run(tsx, ['scripts/dossiers.ts', 'import', join(CSV, 'bad-rows.csv'), '--db', db], { cwd, env }).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string }) => e,
+    );
     expect(imported.code).toBe(1);
     expect(imported.stdout).toContain('Dòng 3: Mã hồ sơ');
     expect(imported.stdout).toContain('Dòng 15:');
@@ -178,19 +183,22 @@ describe('npm run dossiers (command line)', () => {
     expect(listed.stdout).not.toContain('Lê Thị Hoa');
     expect(listed.stdout).not.toMatch(/0912/);
     expect(listed.stdout).toContain('Hiển thị 3/3 hồ sơ.');
+    expect((await cli(['list', '--db', db, '--status', 'dang xu ly'])).stdout).toContain('Hiển thị 1/1 hồ sơ.');
 
     const asked = await run(tsx, ['scripts/ask.ts', 'tra cứu hồ sơ 000.00.19.h57-261110-0009'], { cwd, env: { ...env, DOSSIER_DB_FILE: db } });
     expect(asked.stdout).toContain('Tình trạng: Yêu cầu bổ sung giấy tờ');
     expect(asked.stdout).toContain('giấy xác nhận tình trạng hôn nhân');
   });
 
-  it('--dry-run writes nothing; a missing file or unknown command exits 2 with usage', async () => {
+  it('--dry-run writes nothing; a missing file, a bad header or an unknown command exits 2', async () => {
     const db = join(tmp, 'dry.sqlite');
     const dry = await cli(['import', join(CSV, 'good-en.csv'), '--db', db, '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('Kiểm tra xong (chưa ghi): 4 dòng hợp lệ, 0 dòng lỗi.');
-    const listed = await cli(['list', '--db', db]);
-    expect(listed.stdout).toContain('Chưa có hồ sơ nào.');
+    expect(existsSync(db)).toBe(false);
+    const good = await cli(['import', join(CSV, 'good-vi-bom.csv'), '--db', db]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('Tiêu đề (lưu ý): Cột "Cán bộ thụ lý" không dùng đến');
     const missing = await cli(['import', join(tmp, 'nope.csv'), '--db', db]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('Không đọc được tệp');
@@ -201,5 +209,6 @@ describe('npm run dossiers (command line)', () => {
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Cách dùng');
+    expect((await cli(['list', '--status', 'Quá hạn', '--db', db])).code).toBe(2);
   });
 });

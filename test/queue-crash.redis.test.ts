@@ -156,7 +156,7 @@ describe('BullMQ pipeline across a Redis restart', () => {
     const url = `redis://127.0.0.1:${port}`;
     let server: ChildProcess | undefined;
     const startServer = async (): Promise<void> => {
-      server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
       await until(async () => {
         const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
         probe.on('error', () => undefined);
@@ -203,7 +203,7 @@ describe('BullMQ pipeline across a Redis restart', () => {
       })();
       await submitRange(12, perConv);
       await restarted;
-      await sender.waitFor(convs * perConv, 30_000);
+      await sender.waitFor(convs * perConv, 20_000);
       const texts = sender.texts();
       expect(new Set(texts).size).toBe(convs * perConv);
       expect(texts).toHaveLength(convs * perConv);

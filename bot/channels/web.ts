@@ -222,6 +222,7 @@ export const WEB_ERRORS = Object.freeze({
   notFound: 'not found',
   method: 'method not allowed',
   internal: 'internal error',
+  unavailable: 'the assistant cannot take messages right now; try again shortly',
 });
 
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web', 'static');
@@ -371,17 +372,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
 
   /** Waits until `work` settles, the timeout passes or the client goes away. */
-  const withDeadline = async (ms: number, req: HttpRequest, work: (signal: AbortSignal) => Promise<void>): Promise<void> => {
+  const withDeadline = async (ms: number, res: ServerResponse, work: (signal: AbortSignal) => Promise<void>): Promise<void> => {
     const ac = new AbortController();
     openRequests.add(ac);
     const timer = setTimeout(() => ac.abort(), ms);
-    const onClose = (): void => ac.abort();
-    req.socket.once('close', onClose);
+    const onClose = (): void => ac.abort(); // before we answer, 'close' means the client went away
+    res.once('close', onClose);
     try {
       await Promise.race([work(ac.signal), new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }))]);
     } finally {
       clearTimeout(timer);
-      req.socket.off('close', onClose);
+      res.off('close', onClose);
       ac.abort();
       openRequests.delete(ac);
     }
@@ -423,7 +424,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), limits.replyWaitMs);
         try {
-          await opts.pipeline.submit(msg);
+          try {
+            await opts.pipeline.submit(msg);
+          } catch (err) {
+            log?.error({ err, conversation: conv }, 'web message not queued');
+            throw new HttpError(503, WEB_ERRORS.unavailable);
+          }
           await Promise.race([outbox.wait(conv, before, ac.signal), quietTurn]);
         } finally {
           clearTimeout(timer);
@@ -438,7 +444,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const { answered, before } = entry;
     // Without a cursor the answer is what this message produced; with one, all the client has not seen.
     const after = cursor ?? before;
-    await withDeadline(limits.replyWaitMs, req, () => answered);
+    await withDeadline(limits.replyWaitMs, res, () => answered);
     const out = await repliesAfter(conv, after);
     sendJson(res, 200, { ...out, pending: out.replies.length === 0 });
   };
@@ -448,7 +454,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!SESSION_ID.test(sessionId)) throw new HttpError(400, WEB_ERRORS.sessionId);
     const conv = webConversationId(sessionId);
     const after = parseCursor(url.searchParams.get('cursor'), outbox.epoch) ?? 0;
-    await withDeadline(limits.pollWaitMs, req, (signal) => outbox.wait(conv, after, signal));
+    await withDeadline(limits.pollWaitMs, res, (signal) => outbox.wait(conv, after, signal));
     sendJson(res, 200, await repliesAfter(conv, after));
   };
 
