@@ -3,6 +3,7 @@
  * `bot/main.ts` wires channels and queues around it; `ask`, `chat`, the benchmarks and
  * tests use it directly, so they all answer exactly as the running assistant does.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
 import { Understander } from '../intents/understand.ts';
@@ -42,6 +43,18 @@ export class KnowledgeLoadError extends Error {
   }
 }
 
+const nationalCache = new Map<string, { mtimeMs: number; procedures: Procedure[] }>();
+
+/** The national file is large and rarely changes: re-read it only when its mtime does. */
+function cachedNational(path: string): Procedure[] {
+  const mtimeMs = statSync(path).mtimeMs;
+  const hit = nationalCache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.procedures;
+  const procedures = readNationalFileLazy(path).procedures;
+  nationalCache.set(path, { mtimeMs, procedures });
+  return procedures;
+}
+
 /** Loads and validates everything the understanding needs. Throws KnowledgeLoadError. */
 export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Procedure[]): KnowledgeVersion {
   const t0 = performance.now();
@@ -49,7 +62,7 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
   const ir = loadIntentData(src.intentsDir ?? DEFAULT_INTENTS_DIR);
   if (!kr.knowledge || !ir.data) throw new KnowledgeLoadError([...kr.issues, ...ir.issues]);
   let imported = national;
-  if (!imported && src.nationalFile) imported = readNationalFileLazy(src.nationalFile).procedures;
+  if (!imported && src.nationalFile) imported = cachedNational(src.nationalFile);
   const procedures = imported ? mergeNational(kr.knowledge.procedures, imported) : kr.knowledge.procedures;
   const understander = new Understander(procedures, kr.knowledge.faqs, ir.data as IntentData);
   return {

@@ -47,6 +47,31 @@ export const configSchema = z.object({
   HANDOFF_QUIET_MINUTES: int(30),
   RATING_CHANNELS: z.string().default('web,telegram'),
   REDIS_URL: optional,
+  /** Queue (with REDIS_URL): key prefix of every queue key; use a hash tag such as {tthc} on Redis Cluster. */
+  QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, 'no spaces or colons').default('tthc'),
+  /** Queue: conversations handled at once per process. */
+  QUEUE_CONCURRENCY: int(32),
+  /** Queue: job and conversation lock; how long a crashed worker's conversations wait before another takes them. */
+  QUEUE_LOCK_MS: int(30_000),
+  /** Queue: failed attempts before a message goes to the dead letters (`npm run queue -- failed`). */
+  QUEUE_MESSAGE_ATTEMPTS: int(5),
+  /** Queue: attempts per send (exponential backoff with jitter from QUEUE_SEND_BACKOFF_MS). */
+  QUEUE_SEND_ATTEMPTS: int(6),
+  QUEUE_SEND_BACKOFF_MS: int(2000),
+  /** Queue: failed jobs and dead letters kept per queue for inspection. */
+  QUEUE_KEEP_FAILED: int(5000),
+  /** Queue: how long message ids and sent replies are remembered (redelivery dedupe). */
+  QUEUE_DEDUPE_HOURS: int(72),
+  /** Queue: a channel adapter's submit fails after this long without Redis (so the platform redelivers). */
+  QUEUE_SUBMIT_TIMEOUT_MS: int(30_000),
+  /** Telegram sends (queue): whole bot per second, and least gap per private chat and per group. */
+  SEND_TELEGRAM_PER_SECOND: int(25),
+  SEND_TELEGRAM_CHAT_INTERVAL_MS: int(1000),
+  SEND_TELEGRAM_GROUP_INTERVAL_MS: int(3000),
+  /** Leader lock TTL (Zalo listener, one per hotline account): takeover time when the holder dies. */
+  LEADER_LOCK_TTL_MS: int(30_000),
+  /** `npm run worker`: port for its own /metrics and /healthz (0 = off). */
+  WORKER_METRICS_PORT: int(0),
   DOSSIER_VERIFY_PHONE: bool,
   DOSSIER_LOOKUPS_PER_HOUR: int(10),
   DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: int(120),

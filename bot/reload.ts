@@ -10,6 +10,9 @@ import type { Redis } from 'ioredis';
 import type { KnowledgeIssue } from '../knowledge/load.ts';
 import { watchKnowledge, type ReloadableKnowledge, type WatchLogger } from '../knowledge/watch.ts';
 
+const FILE_CHANGE = 'file change';
+const SIGNAL = 'signal';
+
 /** Default pub/sub channel (KNOWLEDGE_RELOAD_CHANNEL overrides it). */
 export const RELOAD_CHANNEL_DEFAULT = 'tthc:knowledge:reload';
 
@@ -82,9 +85,13 @@ export async function startLiveReload(opts: LiveReloadOptions): Promise<{ close(
     if (!redis || !result.ok) return;
     publishReload(redis.publisher, redis.channel, { origin, reason }).catch((err: unknown) => opts.log.warn({ err }, 'could not publish knowledge reload signal'));
   };
-  const watcher = opts.watch ? watchKnowledge(opts.holder, opts.dirs, opts.log, { debounceMs: opts.debounceMs, onReload: (r) => announce(r, 'file change') }) : undefined;
+  // Only local file changes are announced: re-announcing a reload another process asked
+  // for would make two processes ping-pong signals forever.
+  const watcher = opts.watch
+    ? watchKnowledge(opts.holder, opts.dirs, opts.log, { debounceMs: opts.debounceMs, onReload: (r) => (r.reason === FILE_CHANGE ? announce(r, r.reason) : undefined) })
+    : undefined;
   const reloadFromSignal = (): { ok: boolean; issues: KnowledgeIssue[] } => {
-    if (watcher) return watcher.reloadNow('signal');
+    if (watcher) return watcher.reloadNow(SIGNAL);
     const r = opts.holder.reload();
     if (r.ok) opts.log.info({ reason: 'signal' }, 'knowledge change applied');
     else opts.log.error({ reason: 'signal', errors: r.issues.filter((i) => i.severity === 'error').slice(0, 20).map((i) => `${i.file}:${i.line}: ${i.message}`) }, 'knowledge change refused; still serving the last good version');

@@ -13,7 +13,7 @@ import { Document, isMap, isScalar, parse as parseYaml } from 'yaml';
 import { fold } from '../intents/normalize.ts';
 import { NATIONAL_SECTIONS, SECTION_LABELS, importRecord, type ImportResult, type NationalRecord, type NationalSection, type ParseQuality } from './national.ts';
 import { procedureSchema, type Channel, type Procedure } from './schema.ts';
-import { checkYamlText, scanProcedureFiles, writeFileAtomic, type ProcedureFileInfo } from './staff-files.ts';
+import { PRINT, checkYamlText, scanProcedureFiles, writeFileAtomic, type ProcedureFileInfo } from './staff-files.ts';
 import type { KnowledgeIssue } from './load.ts';
 
 export interface ImportNationalOptions {
@@ -91,7 +91,7 @@ export function procedureYaml(r: ImportResult, today: string): string {
       if (c) pair.key.commentBefore = c.map((l) => ` ${l}`).join('\n');
     }
   }
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString(PRINT);
 }
 
 function fieldMatches(field: string, wanted: readonly string[]): boolean {

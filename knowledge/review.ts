@@ -11,7 +11,7 @@ import { isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { INTENT_IDS, loadIntentData, type IntentId } from '../intents/data.ts';
 import { normalize, type Lexicon } from '../intents/normalize.ts';
 import { loadKnowledge, type KnowledgeIssue } from './load.ts';
-import { phraseKey, writeFileAtomic, yamlFiles } from './staff-files.ts';
+import { phraseKey, serializeEdited, writeFileAtomic, yamlFiles } from './staff-files.ts';
 
 /** One stored review item (the shape `bot/review.ts` writes). */
 export interface ReviewEntry {
@@ -112,11 +112,10 @@ export function groupReview(entries: readonly ReviewEntry[], opts: { lexicon?: L
   }
   const groups = clusters.map((c) => {
     const items = c.members.flatMap((m) => m.items);
-    const wordings = c.members.map((m) => {
-      const texts = new Map<string, number>();
-      for (const i of m.items) texts.set(i.text, (texts.get(i.text) ?? 0) + 1);
-      return [...texts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
-    });
+    // Every distinct wording, commonest first ("làm giấy khai sinh" and "lam giay khai sinh" both show).
+    const texts = new Map<string, number>();
+    for (const i of items) texts.set(i.text, (texts.get(i.text) ?? 0) + 1);
+    const wordings = [...texts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t);
     const reasons: Record<string, number> = {};
     const channels: Record<string, number> = {};
     const guesses = new Map<string, { intent: string; procedure: string | null; n: number; conf: number }>();
@@ -133,7 +132,7 @@ export function groupReview(entries: readonly ReviewEntry[], opts: { lexicon?: L
     const times = items.map((i) => i.at).filter(Boolean).sort();
     return {
       text: wordings[0] ?? '',
-      examples: [...new Set(wordings.slice(1))].slice(0, 5),
+      examples: wordings.slice(1, 6),
       count: items.length,
       reasons,
       channels,
@@ -234,7 +233,7 @@ export function addAlias(knowledgeDir: string, procedureId: string, rawText: str
   const seq = doc.get('aliases', true);
   if (isSeq(seq)) (seq as YAMLSeq).add(doc.createNode(text));
   else doc.set('aliases', doc.createNode([text]));
-  return writeAndValidate(target.path, target.source, doc.toString({ lineWidth: 0 }), () => loadKnowledge(knowledgeDir).issues, knowledgeDir, `Đã thêm tên gọi "${text}" vào thủ tục ${procedureId}.`);
+  return writeAndValidate(target.path, target.source, serializeEdited(target.source, doc), () => loadKnowledge(knowledgeDir).issues, knowledgeDir, `Đã thêm tên gọi "${text}" vào thủ tục ${procedureId}.`);
 }
 
 /** Adds `text` as an example of an intent in intents/examples.yaml. Refuses duplicates in any intent. */
@@ -262,7 +261,7 @@ export function addExample(intentsDir: string, intentId: string, rawText: string
   const seq = (intents as YAMLMap).get(intentId as IntentId, true);
   if (isSeq(seq)) (seq as YAMLSeq).add(doc.createNode(text));
   else (intents as YAMLMap).set(intentId, doc.createNode([text]));
-  return writeAndValidate(path, source, doc.toString({ lineWidth: 0 }), () => loadIntentData(intentsDir).issues, intentsDir, `Đã thêm câu mẫu "${text}" cho ý định ${intentId}.`);
+  return writeAndValidate(path, source, serializeEdited(source, doc), () => loadIntentData(intentsDir).issues, intentsDir, `Đã thêm câu mẫu "${text}" cho ý định ${intentId}.`);
 }
 
 function writeAndValidate(path: string, before: string, after: string, validate: () => KnowledgeIssue[], root: string, okMessage: string): FoldResult {

@@ -12,7 +12,7 @@ import ExcelJS from 'exceljs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import { z } from 'zod';
 import { CHANNEL_METHODS, faqSchema, procedureSchema, type ChannelMethod } from './schema.ts';
-import { checkYamlText, writeFileAtomic, yamlFiles } from './staff-files.ts';
+import { checkYamlText, serializeEdited, writeFileAtomic, yamlFiles } from './staff-files.ts';
 
 /** Sheet names staff see; import finds sheets by these names. */
 export const SHEET_NAMES = Object.freeze({ procedures: 'Thủ tục', faq: 'Câu hỏi thường gặp', help: 'Hướng dẫn' });
@@ -59,6 +59,7 @@ const HELP_LINES = [
 interface EntryFile {
   path: string;
   rel: string;
+  source: string;
   doc: Document;
   data: Record<string, unknown>;
 }
@@ -67,11 +68,12 @@ function readEntries(dir: string, root: string): EntryFile[] {
   const out: EntryFile[] = [];
   for (const path of yamlFiles(dir)) {
     try {
-      const doc = parseDocument(readFileSync(path, 'utf8'), { uniqueKeys: true });
+      const source = readFileSync(path, 'utf8');
+      const doc = parseDocument(source, { uniqueKeys: true });
       if (doc.errors.length) continue;
       const data: unknown = doc.toJS();
       if (!data || typeof data !== 'object' || typeof (data as { id?: unknown }).id !== 'string') continue;
-      out.push({ path, rel: relative(root, path), doc, data: data as Record<string, unknown> });
+      out.push({ path, rel: relative(root, path), source, doc, data: data as Record<string, unknown> });
     } catch {
       // Unreadable files are reported by the validator, not here.
     }
@@ -186,7 +188,7 @@ export interface SheetImportReport {
 /** Text of a cell whatever Excel or LibreOffice stored in it. */
 export function cellText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString().slice(0, 10);
+  if (Object.prototype.toString.call(v) === '[object Date]') return (v as Date).toISOString().slice(0, 10);
   if (typeof v === 'object') {
     if ('richText' in v) return v.richText.map((r) => r.text).join('');
     if ('text' in v && typeof v.text === 'string') return v.text;
@@ -195,6 +197,11 @@ export function cellText(v: ExcelJS.CellValue): string {
     return '';
   }
   return String(v);
+}
+
+/** Excel's day number (1900 system) as YYYY-MM-DD. */
+function excelSerialDate(n: number): string {
+  return new Date(Date.UTC(1899, 11, 30) + Math.round(n) * 86_400_000).toISOString().slice(0, 10);
 }
 
 function normalizeCell(s: string): string {
@@ -348,7 +355,7 @@ function setScalar(doc: Document, key: string, value: string | undefined): boole
 }
 
 function writeIfValid(e: EntryFile, schema: z.ZodType, ctx: RowContext, report: SheetImportReport): void {
-  const text = e.doc.toString({ lineWidth: 0 });
+  const text = serializeEdited(e.source, e.doc);
   const issues = checkYamlText(text, e.rel, schema).filter((i) => i.severity === 'error');
   if (issues.length) {
     for (const i of issues) ctx.errors.push({ sheet: ctx.sheet, row: ctx.row, id: ctx.id, message: `${i.message}${i.hint ? ` (${i.hint})` : ''}` });
@@ -475,7 +482,11 @@ function importRows<K extends string>(
     if (rowNumber === 1) return;
     const get = (key: K) => {
       const col = headers.get(columns.find((c) => c.key === key)?.header ?? '');
-      return col ? normalizeCell(cellText(row.getCell(col).value)) : '';
+      if (!col) return '';
+      const value = row.getCell(col).value;
+      // A date typed into a cell without a date format comes back as an Excel serial number.
+      if (key === ('lastVerified' as K) && typeof value === 'number' && value > 20000 && value < 80000) return excelSerialDate(value);
+      return normalizeCell(cellText(value));
     };
     const values = columns.map((c) => get(c.key));
     if (values.every((v) => !v)) return;

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { Document, LineCounter, YAMLMap, isMap, isScalar, parseDocument } from 'yaml';
 import { suspiciousText, zodIssues, type KnowledgeIssue, type ParsedFile } from './load.ts';
 import { canonicalize, foldTokens } from '../intents/normalize.ts';
 import type { ZodType } from 'zod';
@@ -74,3 +74,55 @@ export function checkYamlText(text: string, rel: string, schema: ZodType): Knowl
 export function phraseKey(text: string): string {
   return foldTokens(canonicalize(text)).join(' ');
 }
+
+/**
+ * Serializes an edited YAML document while keeping the original text of every top-level
+ * entry whose value did not change (the `yaml` library re-wraps folded text and respaces
+ * flow lists when it prints a whole file). Changed entries are printed from the edited
+ * document, so comments attached to their nodes stay; new entries go at the end.
+ */
+export function serializeEdited(source: string, edited: Document): string {
+  const before = (parseDocument(source).toJS() ?? {}) as Record<string, unknown>;
+  const after = (edited.toJS() ?? {}) as Record<string, unknown>;
+  const root = edited.contents;
+  if (!isMap(root)) return edited.toString(PRINT);
+  const lines = source.endsWith('\n') ? source.slice(0, -1).split('\n') : source.split('\n');
+  const keyAt = (line: string) => /^(?!#)("[^"]+"|'[^']+'|[^\s:#][^:]*?)\s*:(?:\s|$)/.exec(line)?.[1]?.replace(/^["']|["']$/g, '');
+  const starts: { key: string; line: number }[] = [];
+  lines.forEach((l, i) => {
+    const k = keyAt(l);
+    if (k !== undefined) starts.push({ key: k, line: i });
+  });
+  // Comment lines right above a key belong to it.
+  const blockStart = starts.map((s, n) => {
+    let i = s.line;
+    const floor = n ? (starts[n - 1] as { line: number }).line + 1 : 0;
+    while (i - 1 >= floor && /^#/.test(lines[i - 1] ?? '')) i--;
+    return i;
+  });
+  const render = (key: string) => {
+    const pair = root.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === key);
+    if (!pair) return '';
+    const single = new Document();
+    single.contents = new YAMLMap();
+    (single.contents as YAMLMap).items.push(pair);
+    return single.toString(PRINT).replace(/\n$/, '');
+  };
+  const out: string[] = [lines.slice(0, starts.length ? blockStart[0] : lines.length).join('\n')];
+  const seen = new Set<string>();
+  starts.forEach((s, n) => {
+    seen.add(s.key);
+    const text = lines.slice(blockStart[n], n + 1 < starts.length ? blockStart[n + 1] : lines.length).join('\n');
+    if (!(s.key in after)) return;
+    if (JSON.stringify(before[s.key]) === JSON.stringify(after[s.key])) out.push(text);
+    else {
+      const trailing = /(\n\s*)+$/.exec(text)?.[0] ?? '';
+      out.push(render(s.key) + trailing);
+    }
+  });
+  for (const key of Object.keys(after)) if (!seen.has(key)) out.push(render(key));
+  return `${out.filter((t, i) => i > 0 || t !== '').join('\n')}\n`;
+}
+
+/** How the staff tools print YAML: no line folding, `[a, b]` flow lists as people write them. */
+export const PRINT = Object.freeze({ lineWidth: 0, flowCollectionPadding: false });

@@ -1,8 +1,7 @@
 /**
  * Live reload: the running assistant picks up knowledge edits without a restart.
  *
- * `watchKnowledge` watches the knowledge and intent folders (recursively where the
- * platform supports it), waits until edits settle (editors write several times, the
+ * `watchKnowledge` watches the knowledge and intent folders and their subfolders, waits until edits settle (editors write several times, the
  * spreadsheet import writes many files), then asks the holder to reload. The holder
  * validates everything first and swaps only when the new files are good, so a broken
  * edit is refused, logged, and the last good knowledge keeps serving.
@@ -30,7 +29,7 @@ export interface WatchOptions {
   /** Quiet time after the last change before reloading. */
   debounceMs?: number;
   /** Called after every reload attempt (tests await it; main.ts may publish a Redis signal). */
-  onReload?: (result: { ok: boolean; issues: KnowledgeIssue[]; files: string[] }) => void;
+  onReload?: (result: { ok: boolean; issues: KnowledgeIssue[]; files: string[]; reason: string }) => void;
 }
 
 export const WATCH_DEFAULTS = Object.freeze({ debounceMs: 300 });
@@ -43,6 +42,8 @@ export interface KnowledgeWatcher {
 }
 
 const RELEVANT = /\.(?:ya?ml|jsonl)$/i;
+/** Platforms whose recursive fs.watch is native and sees files replaced by rename. */
+const NATIVE_RECURSIVE = process.platform === 'darwin' || process.platform === 'win32';
 
 function isRelevant(name: string | null): boolean {
   if (!name) return true; // some platforms give no file name: reload to be safe
@@ -90,7 +91,7 @@ export function watchKnowledge(holder: ReloadableKnowledge, dirs: readonly strin
     if (result.ok) log.info({ reason, files }, 'knowledge change applied');
     else log.error({ reason, files, errors: errors.slice(0, 20).map((i) => `${i.file}:${i.line}: ${i.message}`) }, 'knowledge change refused; still serving the last good version');
     try {
-      opts.onReload?.({ ...result, files });
+      opts.onReload?.({ ...result, files, reason });
     } catch (err) {
       log.warn({ err }, 'onReload callback failed');
     }
@@ -109,22 +110,44 @@ export function watchKnowledge(holder: ReloadableKnowledge, dirs: readonly strin
 
   const onError = (dir: string) => (err: Error) => log.warn({ err, dir }, 'knowledge watcher error');
 
+  const watched = new Set<string>();
+  const watchDir = (dir: string) => {
+    if (watched.has(dir) || closed) return;
+    try {
+      const w = watch(dir, (_event, name) => {
+        const file = name ? String(name) : null;
+        // A folder created later (a new knowledge section) gets its own watcher.
+        if (file && !isRelevant(file)) {
+          const p = join(dir, file);
+          try {
+            if (!file.startsWith('.') && statSync(p).isDirectory()) for (const sub of subdirs(p)) watchDir(sub);
+          } catch {
+            // gone already
+          }
+        }
+        schedule(dir, file);
+      });
+      w.on('error', onError(dir));
+      watchers.push(w);
+      watched.add(dir);
+    } catch (err) {
+      log.warn({ err, dir }, 'cannot watch knowledge folder');
+    }
+  };
+
   for (const dir of dirs) {
     if (!existsSync(dir)) {
       log.warn({ dir }, 'knowledge folder to watch does not exist; skipped');
       continue;
     }
-    try {
+    if (NATIVE_RECURSIVE) {
       const w = watch(dir, { recursive: true }, (_event, name) => schedule(dir, name ? String(name) : null));
       w.on('error', onError(dir));
       watchers.push(w);
-    } catch {
-      // No recursive watching here: one watcher per folder.
-      for (const sub of subdirs(dir)) {
-        const w = watch(sub, (_event, name) => schedule(sub, name ? String(name) : null));
-        w.on('error', onError(sub));
-        watchers.push(w);
-      }
+    } else {
+      // Linux: one watcher per folder. Node's recursive mode there follows file inodes and
+      // misses a file replaced by rename (how editors and our tools save), so it is not used.
+      for (const sub of subdirs(dir)) watchDir(sub);
     }
   }
   log.info({ dirs, debounceMs }, 'watching knowledge for changes');

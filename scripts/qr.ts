@@ -6,9 +6,8 @@
  * makes the dossier-lookup poster.
  *
  * Deep link: https://t.me/<TELEGRAM_BOT_USERNAME>?start=<payload>, where the payload is
- * the procedure id with "." replaced by "__" (Telegram allows only A-Z a-z 0-9 _ -), and
- * `tra-cuu-ho-so` for dossier lookup. The Telegram adapter decodes it with
- * `parseStartPayload`. Poster wording comes from knowledge/replies.yaml (poster* keys).
+ * the procedure id with "." replaced by "__" (the Telegram adapter's own `deepLink`, which
+ * its /start handler decodes), and `tra-cuu-ho-so` for dossier lookup. Poster wording comes from knowledge/replies.yaml (poster* keys).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,35 +15,18 @@ import { pathToFileURL } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import QRCode from 'qrcode';
 import { loadConfig } from '../bot/config.ts';
+import { deepLink } from '../bot/channels/telegram/render.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge } from '../knowledge/load.ts';
 import { fill } from '../knowledge/replies.ts';
 import type { Procedure } from '../knowledge/schema.ts';
 
-/** Start payload of the dossier-lookup poster. */
+/**
+ * Start payload of the dossier-lookup poster. The Telegram adapter should answer
+ * `/start tra-cuu-ho-so` with the dossier-code prompt (it greets as for a bare /start otherwise).
+ */
 export const LOOKUP_PAYLOAD = 'tra-cuu-ho-so';
 /** Shown (and marked as a draft on the poster) when TELEGRAM_BOT_USERNAME is unset. */
 export const PLACEHOLDER_BOT = 'TEN_BOT_CUA_BAN_bot';
-
-/** Telegram start payload for a procedure: `ho-tich.khai-sinh` → `ho-tich__khai-sinh`. */
-export function startPayload(procedureId: string): string {
-  return procedureId.replace(/\./g, '__');
-}
-
-/**
- * Decodes a start payload: a procedure id, the dossier lookup, or null when it is not one
- * of ours (the adapter then greets as usual).
- */
-export function parseStartPayload(payload: string): { kind: 'procedure'; procedureId: string } | { kind: 'lookup' } | null {
-  const p = payload.trim();
-  if (p === LOOKUP_PAYLOAD) return { kind: 'lookup' };
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(p) || !p.includes('__')) return null;
-  return { kind: 'procedure', procedureId: p.replace(/__/g, '.') };
-}
-
-/** https://t.me/<bot>?start=<payload>. */
-export function deepLink(botUsername: string, payload: string): string {
-  return `https://t.me/${botUsername.replace(/^@/, '')}?start=${encodeURIComponent(payload)}`;
-}
 
 const FONT_CANDIDATES = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -178,15 +160,17 @@ export interface PosterJob {
   content: PosterContent;
 }
 
-/** Poster for one procedure. */
-export function procedurePoster(p: Procedure, bot: string, draft: boolean, k: Knowledge): PosterJob {
+/** Poster for one procedure; null when its id cannot travel in a Telegram start payload. */
+export function procedurePoster(p: Procedure, bot: string, draft: boolean, k: Knowledge): PosterJob | null {
+  const url = deepLink(bot, p.id);
+  if (!url) return null;
   const codes = p.nationalCodes.length ? ` · ${p.nationalCodes.join(', ')}` : '';
-  return { name: p.id, content: { title: p.name, subtitle: `${p.field}${codes}`, howTo: k.replies.posterHowTo, url: deepLink(bot, startPayload(p.id)), draft } };
+  return { name: p.id, content: { title: p.name, subtitle: `${p.field}${codes}`, howTo: k.replies.posterHowTo, url, draft } };
 }
 
 /** The dossier-lookup poster. */
 export function lookupPoster(bot: string, draft: boolean, k: Knowledge): PosterJob {
-  return { name: LOOKUP_PAYLOAD, content: { title: k.replies.posterLookupTitle, howTo: k.replies.posterLookupHowTo, url: deepLink(bot, LOOKUP_PAYLOAD), draft } };
+  return { name: LOOKUP_PAYLOAD, content: { title: k.replies.posterLookupTitle, howTo: k.replies.posterLookupHowTo, url: `https://t.me/${bot.replace(/^@/, '')}?start=${LOOKUP_PAYLOAD}`, draft } };
 }
 
 /** Writes `<name>.svg` and `<name>.png` for each job; returns the written paths. */
@@ -235,7 +219,7 @@ export function main(args: string[]): number {
     const curated = knowledge.procedures.filter((p) => p.status !== 'needs-review');
     const skipped = knowledge.procedures.length - curated.length;
     if (skipped) console.log(`Bỏ qua ${skipped} thủ tục đang chờ rà soát (status: needs-review).`);
-    jobs = [...curated.map((p) => procedurePoster(p, bot, draft, knowledge)), lookupPoster(bot, draft, knowledge)];
+    jobs = [...curated.map((p) => procedurePoster(p, bot, draft, knowledge)).filter((j): j is PosterJob => j !== null), lookupPoster(bot, draft, knowledge)];
   } else if (target === LOOKUP_PAYLOAD) {
     jobs = [lookupPoster(bot, draft, knowledge)];
   } else {
@@ -244,7 +228,12 @@ export function main(args: string[]): number {
       console.log(`Không có thủ tục "${target}". Ví dụ mã: ${knowledge.procedures.slice(0, 3).map((x) => x.id).join(', ')}; hoặc "all", "${LOOKUP_PAYLOAD}".`);
       return 1;
     }
-    jobs = [procedurePoster(p, bot, draft, knowledge)];
+    const job = procedurePoster(p, bot, draft, knowledge);
+    if (!job) {
+      console.log(`Mã thủ tục "${p.id}" quá dài để đưa vào đường dẫn Telegram (tối đa 64 ký tự).`);
+      return 1;
+    }
+    jobs = [job];
   }
   const written = writePosters(knowledge, jobs, outDir, fonts);
   console.log(`Đã tạo ${jobs.length} áp phích (${written.length} tệp) trong ${outDir}.`);

@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderElection, RedisLeaderLock } from '../bot/queue/leader.ts';
+import { LeaderElection, LeaderLease, RedisLeaderLock } from '../bot/queue/leader.ts';
 import { cleanupPrefix, connectRedis, randomPrefix, REDIS_URL, until } from './queue-helpers.ts';
 
 describe('Redis leader lock', () => {
@@ -37,6 +37,24 @@ describe('Redis leader lock', () => {
     expect(await b.holder()).toBe(b.token);
     expect(await b.release()).toBe(true);
     expect(await a.acquire()).toBe(true);
+  });
+
+  it('a lease renews itself and reports when the lock was taken from it', async () => {
+    const lease = new LeaderLease(new RedisLeaderLock(redis, 'acct-3', { prefix, ttlMs: 300 }), { name: 'acct-3' });
+    const lost = new Promise<void>((r) => lease.onLost(r));
+    const t0 = Date.now();
+    expect(await lease.acquire()).toBe(true);
+    // Two TTLs later the heartbeat has kept it.
+    await until(() => Date.now() - t0 > 600, 'two TTLs to pass', 5000, 50);
+    expect(lease.isLeader).toBe(true);
+    const other = new RedisLeaderLock(redis, 'acct-3', { prefix, ttlMs: 300 });
+    expect(await other.acquire()).toBe(false);
+    // This process froze past its TTL and another took the lock: the next heartbeat notices.
+    await redis.set(`${prefix}:leader:acct-3`, 'someone-else');
+    await lost;
+    expect(lease.isLeader).toBe(false);
+    await lease.release();
+    expect(await redis.get(`${prefix}:leader:acct-3`)).toBe('someone-else');
   });
 
   it('hands leadership over when the leader process is killed', async () => {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { DialogueEngine, type DialogueDeps, type Turn } from '../bot/dialogue/engine.ts';
 import type { ChannelName, IncomingMessage, Reply } from '../bot/dialogue/types.ts';
 import type { ChannelSender } from '../bot/pipeline.ts';
+import { deleteByPrefix } from '../bot/queue/redis.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -23,7 +24,7 @@ export async function connectRedis(url = REDIS_URL): Promise<Redis> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`${NO_REDIS_HELP}\n(${(err as Error).message})`);
+    throw new Error(`${NO_REDIS_HELP}\n(${(err as Error).message})`, { cause: err });
   } finally {
     probe.disconnect();
   }
@@ -39,12 +40,7 @@ export function randomPrefix(name = 'test'): string {
 
 /** Deletes every key under `prefix`. */
 export async function cleanupPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, prefix);
 }
 
 /** Polls `check` until it is true (for state that lives in another process or in Redis). */

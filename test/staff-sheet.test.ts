@@ -98,6 +98,9 @@ describe('spreadsheet round trip', () => {
 
     const text = readFileSync(KS(), 'utf8');
     expect(text).toContain('# Cán bộ Lan: tên gọi lấy từ hộp thư rà soát tháng 11\naliases:');
+    // Entries the sheet did not change keep their exact text.
+    expect(text).toContain('summary: >-\n  Cha, mẹ (hoặc ông bà');
+    expect(text).toContain('keywords: [giấy chứng sinh, trẻ mới sinh, em bé mới sinh]');
     const ks2 = parse(text);
     expect(ks2.aliases).toContain('đăng ký khai sinh cho em bé');
     expect(ks2.lastVerified).toBe('2026-11-20');

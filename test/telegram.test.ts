@@ -13,7 +13,7 @@ import { loadConfig } from '../bot/config.ts';
 import type { Turn } from '../bot/dialogue/engine.ts';
 import type { IncomingMessage, Reply } from '../bot/dialogue/types.ts';
 import { InProcessPipeline } from '../bot/pipeline.ts';
-import { FakeBotApi, privateChat, textMessage, type ApiCall } from './support/fake-bot-api.ts';
+import { FakeBotApi, privateChat, textMessage, type ApiCall } from './helpers/fake-bot-api.ts';
 
 const STAFF: Chat.SupergroupChat = { id: -100777, type: 'supergroup', title: 'Cán bộ một cửa' };
 const STAFF_MEMBER: User = { id: 900, is_bot: false, first_name: 'Cán bộ Lan' };
@@ -35,6 +35,7 @@ const log = {
   error: (obj: object, msg?: string) => logs.push({ level: 'error', obj, msg }),
 };
 const webSent: { conversationId: string; reply: Reply }[] = [];
+const health: { ok: boolean; detail?: string }[] = [];
 const turnWaiters = new Map<string, (t: Turn) => void>();
 
 /** Resolves with the dialogue turn of the message with this pipeline message id. */
@@ -77,6 +78,7 @@ beforeAll(async () => {
     staffChatId: String(STAFF.id),
     pollTimeoutSeconds: 10,
     log,
+    onHealth: (h) => health.push(h),
   });
   notifiers.add((t) => tg.notifyStaff(t));
   await tg.start();
@@ -93,6 +95,7 @@ describe('telegram long polling', () => {
     await api.waitFor('getMe');
     await api.waitFor('deleteWebhook');
     expect(tg.bot.botInfo.username).toBe('tthc_test_bot');
+    expect(health).toEqual([{ ok: true, detail: 'long polling' }]);
   });
 
   it('answers a question with the documents checklist in HTML, options as inline buttons and a rating row', async () => {
@@ -133,6 +136,14 @@ describe('telegram long polling', () => {
     const from0 = api.mark();
     api.push({ callback_query: { id: 'cq-rate', from, chat_instance: 'ci', data: 'o:#r:1:procedure.fee', message: { message_id: 1, date: 0, chat, text: 'x' } } } as never);
     await sentTo(1001, from0, parts.holder.version.knowledge.replies.ratingThanks);
+  });
+
+  it('still answers a tap whose callback query is too old to acknowledge', async () => {
+    const { chat, from } = privateChat(1008);
+    api.failNext('answerCallbackQuery', { error_code: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' });
+    const from0 = api.mark();
+    api.push({ callback_query: { id: 'cq-late', from, chat_instance: 'ci', data: 'o:#p:ho-chieu.cap:procedure.duration', message: { message_id: 1, date: 0, chat, text: 'x' } } } as never);
+    await sentTo(1008, from0, 'Thời hạn giải quyết');
   });
 
   it('tells the citizen when a button is too old to resolve', async () => {

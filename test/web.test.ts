@@ -168,6 +168,26 @@ describe('POST /api/chat', () => {
   });
 });
 
+describe('when the pipeline refuses work', () => {
+  it('answers 503 with a clear message and lets the same message be retried', async () => {
+    const p3 = new InProcessPipeline(parts.engine);
+    const errors: string[] = [];
+    const srv = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: p3, holder: parts.holder, log: { info: () => {}, warn: () => {}, error: (_o, m) => void errors.push(String(m)) } });
+    try {
+      await p3.close();
+      const res = await fetch(`${srv.url}/api/chat`, { method: 'POST', body: JSON.stringify({ sessionId: 'session-gggg-1', text: 'xin chào', messageId: 'x1' }) });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: WEB_ERRORS.unavailable });
+      expect(errors).toEqual(['web message not queued']);
+      const again = await fetch(`${srv.url}/api/chat`, { method: 'POST', body: JSON.stringify({ sessionId: 'session-gggg-1', text: 'xin chào', messageId: 'x1' }) });
+      expect(again.status).toBe(503); // tried again, not served from a failed attempt
+      expect(errors).toHaveLength(2);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('late replies (staff) and quiet turns', () => {
   it('delivers a pushed reply to a waiting long poll, and a hand-off turn ends its request without a reply', async () => {
     const sessionId = 'session-handoff-1';
@@ -261,10 +281,16 @@ describe('page, health and routes', () => {
     web.addHealthCheck('queue', async () => {
       throw new Error('backlog unknown');
     });
-    const bad = await fetch(`${web.url}/healthz`);
-    expect(bad.status).toBe(503);
-    expect(await bad.json()).toMatchObject({ status: 'degraded', queue: { ok: false, error: 'backlog unknown' } });
+    const degraded = await fetch(`${web.url}/healthz`);
+    expect(degraded.status).toBe(200);
+    expect(await degraded.json()).toMatchObject({ status: 'degraded', queue: { ok: false, error: 'backlog unknown' } });
+    web.addHealthCheck('runtime', () => ({ status: 'down', problems: ['redis: connection refused'] }));
+    const down = await fetch(`${web.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: 'down', runtime: { problems: ['redis: connection refused'] } });
     web.addHealthCheck('queue', () => ({ ok: true }));
+    web.addHealthCheck('runtime', () => ({ status: 'ok' }));
+    expect(((await (await fetch(`${web.url}/healthz`)).json()) as { status: string }).status).toBe('ok');
   });
 
   it('serves extra routes and answers unknown paths and wrong methods clearly', async () => {

@@ -13,6 +13,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Bot, BotError, GrammyError, HttpError as GrammyHttpError, type Context } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import type { KnowledgeHolder } from '../assistant.ts';
+import type { ListenerHealth } from '../health.ts';
 import { aspectPayload } from '../dialogue/compose.ts';
 import type { DialogueEngine, Logger } from '../dialogue/engine.ts';
 import type { IncomingMessage, MessageKind, Reply } from '../dialogue/types.ts';
@@ -24,6 +25,7 @@ import { RELEASE_PREFIX, StaffDesk } from './telegram/staff.ts';
 import { HttpError as WebHttpError, readBody, type WebRoute } from './web.ts';
 
 export { deepLink, deepLinkPayload, procedureIdFromPayload } from './telegram/render.ts';
+export { StaffDesk, TicketNotifiers } from './telegram/staff.ts';
 
 /** Updates the bot asks Telegram for. */
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
@@ -48,8 +50,12 @@ export interface TelegramChannelOptions {
   pollTimeoutSeconds?: number;
   /** Known bot identity (skips getMe). */
   botInfo?: UserFromGetMe;
-  /** Longest wait honoured on a 429 before giving up on a message. */
+  /** Longest wait honoured in place on a 429 in the middle of a split reply. */
   maxRetryAfterSeconds?: number;
+  /** Wraps the channel's sender before it is registered (metrics). */
+  wrapSender?: (sender: ChannelSender) => ChannelSender;
+  /** Told when receiving starts or stops working (`HealthMonitor.setListener('telegram', …)`). */
+  onHealth?: (health: ListenerHealth) => void;
 }
 
 export interface TelegramChannel {
@@ -211,7 +217,7 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   const callbacks = new CallbackPayloads();
   const replies = () => opts.holder.version.knowledge.replies;
   const sender = new TelegramSender(bot, callbacks, opts.holder, opts.maxRetryAfterSeconds ?? 30, log);
-  opts.pipeline.registerSender(sender);
+  opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(sender) : sender);
   const staff = opts.staffChatId
     ? new StaffDesk({ api: bot.api, chatId: opts.staffChatId, tickets: opts.tickets, engine: opts.engine, pipeline: opts.pipeline, replies, log })
     : undefined;
@@ -229,6 +235,11 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   const notice = async (ctx: Context, chatId: number, text: string, replyTo?: number): Promise<Message.TextMessage> =>
     ctx.api.sendMessage(chatId, escapeTelegramHtml(text), { parse_mode: 'HTML', ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}) });
 
+  // An old query can no longer be answered; that must not stop the work it asked for.
+  const answer = async (ctx: Context, text?: string): Promise<void> => {
+    await ctx.answerCallbackQuery(text ? { text } : undefined).catch((err: unknown) => log?.warn({ err: String(err) }, 'telegram callback answer failed'));
+  };
+
   bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString()));
 
   bot.on('callback_query:data', async (ctx) => {
@@ -236,20 +247,20 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
     const chatId = q.message?.chat.id;
     if (q.data.startsWith(RELEASE_PREFIX)) {
       if (!staff || !staff.isStaffChat(chatId) || chatId === undefined) {
-        await ctx.answerCallbackQuery();
+        await answer(ctx);
         return;
       }
       const out = await staff.releaseById(q.data.slice(RELEASE_PREFIX.length));
-      await ctx.answerCallbackQuery({ text: out.notice });
+      await answer(ctx, out.notice);
       if (out.ok) await notice(ctx, chatId, out.notice, q.message?.message_id);
       return;
     }
     const payload = callbacks.decode(q.data);
     if (payload === null || chatId === undefined) {
-      await ctx.answerCallbackQuery({ text: replies().telegramButtonExpired });
+      await answer(ctx, replies().telegramButtonExpired);
       return;
     }
-    await ctx.answerCallbackQuery();
+    await answer(ctx);
     typing(ctx, chatId);
     await submit({
       channel: 'telegram',
@@ -375,11 +386,19 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
         opts.webhook.addRoute(webhookRoute(path, secret));
         await bot.api.setWebhook(opts.webhook.url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] });
         log?.info({ bot: bot.botInfo.username, path }, 'telegram webhook set');
+        opts.onHealth?.({ ok: true, detail: 'webhook' });
         return;
       }
       await bot.api.deleteWebhook();
-      runner = run(bot, { runner: { fetch: { timeout: opts.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+      const handle = run(bot, { runner: { fetch: { timeout: opts.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+      runner = handle;
       log?.info({ bot: bot.botInfo.username }, 'telegram long polling started');
+      opts.onHealth?.({ ok: true, detail: 'long polling' });
+      handle.task()?.catch((err: unknown) => {
+        // The runner gave up (e.g. 409: another process polls with this token, or the token was revoked).
+        log?.error({ err: err instanceof Error ? err.message : String(err) }, 'telegram long polling stopped');
+        opts.onHealth?.({ ok: false, detail: `polling stopped: ${err instanceof Error ? err.message : String(err)}` });
+      });
     },
     async stop(): Promise<void> {
       if (runner?.isRunning()) await runner.stop();

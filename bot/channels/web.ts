@@ -35,10 +35,16 @@ export interface WebRoute {
   handler: (req: HttpRequest, res: ServerResponse) => void | Promise<void>;
 }
 
-/** One part of `/healthz` (Redis, queue backlog…). `ok: false` turns the whole answer into 503. */
-export type HealthCheck = () => Promise<HealthReport> | HealthReport;
-export interface HealthReport {
+/**
+ * One part of `/healthz` (Redis, queue backlog, listeners…), shown under its name.
+ * `status: 'down'` makes the whole answer "down" with HTTP 503 (this process cannot
+ * work); `ok: false`, `status: 'degraded'` or a thrown error make it "degraded" (HTTP 200:
+ * it works, someone should look). `HealthMonitor.check()` from bot/health.ts fits as is.
+ */
+export type HealthCheck = () => Promise<HealthCheckResult> | HealthCheckResult;
+export interface HealthCheckResult {
   ok?: boolean;
+  status?: 'ok' | 'degraded' | 'down';
   [detail: string]: unknown;
 }
 
@@ -186,6 +192,8 @@ export interface WebServerOptions {
   limits?: Partial<WebLimits>;
   /** Per-session message limiter (defaults to `messagesPerMinute` in memory). */
   rateLimiter?: RateLimiter;
+  /** Wraps the channel's sender before it is registered (metrics). */
+  wrapSender?: (sender: ChannelSender) => ChannelSender;
 }
 
 export interface WebServer {
@@ -295,7 +303,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const log = opts.log;
   const outbox = opts.outbox ?? new MemoryWebOutbox(limits);
   const channel = new WebChannel(outbox);
-  opts.pipeline.registerSender(channel);
+  opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(channel) : channel);
   const limiter = opts.rateLimiter ?? (limits.messagesPerMinute > 0 ? new MemoryRateLimiter(limits.messagesPerMinute, 60_000) : undefined);
   const routes = new Map<string, WebRoute>();
   const healthChecks = new Map<string, HealthCheck>(Object.entries(opts.healthChecks ?? {}));
@@ -464,19 +472,24 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       status: 'ok',
       knowledge: { procedures: v.understander.size, national: v.nationalCount, loadedAt: new Date(seenVersions.get(v) ?? Date.now()).toISOString() },
     };
-    let ok = true;
+    const levels = ['ok', 'degraded', 'down'] as const;
+    let level = 0;
+    const worsen = (to: 'degraded' | 'down'): void => {
+      level = Math.max(level, levels.indexOf(to));
+    };
     for (const [name, check] of healthChecks) {
       try {
         const r = await check();
         body[name] = r;
-        if (r.ok === false) ok = false;
+        if (r.status === 'down') worsen('down');
+        else if (r.ok === false || r.status === 'degraded') worsen('degraded');
       } catch (err) {
-        ok = false;
+        worsen('degraded');
         body[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
       }
     }
-    if (!ok) body.status = 'degraded';
-    sendJson(res, ok ? 200 : 503, body);
+    body.status = levels[level];
+    sendJson(res, level === 2 ? 503 : 200, body);
   };
 
   const serveAsset = (req: HttpRequest, res: ServerResponse, a: StaticAsset, cache: string): void => {

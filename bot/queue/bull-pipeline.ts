@@ -110,7 +110,7 @@ export interface BullPipelineOptions {
   sendBackoffMs?: number;
   /** Longest throttle wait spent inside a send job; longer waits re-delay the job. */
   maxInJobWaitMs?: number;
-  /** After this long inside the platform call a send's outcome counts as unknown. */
+  /** Overrides every channel's `callTimeoutMs` (tests). */
   sendCallTimeoutMs?: number;
   limits?: Partial<Record<ChannelName, ChannelLimits>>;
 }
@@ -176,7 +176,7 @@ export class BullPipeline implements Pipeline {
       sendAttempts: opts.sendAttempts ?? 6,
       sendBackoffMs: opts.sendBackoffMs ?? 2000,
       maxInJobWaitMs: opts.maxInJobWaitMs ?? 2000,
-      sendCallTimeoutMs: opts.sendCallTimeoutMs ?? 60_000,
+      sendCallTimeoutMs: opts.sendCallTimeoutMs ?? 0,
     };
     this.observer = opts.observer ?? {};
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -233,6 +233,18 @@ export class BullPipeline implements Pipeline {
       else this.log?.warn(ctx, 'send failed; will retry');
     });
     this.sendWorkers.set(channel, worker);
+  }
+
+  /**
+   * Stops sending for a channel in this process (finishes sends in flight); its jobs
+   * wait for a process that has the sender. For the Zalo sender when this process
+   * loses the listener lock.
+   */
+  async unregisterSender(channel: ChannelName): Promise<void> {
+    const worker = this.sendWorkers.get(channel);
+    this.sendWorkers.delete(channel);
+    await worker?.close();
+    if (!this.sendWorkers.has(channel)) this.senders.delete(channel);
   }
 
   async submit(msg: IncomingMessage): Promise<void> {
@@ -444,7 +456,7 @@ export class BullPipeline implements Pipeline {
         return await delay(slot.kind === 'budget' ? slot.retryAt - Date.now() : slot.waitMs);
       }
       if (slot.waitMs > 0) await sleep(slot.waitMs);
-      if (!(await this.guard.calling(d.replyId, claim, this.o.sendCallTimeoutMs))) return await delay(1000);
+      if (!(await this.guard.calling(d.replyId, claim, this.o.sendCallTimeoutMs || throttle.limits.callTimeoutMs))) return await delay(1000);
     } catch (err) {
       if (!(err instanceof DelayedError)) await this.guard.release(d.replyId, claim).catch(() => undefined);
       throw err;

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { IncomingMessage } from '../dialogue/types.ts';
-import { LUA_NOW, LuaScript } from './redis.ts';
+import { acquireLock, LUA_NOW, LuaScript, renewLock } from './redis.ts';
 
 /**
  * Dedupe + append, atomically. KEYS: seen, box, pending, count. ARGV: member, payload,
@@ -24,18 +24,6 @@ const REQUEUE = new LuaScript(`${LUA_NOW}
 if redis.call('RPUSH', KEYS[1], now .. '|' .. ARGV[2]) == 1 then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
 redis.call('INCR', KEYS[3])
 return 1`);
-
-// Idempotent acquire (ioredis may resend a command after a reconnect).
-const ACQUIRE = new LuaScript(`
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if v then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`);
-
-const RENEW = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`);
 
 /** KEYS: lock, box. Releases the lock if ours; returns how many messages are left. */
 const RELEASE = new LuaScript(`
@@ -150,11 +138,11 @@ export class Inbox {
   }
 
   async acquire(member: string, token: string, ttlMs: number): Promise<boolean> {
-    return Number(await ACQUIRE.run(this.redis, [this.lockKey(member)], [token, ttlMs])) === 1;
+    return await acquireLock(this.redis, this.lockKey(member), token, ttlMs);
   }
 
   async renew(member: string, token: string, ttlMs: number): Promise<boolean> {
-    return Number(await RENEW.run(this.redis, [this.lockKey(member)], [token, ttlMs])) === 1;
+    return await renewLock(this.redis, this.lockKey(member), token, ttlMs);
   }
 
   /** Releases the lock; returns the number of messages still waiting. */

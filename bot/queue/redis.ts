@@ -34,6 +34,19 @@ export function createRedis(url: string, opts: { name?: string; log?: Logger; op
   return redis;
 }
 
+/**
+ * Warns about Redis settings that can lose queued messages: an eviction policy other
+ * than `noeviction` (Redis may delete queue keys under memory pressure), and no AOF
+ * (a Redis crash loses what was written since the last snapshot).
+ */
+export async function checkRedisSetup(redis: Redis, log?: Logger): Promise<{ eviction: string; aof: boolean }> {
+  const policy = ((await redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[])[1] ?? 'unknown';
+  const aof = /aof_enabled:1/.test(await redis.info('persistence').catch(() => ''));
+  if (policy !== 'noeviction') log?.warn({ policy }, 'redis maxmemory-policy should be noeviction, or queued messages can be evicted');
+  if (!aof) log?.warn({}, 'redis appendonly is off: a Redis crash loses recent queue writes (set appendonly yes)');
+  return { eviction: policy, aof };
+}
+
 /** True when the reply to PING arrives within `timeoutMs`. */
 export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const t0 = performance.now();
@@ -89,4 +102,38 @@ export const LUA_NOW = `local __t = redis.call('TIME'); local now = tonumber(__t
  */
 export function jobIdPart(id: string): string {
   return id.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+// A lock is a key holding its owner's token. Acquire is idempotent (ioredis may resend a
+// command after a reconnect, and the second SET NX must not read as "someone else").
+const LOCK_ACQUIRE = new LuaScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if v then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`);
+const LOCK_RENEW = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`);
+
+/** Takes the lock `key` for `token` (or extends it if already ours); true when held. */
+export async function acquireLock(redis: Redis, key: string, token: string, ttlMs: number): Promise<boolean> {
+  return Number(await LOCK_ACQUIRE.run(redis, [key], [token, Math.max(1, Math.round(ttlMs))])) === 1;
+}
+
+/** Extends the lock if `token` still holds it; false when it was lost. */
+export async function renewLock(redis: Redis, key: string, token: string, ttlMs: number): Promise<boolean> {
+  return Number(await LOCK_RENEW.run(redis, [key], [token, Math.max(1, Math.round(ttlMs))])) === 1;
+}
+
+/** Deletes every key under `prefix:` (tests and benchmarks clean up with it). */
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) n += await redis.del(...keys);
+  } while (cursor !== '0');
+  return n;
 }

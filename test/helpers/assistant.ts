@@ -14,7 +14,7 @@ export function knowledgeHolder(): KnowledgeHolder {
 }
 
 export function testAssistant(opts: { now?: () => number; config?: Partial<DialogueConfig>; env?: Record<string, string> } = {}) {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', DOSSIER_PROVIDER: 'memory', ...opts.env });
   const tickets = new MemoryTicketStore(opts.now);
   const parts = createAssistant(config, { holder: knowledgeHolder(), tickets, now: opts.now, config: opts.config });
   let seq = 0;

@@ -52,6 +52,12 @@ export class StaffDesk {
     return chatId !== undefined && String(chatId) === this.deps.chatId;
   }
 
+  /** Operator alerts for staff (Zalo session expired, sending paused…): plain text, no buttons. */
+  async notice(text: string): Promise<void> {
+    const html = escapeTelegramHtml(splitText(text, TELEGRAM_TEXT_LIMIT)[0] ?? text);
+    await this.deps.api.sendMessage(Number(this.deps.chatId), html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+  }
+
   /** The engine's `onTicket` hook: one message per ticket, with the release button. */
   async notify(ticket: Ticket): Promise<void> {
     const r = this.deps.replies();

@@ -24,7 +24,7 @@ import type { Pipeline } from '../../pipeline.ts';
 import { maskUserId } from '../../privacy.ts';
 import { raiseAlert, type ZaloAlertHandler, type ZaloAlertKind } from './alerts.ts';
 import { isAbort, systemClock, type Clock } from './clock.ts';
-import { BoundedSet, mentionsAccount, toIncomingMessage, zaloContent, zaloConversationId, zaloMessageId } from './inbound.ts';
+import { BoundedSet, maskZaloConversation, mentionsAccount, toIncomingMessage, zaloContent, zaloConversationId, zaloMessageId } from './inbound.ts';
 import type { ZaloSender } from './sender.ts';
 import { classifyLoginError, ZaloClose, ZaloThread, type ZaloCredentials, type ZaloMessage, type ZaloThreadType, type ZaloTransport, type ZaloTransportEvents } from './transport.ts';
 
@@ -39,6 +39,8 @@ export interface ZaloHotlineOptions {
   reloginAfterFailures: number;
   /** Failed reconnects in a row before staff hear about it. */
   alertAfterFailures: number;
+  /** A listener that neither connects nor closes within this time is restarted. */
+  connectTimeoutMs: number;
   /** While credentials are missing or expired, how often the file is re-read. */
   credentialsRecheckMs: number;
   /** Missed messages older than this are not answered after a reconnect. */
@@ -58,6 +60,7 @@ export const ZALO_HOTLINE_DEFAULTS: Readonly<Omit<ZaloHotlineOptions, 'credentia
   reconnectMaxMs: 300_000,
   reloginAfterFailures: 3,
   alertAfterFailures: 8,
+  connectTimeoutMs: 60_000,
   credentialsRecheckMs: 60_000,
   catchUpMaxAgeMs: 60 * 60_000,
   handoffQuietMs: 30 * 60_000,
@@ -96,6 +99,8 @@ export interface ZaloHotlineEvents {
   ignored: [reason: ZaloIgnoreReason, messageId: string | null];
   staff: [conversationId: string];
   catchup: [summary: { received: number; passed: number; skipped: number }];
+  /** This process took (true) or lost (false) the listener lock. */
+  leadership: [held: boolean];
 }
 
 export interface ZaloHotlineDeps {
@@ -111,6 +116,8 @@ export interface ZaloHotlineDeps {
   random?: () => number;
   /** Resolves true when this process may run the account's one listener (Redis lock). */
   acquireLeadership?: () => Promise<boolean>;
+  /** Gives the lock back on shutdown. */
+  releaseLeadership?: () => Promise<void>;
 }
 
 type LoginOutcome = 'ok' | 'wait' | 'retry';
@@ -123,6 +130,8 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   private suspended = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
+  private reacquireAfterLoop = false;
+  private watchdog: AbortController | null = null;
   private wantLogin = true;
   private failures = 0;
   private lastFailure = '';
@@ -190,6 +199,13 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     t.off('error', this.handlers.error);
     await this.loop;
     await this.idle();
+    if (this.deps.releaseLeadership) {
+      try {
+        await this.deps.releaseLeadership();
+      } catch (err) {
+        this.deps.log?.warn({ err: (err as Error).message }, 'zalo listener lock release failed');
+      }
+    }
     this.setState('stopped');
   }
 
@@ -228,10 +244,14 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       // already closed
     }
     this.setState('waiting-leadership');
-    this.runLoop(async () => {
-      await this.sleep(this.options.leadershipRetryMs);
-      await this.run();
-    });
+    this.emit('leadership', false);
+    if (this.loop) this.reacquireAfterLoop = true;
+    else this.runLoop(() => this.reacquire());
+  }
+
+  private async reacquire(): Promise<void> {
+    await this.sleep(this.options.leadershipRetryMs);
+    await this.run();
   }
 
   // ── connection ───────────────────────────────────────────────────────────────
@@ -245,6 +265,10 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       })
       .finally(() => {
         this.loop = null;
+        if (this.reacquireAfterLoop) {
+          this.reacquireAfterLoop = false;
+          this.runLoop(() => this.reacquire());
+        }
       });
   }
 
@@ -265,15 +289,17 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       }
       this.suspended = false;
       this.wantLogin = true;
+      this.emit('leadership', true);
     }
     await this.connectLoop();
   }
 
   /** Logs in when needed and starts the listener; `connected`/`closed` decide what follows. */
   private async connectLoop(): Promise<void> {
-    while (!this.stopping && !this.halted) {
+    const go = (): boolean => !this.stopping && !this.halted && !this.suspended;
+    while (go()) {
       if (this.failures > 0) await this.sleep(this.backoff(this.failures));
-      if (this.stopping || this.halted) return;
+      if (!go()) return;
       if (this.wantLogin) {
         const r = await this.login();
         if (r === 'wait') {
@@ -285,10 +311,12 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
           continue;
         }
         this.wantLogin = false;
+        if (!go()) return;
       }
       try {
         this.setState(this.sessionStartedAt ? 'reconnecting' : 'connecting');
         this.deps.transport.startListener();
+        this.armWatchdog();
         return;
       } catch (err) {
         this.deps.log?.warn({ err: (err as Error).message }, 'zalo listener start failed');
@@ -340,7 +368,36 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     }
   }
 
+  /**
+   * A handshake that hangs would leave the hotline deaf without any event: after
+   * `connectTimeoutMs` the listener is stopped, and the close that follows reconnects.
+   */
+  private armWatchdog(): void {
+    this.watchdog?.abort();
+    const w = new AbortController();
+    this.watchdog = w;
+    const signal = AbortSignal.any([w.signal, this.abort.signal]);
+    this.clock.sleep(this.options.connectTimeoutMs, signal).then(
+      () => {
+        if (this.watchdog !== w || this.stopping || this.halted || this.suspended || this.current === 'connected') return;
+        this.deps.log?.warn({ ms: this.options.connectTimeoutMs }, 'zalo listener did not connect in time; restarting it');
+        try {
+          this.deps.transport.stopListener();
+        } catch (err) {
+          this.deps.log?.warn({ err: (err as Error).message }, 'zalo listener stop failed');
+        }
+      },
+      () => {},
+    );
+  }
+
+  private disarmWatchdog(): void {
+    this.watchdog?.abort();
+    this.watchdog = null;
+  }
+
   private onConnected(): void {
+    this.disarmWatchdog();
     if (this.stopping || this.suspended) return;
     const reconnect = this.sessionStartedAt > 0;
     if (!reconnect) this.sessionStartedAt = this.clock.now();
@@ -352,6 +409,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   }
 
   private onClosed(code: number, reason: string): void {
+    this.disarmWatchdog();
     if (this.stopping || this.suspended || this.halted) return;
     if (code === ZaloClose.Duplicate) {
       this.halt('duplicate-connection', 'another Zalo Web session of the hotline account took over the listener (close 3000), so the assistant stopped answering on Zalo. Close Zalo Web on other computers (use the phone or Zalo PC instead), then restart the assistant.');
@@ -472,7 +530,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     } catch (err) {
       // Not queued: forget the id so a redelivery (or the next catch-up) can try again.
       this.seen.delete(id);
-      this.deps.log?.error({ err, conversation: maskConversation(msg.conversationId) }, 'zalo message not queued');
+      this.deps.log?.error({ err, conversation: maskZaloConversation(msg.conversationId) }, 'zalo message not queued');
       this.ignore('submit-failed', id);
       return;
     }
@@ -493,14 +551,14 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       return;
     }
     await this.deps.engine.staffReplied(conversationId, kind === 'text' ? text : `[${kind}]`);
-    this.deps.log?.info({ conversation: maskConversation(conversationId) }, 'zalo staff replied from the hotline phone; assistant quiet there');
+    this.deps.log?.info({ conversation: maskZaloConversation(conversationId) }, 'zalo staff replied from the hotline phone; assistant quiet there');
     this.emit('staff', conversationId);
   }
 
   /** Keeps one conversation's messages in order (a staff reply is recorded before the next citizen message goes on). */
   private serial(key: string, fn: () => Promise<void>): void {
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn).catch((err: unknown) => this.deps.log?.error({ err, conversation: maskConversation(key) }, 'zalo message handling failed'));
+    const next = prev.then(fn).catch((err: unknown) => this.deps.log?.error({ err, conversation: maskZaloConversation(key) }, 'zalo message handling failed'));
     this.chains.set(key, next);
     void next.then(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);
@@ -533,8 +591,4 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
 /** Identifies a credentials set without keeping the secret around. */
 function fingerprint(c: ZaloCredentials): string {
   return createHash('sha256').update(JSON.stringify([c.imei, c.userAgent, c.cookie])).digest('hex');
-}
-
-function maskConversation(id: string): string {
-  return id.length > 2 && id[1] === ':' ? `${id.slice(0, 2)}${maskUserId(id.slice(2))}` : '***';
 }

@@ -3,6 +3,7 @@
  * ids that let the sender find its way back to a 1:1 chat or a group.
  */
 import type { IncomingMessage, MessageKind } from '../../dialogue/types.ts';
+import { maskUserId } from '../../privacy.ts';
 import { ZaloThread, type ZaloMessage, type ZaloThreadType } from './transport.ts';
 
 /** Where a reply goes: a thread id and whether it is a group. */
@@ -21,6 +22,12 @@ export function parseZaloConversationId(id: string): ZaloTarget | null {
   const m = /^([ug]):(\S+)$/.exec(id);
   if (!m) return null;
   return { threadId: m[2] as string, type: m[1] === 'g' ? ZaloThread.Group : ZaloThread.User };
+}
+
+/** A conversation id fit for logs: `u:12***89`. */
+export function maskZaloConversation(id: string): string {
+  const t = parseZaloConversationId(id);
+  return t ? `${id.slice(0, 2)}${maskUserId(t.threadId)}` : '***';
 }
 
 /** zca-js `msgType` values → what the engine needs to know (non-text gets a polite "please type"). */
@@ -50,8 +57,9 @@ export function zaloContent(m: ZaloMessage): { kind: MessageKind; text: string }
   if (typeof c === 'string') return { kind: kind === 'other' || kind === 'text' ? 'text' : kind, text: c };
   if (kind === 'text' && c && typeof c === 'object') {
     const o = c as Record<string, unknown>;
-    const parts = [o.title, o.href].filter((x): x is string => typeof x === 'string' && x.trim() !== '');
-    const text = [...new Set(parts)].join(' ');
+    const title = typeof o.title === 'string' ? o.title.trim() : '';
+    const href = typeof o.href === 'string' ? o.href.trim() : '';
+    const text = title.includes(href) ? title : [title, href].filter(Boolean).join(' ');
     if (text) return { kind: 'text', text };
     return { kind: 'other', text: '' };
   }

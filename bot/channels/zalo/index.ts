@@ -5,7 +5,8 @@
  */
 import type { Config } from '../../config.ts';
 import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
-import type { Pipeline } from '../../pipeline.ts';
+import type { ChannelName } from '../../dialogue/types.ts';
+import type { ChannelSender, Pipeline } from '../../pipeline.ts';
 import type { ZaloAlertHandler } from './alerts.ts';
 import type { Clock } from './clock.ts';
 import { credentialsTooOpen, readZaloCredentials, zaloCredentialsPath } from './credentials.ts';
@@ -48,7 +49,8 @@ export function zaloSendOptions(config: Config): ZaloSendOptions {
 export interface StartZaloHotlineDeps {
   config: Config;
   engine: Pick<DialogueEngine, 'staffReplied'>;
-  pipeline: Pick<Pipeline, 'submit' | 'registerSender'>;
+  /** `unregisterSender` (BullMQ pipeline) lets a process that loses the listener lock stop sending. */
+  pipeline: Pick<Pipeline, 'submit' | 'registerSender'> & { unregisterSender?(channel: ChannelName): Promise<void> };
   log: Logger;
   /** Staff alerts (wire to the Telegram staff group); they are logged either way. */
   onAlert?: ZaloAlertHandler;
@@ -56,13 +58,21 @@ export interface StartZaloHotlineDeps {
   transport?: ZaloTransport;
   /** Defaults to reading the credentials file. */
   loadCredentials?: () => Promise<ZaloCredentials | null>;
-  /** Redis lock hook: only the process holding it runs the listener. */
+  /**
+   * Redis lock hook: only the process holding it logs in, listens and sends (its sender
+   * is registered with the pipeline on taking the lock, unregistered on losing it).
+   * Call `handle.hotline.leadershipLost()` when the lease is lost.
+   */
   acquireLeadership?: () => Promise<boolean>;
+  /** Gives the lock back on shutdown. */
+  releaseLeadership?: () => Promise<void>;
   clock?: Clock;
   random?: () => number;
   /** Overrides on top of the environment (tests). */
   hotlineOptions?: Partial<ZaloHotlineOptions>;
   sendOptions?: Partial<ZaloSendOptions>;
+  /** Wraps the sender before it is registered (e.g. `instrumentSender` for metrics). */
+  wrapSender?: (sender: ChannelSender) => ChannelSender;
 }
 
 /** What `startZaloHotline` returns: the running listener, its sender, and shutdown. */
@@ -74,8 +84,9 @@ export interface ZaloHotlineHandle {
 }
 
 /**
- * Starts the hotline: registers the Zalo sender with the pipeline and logs in with the
- * stored credentials in the background (problems are logged and alerted, never thrown).
+ * Starts the hotline: registers the Zalo sender with the pipeline (at once, or on taking
+ * the listener lock) and logs in with the stored credentials in the background
+ * (problems are logged and alerted, never thrown).
  */
 export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle {
   const { config, log } = deps;
@@ -114,8 +125,17 @@ export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle 
     clock: deps.clock,
     random: deps.random,
     acquireLeadership: deps.acquireLeadership,
+    releaseLeadership: deps.releaseLeadership,
   });
-  deps.pipeline.registerSender(sender);
+  const registered = deps.wrapSender ? deps.wrapSender(sender) : sender;
+  if (!deps.acquireLeadership) deps.pipeline.registerSender(registered);
+  else {
+    const pipeline = deps.pipeline;
+    hotline.on('leadership', (held) => {
+      if (held) pipeline.registerSender(registered);
+      else pipeline.unregisterSender?.('zalo').catch((err: unknown) => log.warn({ err }, 'zalo sender unregister failed'));
+    });
+  }
   const running = hotline;
   running.start();
   return {

@@ -12,7 +12,7 @@ import { PermanentSendError, type ChannelSender } from '../../pipeline.ts';
 import { maskUserId } from '../../privacy.ts';
 import { raiseAlert, type ZaloAlertHandler } from './alerts.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { BoundedSet, parseZaloConversationId, type ZaloTarget } from './inbound.ts';
+import { BoundedSet, maskZaloConversation, parseZaloConversationId, type ZaloTarget } from './inbound.ts';
 import { chunkZaloText, renderZaloText, ZALO_MAX_CHARS } from './render.ts';
 import { zaloErrorCode, type ZaloTransport } from './transport.ts';
 
@@ -66,6 +66,21 @@ export const ZALO_SEND_ERROR_CODES = Object.freeze({
   recipientRefuses: Object.freeze([114, 122, 123]),
   sessionExpired: Object.freeze([102]),
 });
+
+/**
+ * Zalo still said "too many requests" after a full pause. `retryAfterMs` is read
+ * structurally by the BullMQ send queue (it waits that long without using an attempt).
+ */
+export class ZaloRateLimitedError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ZaloRateLimitedError';
+  }
+}
 
 export interface ZaloSenderDeps {
   transport: ZaloTransport;
@@ -126,7 +141,7 @@ export class ZaloSender implements ChannelSender {
       }
       const entry = this.recentText(conversationId, text, now);
       if (entry.done) {
-        this.deps.log?.info({ conversation: maskConversation(conversationId) }, 'zalo duplicate reply suppressed');
+        this.deps.log?.info({ conversation: maskZaloConversation(conversationId) }, 'zalo duplicate reply suppressed');
         return;
       }
       const chunks = chunkZaloText(text, this.options.maxChars);
@@ -198,7 +213,7 @@ export class ZaloSender implements ChannelSender {
             this.pause(`Zalo answered error ${code} (too many requests)`);
             // One more try once the pause is over; a second refusal goes back to the pipeline.
             if (attempt === 1) continue;
-            throw err;
+            throw new ZaloRateLimitedError(`Zalo still rate-limits the hotline (error ${code})`, Math.max(1, this.pausedUntilTs - this.clock.now()), { cause: err });
           }
           if (code !== null && ZALO_SEND_ERROR_CODES.recipientRefuses.includes(code)) {
             this.refused(target, code);
@@ -326,9 +341,4 @@ export class ZaloSender implements ChannelSender {
     this.accountChain = run.catch(() => undefined);
     return run;
   }
-}
-
-function maskConversation(id: string): string {
-  const t = parseZaloConversationId(id);
-  return t ? `${id.slice(0, 2)}${maskUserId(t.threadId)}` : '***';
 }

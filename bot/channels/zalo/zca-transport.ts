@@ -61,6 +61,8 @@ export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements Z
           break;
         case LoginQRCallbackEventType.QRCodeDeclined:
           void onEvent({ type: 'declined' });
+          // With a callback zca-js leaves the login pending until we choose; give up.
+          event.actions.abort();
           break;
         case LoginQRCallbackEventType.GotLoginInfo:
           got = { cookie: event.data.cookie as unknown as ZaloCredentials['cookie'], imei: event.data.imei, userAgent: event.data.userAgent };

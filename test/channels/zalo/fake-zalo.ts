@@ -49,6 +49,8 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
   sendErrors: unknown[] = [];
   /** Next listener starts close at once with these codes instead of connecting. */
   closeOnStart: number[] = [];
+  /** Next listener starts hang (neither connect nor close), like a stuck handshake. */
+  hangOnStart = 0;
   /** What `requestOldMessages` answers with. */
   oldMessages: (type: ZaloThreadType) => ZaloMessage[] = () => [];
   selfListen = true;
@@ -86,6 +88,10 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
     this.running = true;
     this.starts++;
     this.probe.emit('start');
+    if (this.hangOnStart > 0) {
+      this.hangOnStart--;
+      return;
+    }
     const code = this.closeOnStart.shift();
     setImmediate(() => {
       if (!this.running) return;

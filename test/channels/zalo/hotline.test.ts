@@ -48,6 +48,7 @@ function next<T extends unknown[]>(emitter: EventEmitter, event: string, pred: (
 }
 
 interface Rig {
+  senderEvents: string[];
   clock: FakeClock;
   fake: FakeZaloApi;
   pipeline: InProcessPipeline;
@@ -61,7 +62,7 @@ interface Rig {
   turnFor(messageId: string): Promise<Turn>;
 }
 
-function rig(o: { credentials?: ZaloCredentials | null; loginErrors?: unknown[]; hotline?: Partial<ZaloHotlineOptions> } = {}): Rig {
+function rig(o: { credentials?: ZaloCredentials | null; loginErrors?: unknown[]; hotline?: Partial<ZaloHotlineOptions>; acquireLeadership?: () => Promise<boolean>; releaseLeadership?: () => Promise<void> } = {}): Rig {
   const clock = new FakeClock();
   const fake = new FakeZaloApi(clock);
   fake.loginErrors = o.loginErrors ?? [];
@@ -74,6 +75,7 @@ function rig(o: { credentials?: ZaloCredentials | null; loginErrors?: unknown[];
   const alerts: [ZaloAlertKind, string][] = [];
   const alertEvents = new EventEmitter();
   let current: ZaloCredentials | null = o.credentials === undefined ? creds() : o.credentials;
+  const senderEvents: string[] = [];
   const handle = startZaloHotline({
     config,
     engine: assistant.engine,
@@ -82,7 +84,11 @@ function rig(o: { credentials?: ZaloCredentials | null; loginErrors?: unknown[];
         submits.push(m);
         await pipeline.submit(m);
       },
-      registerSender: (s) => pipeline.registerSender(s),
+      registerSender: (s) => {
+        senderEvents.push(`register:${s.channel}`);
+        pipeline.registerSender(s);
+      },
+      unregisterSender: async (channel) => void senderEvents.push(`unregister:${channel}`),
     },
     log,
     onAlert: (kind, detail) => {
@@ -94,10 +100,13 @@ function rig(o: { credentials?: ZaloCredentials | null; loginErrors?: unknown[];
     clock,
     random: () => 0.5,
     hotlineOptions: o.hotline,
+    acquireLeadership: o.acquireLeadership,
+    releaseLeadership: o.releaseLeadership,
     sendOptions: { delayMinMs: 0, delayMaxMs: 0, threadMinIntervalMs: 0 },
   });
   handles.push(handle);
   return {
+    senderEvents,
     clock,
     fake,
     pipeline,
@@ -249,6 +258,17 @@ describe('Zalo hotline: staying connected', () => {
     expect(r.alerts).toEqual([]);
   });
 
+  it('restarts a listener whose handshake hangs', async () => {
+    const r = rig();
+    r.fake.hangOnStart = 1;
+    expect(await r.clock.fireNext()).toBe(60_000); // the watchdog
+    expect(r.fake.listening).toBe(false);
+    await r.clock.fireNext(); // backoff after the close that followed
+    await connected(r);
+    expect(r.fake.starts).toBe(2);
+    expect(r.clock.pending).toEqual([]);
+  });
+
   it('stops and alerts on 3000 (another Zalo Web listener took over) without a reconnect loop', async () => {
     const r = rig();
     await connected(r);
@@ -319,6 +339,53 @@ describe('Zalo hotline: staying connected', () => {
     expect(r.fake.starts).toBe(4); // first start + three failed reconnects
     expect(r.fake.logins).toHaveLength(2); // then a fresh session from the stored credentials
     expect(r.alerts.map((a) => a[0])).toEqual(['credentials-expired']);
+  });
+
+  it('re-creates the session when the sender reports it expired, then catches up', async () => {
+    const r = rig();
+    await connected(r);
+    r.handle.hotline.sessionLost();
+    await r.clock.fireNext();
+    await connected(r);
+    expect(r.fake.logins).toHaveLength(2);
+    expect(r.fake.starts).toBe(2);
+    expect(r.fake.oldRequests).toHaveLength(2);
+  });
+
+  it('logs in only while holding the listener lock, and stops quietly when the lock is lost', async () => {
+    const answers = [false, true, true];
+    let released = 0;
+    const r = rig({ acquireLeadership: async () => answers.shift() ?? false, releaseLeadership: async () => void released++, hotline: { leadershipRetryMs: 30_000 } });
+    expect(await r.clock.nextSleep()).toBe(30_000);
+    expect(r.handle.hotline.state).toBe('waiting-leadership');
+    expect(r.fake.logins).toHaveLength(0);
+    expect(r.senderEvents).toEqual([]); // a standby process does not send for Zalo
+    await r.clock.fireNext();
+    await connected(r);
+    expect(r.fake.logins).toHaveLength(1);
+    expect(r.senderEvents).toEqual(['register:zalo']);
+    r.handle.hotline.leadershipLost();
+    await flush();
+    expect(r.fake.listening).toBe(false);
+    expect(r.handle.hotline.state).toBe('waiting-leadership');
+    expect(r.senderEvents).toEqual(['register:zalo', 'unregister:zalo']);
+    await r.clock.fireNext();
+    await connected(r);
+    expect(r.fake.logins).toHaveLength(2);
+    expect(r.alerts).toEqual([]);
+    await r.handle.stop();
+    expect(released).toBe(1);
+  });
+
+  it('stop() closes the listener and schedules nothing', async () => {
+    const r = rig();
+    await connected(r);
+    await r.handle.stop();
+    await flush();
+    expect(r.handle.hotline.state).toBe('stopped');
+    expect(r.fake.listening).toBe(false);
+    expect(r.clock.pending).toEqual([]);
+    expect(r.fake.starts).toBe(1);
   });
 
   it('after a reconnect answers missed messages once, skips answered, old and staff-handled ones', async () => {

@@ -78,7 +78,9 @@ describe('Zalo message → IncomingMessage', () => {
 
   it('a shared link is text (its title is what was typed)', () => {
     const m = fake.userAttachment('1', 'chat.link', { title: 'xem giúp https://dichvucong.gov.vn', description: '', href: 'https://dichvucong.gov.vn', thumb: '', childnumber: 0, action: '', params: '', type: '' });
-    expect(toIncomingMessage(m, own)).toMatchObject({ kind: 'text', text: 'xem giúp https://dichvucong.gov.vn https://dichvucong.gov.vn' });
+    expect(toIncomingMessage(m, own)).toMatchObject({ kind: 'text', text: 'xem giúp https://dichvucong.gov.vn' });
+    const bare = fake.userAttachment('1', 'chat.link', { title: '', description: '', href: 'https://dichvucong.gov.vn', thumb: '', childnumber: 0, action: '', params: '', type: '' });
+    expect(toIncomingMessage(bare, own)).toMatchObject({ kind: 'text', text: 'https://dichvucong.gov.vn' });
   });
 
   it('group messages: conversation is the group, the mention of the hotline is removed', () => {

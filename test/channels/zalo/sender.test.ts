@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ZaloAlertKind } from '../../../bot/channels/zalo/alerts.ts';
 import { chunkZaloText, renderZaloText } from '../../../bot/channels/zalo/render.ts';
-import { ZaloSender, type ZaloSendOptions } from '../../../bot/channels/zalo/sender.ts';
+import { ZaloRateLimitedError, ZaloSender, type ZaloSendOptions } from '../../../bot/channels/zalo/sender.ts';
 import type { Reply } from '../../../bot/dialogue/types.ts';
 import { PermanentSendError } from '../../../bot/pipeline.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -142,6 +142,19 @@ describe('ZaloSender', () => {
     expect(fake.sent.map((s) => s.text)).toEqual(['một', 'hai']);
     for (const s of fake.sent) expect(s.at - t0).toBeGreaterThanOrEqual(10 * 60_000);
     expect(alerts).toHaveLength(1);
+  });
+
+  it('gives up with a retry-after when Zalo still rate-limits after the pause', async () => {
+    const { clock, fake, sender, alerts } = await setup({ pauseMs: 60_000 });
+    fake.sendErrors = [221, 221].map((c) => new ZaloApiError('Vượt quá số request cho phép', c));
+    const p = sender.send('u:1', text('một'));
+    const failed = expect(p).rejects.toSatisfy((e) => e instanceof ZaloRateLimitedError && e.retryAfterMs === 60_000);
+    expect(await clock.nextSleep()).toBe(60_000);
+    await clock.advance(60_000);
+    await failed;
+    expect(fake.sendAttempts).toHaveLength(2);
+    expect(sender.isPaused()).toBe(true); // paused again, and staff told again
+    expect(alerts.map((a) => a[0])).toEqual(['send-paused', 'send-paused']);
   });
 
   it('treats a recipient who refuses strangers (123) as permanent and does not try them again', async () => {

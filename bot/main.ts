@@ -1,0 +1,181 @@
+/**
+ * `npm start`: the one place that wires the assistant together.
+ *
+ * With nothing configured: web chat on PORT, bundled knowledge, in-process pipeline,
+ * embedded SQLite dossiers, tickets and review inbox under DATA_DIR. Each further piece
+ * switches on with its variables (README, `.env.example`): TELEGRAM_BOT_TOKEN, a Zalo
+ * credentials file (`npm run zalo:login`), REDIS_URL (BullMQ pipeline, shared state,
+ * Zalo listener lock), DOSSIER_PROVIDER=http.
+ */
+import { basename, join } from 'node:path';
+import { DEFAULT_INTENTS_DIR } from '../intents/data.ts';
+import { DEFAULT_KNOWLEDGE_DIR } from '../knowledge/load.ts';
+import { createAssistant } from './assistant.ts';
+import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
+import { startWebServer } from './channels/web.ts';
+import { startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle } from './channels/zalo/index.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import type { ChannelName } from './dialogue/types.ts';
+import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
+import { DossierFollowPoller } from './dossier/follow.ts';
+import { HealthMonitor } from './health.ts';
+import { createLogger } from './log.ts';
+import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
+import { InProcessPipeline, type Pipeline } from './pipeline.ts';
+import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
+import { startLiveReload } from './reload.ts';
+import { JsonlReviewSink } from './review.ts';
+
+/** Starts everything this configuration asks for; resolves once listening. */
+export async function main(config: Config): Promise<void> {
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'main' });
+  const metrics = new Metrics({ labels: { role: 'main' } });
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, { name: 'main', log }) : undefined;
+  if (redis) await checkRedisSetup(redis, log);
+
+  // Core: knowledge, understanding, dialogue, dossiers, tickets, review inbox.
+  const notifiers = new TicketNotifiers();
+  const dossiers = createDossierProvider(config, { log, redis });
+  const follows = createFollowStore(config);
+  const parts = createAssistant(config, {
+    ...(redis ? redisAssistantOverrides(redis, config, log) : {}),
+    log,
+    dossiers,
+    follows,
+    review: new JsonlReviewSink(join(config.DATA_DIR, 'review.jsonl'), log),
+    onTicket: notifiers.notify,
+  });
+  instrumentEngine(parts.engine, metrics);
+  const v = parts.holder.version;
+  log.info({ procedures: v.understander.size, national: v.nationalCount, faqs: v.knowledge.faqs.length, loadMs: Math.round(v.loadMs) }, 'knowledge loaded');
+
+  // Pipeline: BullMQ on Redis (workers run here too), or in-process.
+  let bull: BullPipeline | undefined;
+  if (redis) {
+    bull = createBullPipeline(parts.engine, config, { connection: redis, log, observer: metrics });
+    const b = bull;
+    metrics.watchQueues(() => b.stats());
+  }
+  const pipeline: Pipeline = bull ?? new InProcessPipeline(parts.engine, log);
+  const health = new HealthMonitor({ redis, queueStats: bull ? () => (bull as BullPipeline).stats() : undefined });
+
+  // Web chat (always on): page, JSON API, /healthz, /metrics.
+  const web = await startWebServer({
+    port: config.PORT,
+    host: config.HOST,
+    pipeline,
+    holder: parts.holder,
+    log,
+    limits: { messagesPerMinute: config.WEB_MESSAGES_PER_MINUTE },
+    wrapSender: (s) => instrumentSender(s, metrics),
+    extraRoutes: [{ method: 'GET', path: '/metrics', handler: metricsHandler(metrics) }],
+    healthChecks: { runtime: () => health.check() },
+  });
+
+  // Telegram, with the staff group for hand-offs and complaints.
+  let telegram: TelegramChannel | undefined;
+  if (config.TELEGRAM_BOT_TOKEN) {
+    const tg = createTelegramChannel({
+      token: config.TELEGRAM_BOT_TOKEN,
+      apiRoot: config.TELEGRAM_API_ROOT,
+      pipeline,
+      engine: parts.engine,
+      tickets: parts.tickets,
+      holder: parts.holder,
+      log,
+      staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
+      webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
+      wrapSender: (s) => instrumentSender(s, metrics),
+      onHealth: (h) => health.setListener('telegram', h),
+    });
+    telegram = tg;
+    notifiers.add((t) => tg.notifyStaff(t));
+    try {
+      await tg.start();
+    } catch (err) {
+      log.error({ err }, 'telegram could not start; the web chat keeps running');
+      health.setListener('telegram', { ok: false, detail: String(err) });
+    }
+  }
+  const alertStaff = async (text: string) => {
+    log.warn({ alert: text }, 'staff alert');
+    if (telegram?.staff) await telegram.staff.notice(text).catch((err: unknown) => log.error({ err }, 'staff alert failed'));
+  };
+
+  // Zalo hotline (personal account): exactly one listener per account, by Redis lock when scaled out.
+  let zalo: ZaloHotlineHandle | undefined;
+  let releaseLease: (() => Promise<void>) | undefined;
+  if (zaloHotlineEnabled(config)) {
+    const lease = redis ? zaloListenerLease(redis, config, basename(zaloCredentialsPath(config)), log) : undefined;
+    releaseLease = lease ? () => lease.release() : undefined;
+    const z = startZaloHotline({
+      config,
+      engine: parts.engine,
+      log,
+      onAlert: (kind, detail) => void alertStaff(`⚠️ Zalo (${kind}): ${detail}`),
+      pipeline: bull
+        ? { submit: (m) => pipeline.submit(m), registerSender: () => undefined }
+        : pipeline,
+      wrapSender: (s) => instrumentSender(s, metrics),
+      acquireLeadership: lease ? () => lease.acquire() : undefined,
+      releaseLeadership: lease ? () => lease.release() : undefined,
+    });
+    zalo = z;
+    lease?.onLost(() => z.hotline.leadershipLost());
+    if (bull) {
+      const b = bull;
+      z.hotline.on('leadership', (leading: boolean) => (leading ? b.registerSender(instrumentSender(z.sender, metrics)) : void b.unregisterSender('zalo')));
+    }
+    z.hotline.on('state', (s: string) => health.setListener('zalo', { ok: s === 'connected' || s === 'waiting-leadership', detail: s }));
+  }
+
+  // "Theo dõi hồ sơ": push status changes through the citizen's channel (one poller per deployment).
+  const poller = new DossierFollowPoller(
+    dossiers,
+    follows,
+    (sub, _record, text) => pipeline.push(sub.channel as ChannelName, sub.conversationId, { text, options: [], links: [] }),
+    { intervalMs: config.DOSSIER_POLL_SECONDS * 1000, knowledge: () => parts.holder.version.knowledge, log },
+  );
+  poller.start();
+
+  // Knowledge edits go live without restart (validated; a bad edit keeps the last good version).
+  const subscriber = redis?.duplicate();
+  subscriber?.on('error', () => undefined);
+  const reload = await startLiveReload({
+    holder: parts.holder,
+    dirs: [config.KNOWLEDGE_DIR ?? DEFAULT_KNOWLEDGE_DIR, DEFAULT_INTENTS_DIR],
+    log,
+    watch: config.KNOWLEDGE_WATCH,
+    debounceMs: config.KNOWLEDGE_WATCH_DEBOUNCE_MS,
+    redis: redis && subscriber ? { publisher: redis, subscriber, channel: config.KNOWLEDGE_RELOAD_CHANNEL } : undefined,
+  });
+
+  installShutdown(
+    [
+      { name: 'zalo', close: async () => { await zalo?.stop(); await releaseLease?.(); } },
+      { name: 'telegram', close: async () => { await telegram?.stop(); } },
+      { name: 'poller', close: () => poller.stop() },
+      { name: 'pipeline', close: () => pipeline.close() },
+      { name: 'web', close: () => web.close() },
+      { name: 'reload', close: () => reload.close() },
+      { name: 'dossiers', close: async () => { await dossiers.close?.(); await follows.close?.(); } },
+      { name: 'redis', close: async () => { await Promise.all([redis?.quit(), subscriber?.quit()]); } },
+    ],
+    { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },
+  );
+  log.info({ redis: !!redis, telegram: !!telegram, zalo: !!zalo, dossiers: dossiers.name }, 'assistant started');
+}
+
+if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(2);
+  }
+  main(config).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * The scaled-out mode in one place, for `bot/main.ts` and `scripts/worker.ts`: with
+ * REDIS_URL set, conversation state, lookup limits, the pipeline and the Zalo listener
+ * lock all live in Redis so any number of processes share the work.
+ */
+import type { Redis } from 'ioredis';
+import type { AssistantOverrides } from '../assistant.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../dialogue/engine.ts';
+import { BullPipeline, type BullPipelineOptions, type PipelineObserver, type TurnHandler } from './bull-pipeline.ts';
+import { LeaderLease, RedisLeaderLock } from './leader.ts';
+import { channelLimitsFromConfig } from './limits.ts';
+import { RedisRateLimiter } from './ratelimit.ts';
+import { RedisConversationStore } from './store.ts';
+
+export { BullPipeline, type BullPipelineOptions, type PipelineObserver, type SentInfo, type TurnHandler } from './bull-pipeline.ts';
+export { QueueAdmin, type QueueStats, type FailedItem } from './admin.ts';
+export { LeaderElection, LeaderLease, RedisLeaderLock, type LeaderTask } from './leader.ts';
+export { RedisRateLimiter } from './ratelimit.ts';
+export { RedisConversationStore } from './store.ts';
+export { checkRedisSetup, createRedis, pingRedis } from './redis.ts';
+export { installShutdown, type Shutdown, type ShutdownStep } from './shutdown.ts';
+export { SendRateLimitedError } from './errors.ts';
+
+/** `createAssistant` overrides that put conversation state and lookup limits in Redis. */
+export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups'> {
+  const prefix = config.QUEUE_PREFIX;
+  return {
+    store: new RedisConversationStore(redis, { prefix, ttlMs: config.CONVERSATION_TTL_MINUTES * 60_000, log }),
+    userLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-user', max: config.DOSSIER_LOOKUPS_PER_HOUR, windowMs: 3600_000 }),
+    globalLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-global', max: config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, windowMs: 60_000 }),
+  };
+}
+
+/** BullMQ pipeline options from the environment. */
+export function bullPipelineOptions(config: Config, deps: { connection: Redis; log?: Logger; observer?: PipelineObserver; inboundWorkers?: boolean }): BullPipelineOptions {
+  return {
+    connection: deps.connection,
+    prefix: config.QUEUE_PREFIX,
+    log: deps.log,
+    observer: deps.observer,
+    inboundWorkers: deps.inboundWorkers ?? true,
+    inboundConcurrency: Math.max(1, config.QUEUE_CONCURRENCY),
+    lockMs: Math.max(1000, config.QUEUE_LOCK_MS),
+    messageAttempts: Math.max(1, config.QUEUE_MESSAGE_ATTEMPTS),
+    sendAttempts: Math.max(1, config.QUEUE_SEND_ATTEMPTS),
+    sendBackoffMs: config.QUEUE_SEND_BACKOFF_MS,
+    keepFailed: config.QUEUE_KEEP_FAILED,
+    dedupeSeconds: Math.max(1, config.QUEUE_DEDUPE_HOURS) * 3600,
+    submitTimeoutMs: Math.max(1000, config.QUEUE_SUBMIT_TIMEOUT_MS),
+    limits: channelLimitsFromConfig(config),
+  };
+}
+
+/** The BullMQ pipeline for this configuration. */
+export function createBullPipeline(engine: TurnHandler, config: Config, deps: { connection: Redis; log?: Logger; observer?: PipelineObserver; inboundWorkers?: boolean }): BullPipeline {
+  return new BullPipeline(engine, bullPipelineOptions(config, deps));
+}
+
+/**
+ * The lease on the Zalo listener of one hotline account (`account` names it, e.g. the
+ * credentials file or the account's phone-less id): its `acquire` is the hotline's
+ * `acquireLeadership`, and `onLost` should call `hotline.leadershipLost()`.
+ */
+export function zaloListenerLease(redis: Redis, config: Config, account: string, log?: Logger): LeaderLease {
+  const name = `zalo-listener:${account}`;
+  return new LeaderLease(new RedisLeaderLock(redis, name, { prefix: config.QUEUE_PREFIX, ttlMs: Math.max(1000, config.LEADER_LOCK_TTL_MS) }), { name, log });
+}
