@@ -7,6 +7,7 @@
  * WORKER_METRICS_PORT (default 0 = off) serves /metrics and /healthz for this process.
  */
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { DEFAULT_INTENTS_DIR } from '../intents/data.ts';
 import { DEFAULT_KNOWLEDGE_DIR } from '../knowledge/load.ts';
 import { createAssistant } from '../bot/assistant.ts';
@@ -16,6 +17,8 @@ import { createLogger } from '../bot/log.ts';
 import { instrumentEngine, metricsHandler, Metrics } from '../bot/metrics.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides } from '../bot/queue/index.ts';
 import { startLiveReload } from '../bot/reload.ts';
+import { JsonlReviewSink } from '../bot/review.ts';
+import { createDossierProvider, createFollowStore } from '../bot/dossier/factory.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -35,7 +38,16 @@ async function main(): Promise<void> {
   const subscriber = redis.duplicate();
   subscriber.on('error', () => undefined);
   const metrics = new Metrics({ labels: { role: 'worker' } });
-  const parts = createAssistant(config, { ...redisAssistantOverrides(redis, config, log), log });
+  // Same dossier source, follows and review inbox as `npm start`, so a message answered here
+  // behaves exactly as one answered there. (Staff-group notification of tickets is done by
+  // the `npm start` process that runs the Telegram bot; tickets are stored either way.)
+  const parts = createAssistant(config, {
+    ...redisAssistantOverrides(redis, config, log),
+    log,
+    dossiers: createDossierProvider(config, { log, redis }),
+    follows: createFollowStore(config),
+    review: new JsonlReviewSink(join(config.DATA_DIR, 'review.jsonl'), log),
+  });
   instrumentEngine(parts.engine, metrics);
   const pipeline = createBullPipeline(parts.engine, config, { connection: redis, log, observer: metrics });
   metrics.watchQueues(() => pipeline.stats());

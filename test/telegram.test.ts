@@ -162,6 +162,13 @@ describe('telegram long polling', () => {
     expect(buttons(call).map((b) => b.text)).toContain('Giấy tờ cần mang');
   });
 
+  it('the dossier-lookup poster link asks for the dossier code', async () => {
+    const { chat, from } = privateChat(1013);
+    const from0 = api.mark();
+    api.push(textMessage(chat, from, '/start tra-cuu-ho-so'));
+    await sentTo(1013, from0, 'mã hồ sơ');
+  });
+
   it('greets on /start without a usable payload and answers /help', async () => {
     const { chat, from } = privateChat(1004);
     const r = parts.holder.version.knowledge.replies;

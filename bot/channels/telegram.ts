@@ -29,6 +29,10 @@ export { StaffDesk, TicketNotifiers } from './telegram/staff.ts';
 
 /** Updates the bot asks Telegram for. */
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** Deep-link payload of the dossier-lookup QR poster, and what it asks the dialogue. */
+export const DOSSIER_LOOKUP_PAYLOAD = 'tra-cuu-ho-so';
+const DOSSIER_LOOKUP_TEXT = 'tra cứu hồ sơ';
+
 /** What `/start` without a payload sends to the dialogue: a greeting, answered with the starter options. */
 export const START_TEXT = 'xin chào';
 const MAX_WEBHOOK_BODY = 1024 * 1024;
@@ -293,7 +297,8 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
         const id = cmd[3] ? procedureIdFromPayload(cmd[3].trim()) : null;
         const known = id !== null && opts.holder.version.understander.procedures.has(id);
         if (id && !known) log?.warn({ payload: cmd[3]?.slice(0, 64) }, 'telegram deep link names no known procedure');
-        body = known ? aspectPayload(id, 'procedure.overview') : START_TEXT;
+        // The dossier-lookup poster (`npm run qr -- tra-cuu-ho-so`) opens the lookup: ask for the code.
+        body = known ? aspectPayload(id, 'procedure.overview') : cmd[3]?.trim() === DOSSIER_LOOKUP_PAYLOAD ? DOSSIER_LOOKUP_TEXT : START_TEXT;
       } else if (name === 'help') {
         body = '#help';
       }
