@@ -8,8 +8,6 @@
  * Zalo listener lock), DOSSIER_PROVIDER=http.
  */
 import { basename, join } from 'node:path';
-import { DEFAULT_INTENTS_DIR } from '../intents/data.ts';
-import { DEFAULT_KNOWLEDGE_DIR } from '../knowledge/load.ts';
 import { createAssistant } from './assistant.ts';
 import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
 import { startWebServer } from './channels/web.ts';
@@ -23,7 +21,7 @@ import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
-import { startLiveReload } from './reload.ts';
+import { startConfiguredLiveReload } from './reload.ts';
 import { JsonlReviewSink } from './review.ts';
 
 /** Starts everything this configuration asks for; resolves once listening. */
@@ -139,16 +137,7 @@ export async function main(config: Config): Promise<void> {
   poller.start();
 
   // Knowledge edits go live without restart (validated; a bad edit keeps the last good version).
-  const subscriber = redis?.duplicate();
-  subscriber?.on('error', () => undefined);
-  const reload = await startLiveReload({
-    holder: parts.holder,
-    dirs: [config.KNOWLEDGE_DIR ?? DEFAULT_KNOWLEDGE_DIR, DEFAULT_INTENTS_DIR],
-    log,
-    watch: config.KNOWLEDGE_WATCH,
-    debounceMs: config.KNOWLEDGE_WATCH_DEBOUNCE_MS,
-    redis: redis && subscriber ? { publisher: redis, subscriber, channel: config.KNOWLEDGE_RELOAD_CHANNEL } : undefined,
-  });
+  const reload = await startConfiguredLiveReload(config, parts.holder, log, redis);
 
   installShutdown(
     [
@@ -159,7 +148,7 @@ export async function main(config: Config): Promise<void> {
       { name: 'web', close: () => web.close() },
       { name: 'reload', close: () => reload.close() },
       { name: 'dossiers', close: async () => { await dossiers.close?.(); await follows.close?.(); } },
-      { name: 'redis', close: async () => { await Promise.all([redis?.quit(), subscriber?.quit()]); } },
+      { name: 'redis', close: async () => { await redis?.quit(); } },
     ],
     { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },
   );

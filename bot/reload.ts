@@ -7,7 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { KnowledgeIssue } from '../knowledge/load.ts';
+import { DEFAULT_INTENTS_DIR } from '../intents/data.ts';
+import { DEFAULT_KNOWLEDGE_DIR, type KnowledgeIssue } from '../knowledge/load.ts';
+import type { Config } from './config.ts';
 import { watchKnowledge, type ReloadableKnowledge, type WatchLogger } from '../knowledge/watch.ts';
 
 const FILE_CHANGE = 'file change';
@@ -115,6 +117,36 @@ export async function startLiveReload(opts: LiveReloadOptions): Promise<{ close(
     async close() {
       watcher?.close();
       await unsubscribe?.();
+    },
+  };
+}
+
+/**
+ * Live reload as `npm start` and `npm run worker` both run it: the knowledge and intents
+ * folders of this configuration, and with Redis a subscriber connection of its own
+ * (closed with the watcher).
+ */
+export async function startConfiguredLiveReload(
+  config: Pick<Config, 'KNOWLEDGE_DIR' | 'KNOWLEDGE_WATCH' | 'KNOWLEDGE_WATCH_DEBOUNCE_MS' | 'KNOWLEDGE_RELOAD_CHANNEL'>,
+  holder: LiveReloadOptions['holder'],
+  log: LiveReloadOptions['log'],
+  redis?: Redis,
+): Promise<{ close(): Promise<void>; origin: string }> {
+  const subscriber = redis?.duplicate();
+  subscriber?.on('error', () => undefined);
+  const live = await startLiveReload({
+    holder,
+    dirs: [config.KNOWLEDGE_DIR ?? DEFAULT_KNOWLEDGE_DIR, DEFAULT_INTENTS_DIR],
+    log,
+    watch: config.KNOWLEDGE_WATCH,
+    debounceMs: config.KNOWLEDGE_WATCH_DEBOUNCE_MS,
+    redis: redis && subscriber ? { publisher: redis, subscriber, channel: config.KNOWLEDGE_RELOAD_CHANNEL } : undefined,
+  });
+  return {
+    origin: live.origin,
+    close: async () => {
+      await live.close();
+      await subscriber?.quit().catch(() => undefined);
     },
   };
 }

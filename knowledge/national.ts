@@ -205,21 +205,9 @@ function rowAt(body: string, pos: number): ChannelRow | null {
     } else {
       time = 'Cổng Dịch vụ công quốc gia không ghi thời hạn; hỏi nơi tiếp nhận hồ sơ.';
     }
-    let fee: string;
-    let feeAmount: number | undefined;
-    if (ambiguous) {
-      fee = `Cổng ghi liền "${(num ?? '') + feeRaw}"; chưa rõ lệ phí, cần kiểm tra.`;
-    } else if (/^miễn phí$/iu.test(feeRaw)) {
-      fee = 'Miễn phí';
-      feeAmount = 0;
-    } else if (/^không có thông tin$/iu.test(feeRaw)) {
-      fee = 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.';
-    } else {
-      const n = amountNumber(amountDigits ?? '');
-      const isDong = !/USD|EUR/u.test(currency ?? '');
-      fee = isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`;
-      if (isDong) feeAmount = n;
-    }
+    const { fee, feeAmount } = ambiguous
+      ? { fee: `Cổng ghi liền "${(num ?? '') + feeRaw}"; chưa rõ lệ phí, cần kiểm tra.`, feeAmount: undefined }
+      : feeFrom(feeRaw, amountDigits, currency);
     return { start: pos, end: ROW_STRICT.lastIndex, method, time, timeDays, fee, feeAmount, feeRaw, ambiguous, unitLost };
   }
   ROW_LOOSE.lastIndex = pos;
@@ -229,19 +217,7 @@ function rowAt(body: string, pos: number): ChannelRow | null {
     const feeRaw = l[3] as string;
     const amountDigits = l[4];
     const currency = l[5];
-    let fee: string;
-    let feeAmount: number | undefined;
-    if (/^miễn phí$/iu.test(feeRaw)) {
-      fee = 'Miễn phí';
-      feeAmount = 0;
-    } else if (/^không có thông tin$/iu.test(feeRaw)) {
-      fee = 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.';
-    } else {
-      const n = amountNumber(amountDigits ?? '');
-      const isDong = !/USD|EUR/u.test(currency ?? '');
-      fee = isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`;
-      if (isDong) feeAmount = n;
-    }
+    const { fee, feeAmount } = feeFrom(feeRaw, amountDigits, currency);
     return { start: pos, end: ROW_LOOSE.lastIndex, method, time: oneLine(l[2] as string), fee, feeAmount, feeRaw, ambiguous: false, unitLost: false };
   }
   return null;
@@ -708,4 +684,13 @@ export function mergeNational(curated: readonly Procedure[], imported: readonly 
     return true;
   });
   return [...curated, ...extra];
+}
+
+/** The fee cell of one channel row: "Miễn phí", "Không có thông tin" or an amount and currency. */
+function feeFrom(feeRaw: string, amountDigits: string | undefined, currency: string | undefined): { fee: string; feeAmount: number | undefined } {
+  if (/^miễn phí$/iu.test(feeRaw)) return { fee: 'Miễn phí', feeAmount: 0 };
+  if (/^không có thông tin$/iu.test(feeRaw)) return { fee: 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.', feeAmount: undefined };
+  const n = amountNumber(amountDigits ?? '');
+  const isDong = !/USD|EUR/u.test(currency ?? '');
+  return { fee: isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`, feeAmount: isDong ? n : undefined };
 }

@@ -8,15 +8,13 @@
  */
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { DEFAULT_INTENTS_DIR } from '../intents/data.ts';
-import { DEFAULT_KNOWLEDGE_DIR } from '../knowledge/load.ts';
 import { createAssistant } from '../bot/assistant.ts';
 import { ConfigError, loadConfig } from '../bot/config.ts';
 import { HealthMonitor, healthHandler } from '../bot/health.ts';
 import { createLogger } from '../bot/log.ts';
 import { instrumentEngine, metricsHandler, Metrics } from '../bot/metrics.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides } from '../bot/queue/index.ts';
-import { startLiveReload } from '../bot/reload.ts';
+import { startConfiguredLiveReload } from '../bot/reload.ts';
 import { JsonlReviewSink } from '../bot/review.ts';
 import { createDossierProvider, createFollowStore } from '../bot/dossier/factory.ts';
 
@@ -35,8 +33,6 @@ async function main(): Promise<void> {
   }
   const redis = createRedis(config.REDIS_URL, { name: 'worker', log });
   await checkRedisSetup(redis, log);
-  const subscriber = redis.duplicate();
-  subscriber.on('error', () => undefined);
   const metrics = new Metrics({ labels: { role: 'worker' } });
   // Same dossier source, follows and review inbox as `npm start`, so a message answered here
   // behaves exactly as one answered there. (Staff-group notification of tickets is done by
@@ -51,14 +47,7 @@ async function main(): Promise<void> {
   instrumentEngine(parts.engine, metrics);
   const pipeline = createBullPipeline(parts.engine, config, { connection: redis, log, observer: metrics });
   metrics.watchQueues(() => pipeline.stats());
-  const reload = await startLiveReload({
-    holder: parts.holder,
-    dirs: [config.KNOWLEDGE_DIR ?? DEFAULT_KNOWLEDGE_DIR, DEFAULT_INTENTS_DIR],
-    log,
-    watch: config.KNOWLEDGE_WATCH,
-    debounceMs: config.KNOWLEDGE_WATCH_DEBOUNCE_MS,
-    redis: { publisher: redis, subscriber, channel: config.KNOWLEDGE_RELOAD_CHANNEL },
-  });
+  const reload = await startConfiguredLiveReload(config, parts.holder, log, redis);
 
   const port = config.WORKER_METRICS_PORT;
   const health = new HealthMonitor({ redis, queueStats: () => pipeline.stats() });
@@ -77,7 +66,7 @@ async function main(): Promise<void> {
       { name: 'pipeline', close: () => pipeline.close() },
       { name: 'reload', close: () => reload.close() },
       { name: 'http', close: () => new Promise<void>((r) => (server ? server.close(() => r()) : r())) },
-      { name: 'redis', close: async () => Promise.all([redis.quit(), subscriber.quit()]) },
+      { name: 'redis', close: async () => { await redis.quit(); } },
     ],
     { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },
   );
