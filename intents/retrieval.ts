@@ -15,8 +15,6 @@ export interface IndexPhrase {
   tokens: string[];
   /** Multiplier: names and aliases 1, keywords less. */
   weight: number;
-  /** All tokens of the phrase, fillers included: masked from the message before intent classification. */
-  mask?: string[];
 }
 
 export interface IndexEntry {
@@ -29,10 +27,12 @@ export interface IndexEntry {
 export interface RetrievalMatch {
   id: string;
   score: number;
-  /** Query tokens explained by the best phrase (to mask them before intent classification). */
+  /** Query tokens explained by the best phrase. */
   matched: Set<string>;
   /** Share of the best phrase found in the message. */
   coverage: number;
+  /** Message words any of the entry's phrases explain (a procedure explaining more of the message wins a tie). */
+  explained: ReadonlySet<string>;
 }
 
 interface CompiledPhrase {
@@ -54,8 +54,6 @@ export class PhraseIndex {
   private readonly entries: IndexEntry[];
   private readonly phrases: CompiledPhrase[] = [];
   private readonly postings = new Map<string, Int32Array>();
-  /** Per entry: every token of its names and aliases (fillers included), for masking. */
-  private readonly masks: Set<string>[] = [];
   private readonly df = new Map<string, number>();
   private readonly idfs = new Map<string, number>();
   private readonly maxIdf: number;
@@ -69,7 +67,6 @@ export class PhraseIndex {
     const n = entries.length || 1;
     const lists = new Map<string, number[]>();
     entries.forEach((e, ei) => {
-      this.masks.push(new Set(e.phrases.flatMap((p) => p.mask ?? [])));
       const terms = new Set<string>();
       for (const p of e.phrases) for (const t of [...p.tokens, ...bigrams(p.tokens)]) terms.add(t);
       for (const t of terms) this.df.set(t, (this.df.get(t) ?? 0) + 1);
@@ -116,12 +113,11 @@ export class PhraseIndex {
 
   /**
    * Best entries for the query tokens (fillers already removed), best first.
-   * `fullMessage` (fillers included) is what the returned `matched` mask is computed on.
    *
    * Two passes: term-at-a-time accumulation over the rarer terms' postings (within a
    * budget), then exact scoring of the best few dozen phrases.
    */
-  search(query: readonly string[], limit = 5, fullMessage: readonly string[] = query): RetrievalMatch[] {
+  search(query: readonly string[], limit = 5): RetrievalMatch[] {
     if (!query.length) return [];
     const qset = new Set(query);
     const qbi = new Set(bigrams(query));
@@ -187,9 +183,7 @@ export class PhraseIndex {
       for (const t of e.explained) explainedMass += this.idf(t);
       const qcov = Math.min(1, explainedMass / (qmass || 1));
       const entry = this.entries[ei] as IndexEntry;
-      const mask = this.masks[ei] as Set<string>;
-      for (const t of fullMessage) if (mask.has(t)) e.matched.add(t);
-      out.push({ id: entry.id, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov) });
+      out.push({ id: entry.id, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained });
     }
     out.sort((a, b) => b.score - a.score);
     return out.slice(0, limit);

@@ -298,7 +298,7 @@ export class Understander {
   explain(text: string): object {
     const { tokens, cls, ret } = this.prepare(text);
     const content = removeFillers(ret, this.data.fillers);
-    const procs = this.procIndex.search(content, 4, ret);
+    const procs = this.procIndex.search(content, 4);
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls) : cls;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
     return {
@@ -348,21 +348,23 @@ export class Understander {
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
 
     const content = removeFillers(ret, this.data.fillers);
-    let procs = this.procIndex.search(content, 6, ret);
+    let procs = this.procIndex.search(content, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
-      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5 }];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content) }];
     }
     // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
     // one named first is what the question is about.
     const p0 = procs[0];
     const p1 = procs[1];
     if (p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85) {
-      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.matched.has(t) && !this.fillerWords.has(t));
+      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.explained.has(t) && !this.fillerWords.has(t));
       const f0 = first(p0);
       const f1 = first(p1);
-      if (f1 >= 0 && (f0 < 0 || f1 < f0)) procs = [p1, p0, ...procs.slice(2)];
+      // One explains everything the other does and more ("trợ cấp" / "trợ cấp thất nghiệp"): it is the one meant.
+      const longer = p1.explained.size > p0.explained.size && [...p0.explained].every((w) => p1.explained.has(w));
+      if (f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
@@ -377,7 +379,7 @@ export class Understander {
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
       // "lệ phí … online": online qualifies the other aspect rather than being the question.
       const second = c.ranked[1];
-      if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && best.p - second.p < 0.2) {
+      if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && this.hasCue(residual, second.label)) {
         return { aspect: second.label as Aspect, p: second.p + best.p / 2, signal: true };
       }
       // A weak signal ("cho khách", "công nhận") is not a question about one aspect, and
@@ -475,6 +477,10 @@ export class Understander {
         return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
       }
       if (aspectLabel === 'procedure.overview' || !this.hasCue(cls, aspectLabel)) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+      // "Tôi không biết nộp online": with no procedure in sight, the general how-to answers it.
+      if (aspectLabel === 'procedure.online' && ftop && ftop.id === 'faq.nop-truc-tuyen' && ftop.score >= 0.3) {
+        return { ...base, intent: 'faq', faq: ftop.id, confidence: round(ftop.score) };
+      }
       return { ...base, intent: aspectLabel, confidence: round(0.4 * fullTop.p) };
     }
     if (label === 'faq') {
