@@ -256,8 +256,23 @@ const reloadCmd: Command = async () => {
   return 0;
 };
 
+/** `kb -- explain "câu hỏi"`: the signals behind one decision (tokens, retrieval, classifier), for whoever tunes examples and aliases. */
+const explainCmd: Command = (args) => {
+  const text = args.filter((a) => !a.startsWith('--')).join(' ');
+  if (!text) {
+    console.log('Cách dùng: npm run kb -- explain "câu hỏi của người dân"');
+    return 2;
+  }
+  const v = buildKnowledgeVersion({ knowledgeDir: option(args, '--dir') });
+  const u = v.understander.understand(text, {});
+  console.log(JSON.stringify({ intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, alternatives: u.alternatives }, null, 1));
+  console.log(JSON.stringify(v.understander.explain(text), null, 1));
+  return 0;
+};
+
 export const COMMANDS: Record<string, Command> = {
   validate,
+  explain: explainCmd,
   'import-national': importNationalCmd,
   'export-sheet': exportSheetCmd,
   'import-sheet': importSheetCmd,
