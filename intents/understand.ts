@@ -31,6 +31,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Second candidate within this ratio of the first → ask which one. */
   clarifyRatio: 0.9,
   faqStrong: 0.55,
+  /** An aspect question naming no procedure goes to an FAQ matching at least this well. */
+  faqForBareAspect: 0.45,
   /** Probability a non-procedure intent needs to override a clearly named procedure. */
   overrideProcedure: 0.75,
   /** Prior weight of procedure aspects over other intents when a procedure is named. */
@@ -477,8 +479,8 @@ export class Understander {
         return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
       }
       if (aspectLabel === 'procedure.overview' || !this.hasCue(cls, aspectLabel)) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
-      // "Tôi không biết nộp online": with no procedure in sight, the general how-to answers it.
-      if (aspectLabel === 'procedure.online' && ftop && ftop.id === 'faq.nop-truc-tuyen' && ftop.score >= 0.3) {
+      // "Tôi không biết nộp online": with no procedure in sight, a general answer that fits beats asking which procedure.
+      if (ftop && ftop.score >= o.faqForBareAspect) {
         return { ...base, intent: 'faq', faq: ftop.id, confidence: round(ftop.score) };
       }
       return { ...base, intent: aspectLabel, confidence: round(0.4 * fullTop.p) };

@@ -11,7 +11,7 @@ import { CachedDossierProvider, MemoryDossierCache, type DossierCache } from '..
 import { createDossierProvider } from '../bot/dossier/factory.ts';
 import { HttpDossierProvider, readPath, type HttpDossierOptions } from '../bot/dossier/http.ts';
 import { DossierUnavailableError, type DossierRecord, type DossierStatusProvider } from '../bot/dossier/types.ts';
-import { FIELD_MAP, startFakeUpstream, STATUS_MAP, type FakeUpstream } from './dossier-support/fake-upstream.ts';
+import { FIELD_MAP, startFakeUpstream, STATUS_MAP, type FakeUpstream, upstreamOptions } from './dossier-support/fake-upstream.ts';
 import { testRecords, UNKNOWN_CODE } from './dossier-support/records.ts';
 
 const records = testRecords();
@@ -28,13 +28,7 @@ const log = {
 
 function provider(over: Partial<HttpDossierOptions> = {}): HttpDossierProvider {
   return new HttpDossierProvider({
-    baseUrl: fake.baseUrl,
-    pathTemplate: fake.path,
-    authHeader: fake.authHeader,
-    authValue: fake.authValue,
-    recordPath: 'data',
-    fieldMap: FIELD_MAP,
-    statusMap: STATUS_MAP,
+    ...upstreamOptions(fake),
     timeoutMs: 2000,
     retries: 0,
     backoffMs: 1,

@@ -12,7 +12,7 @@ import { CachedDossierProvider, MemoryDossierCache } from '../bot/dossier/cache.
 import { HttpDossierProvider } from '../bot/dossier/http.ts';
 import { SqliteDossierProvider } from '../bot/dossier/sqlite.ts';
 import { MemoryDossierProvider, type DossierRecord, type DossierStatusProvider } from '../bot/dossier/types.ts';
-import { FIELD_MAP, startFakeUpstream, STATUS_MAP, type FakeUpstream } from './dossier-support/fake-upstream.ts';
+import { startFakeUpstream, type FakeUpstream, upstreamOptions } from './dossier-support/fake-upstream.ts';
 import { testRecords, UNKNOWN_CODE } from './dossier-support/records.ts';
 
 interface Harness {
@@ -27,13 +27,7 @@ let seq = 0;
 async function httpHarness(records: DossierRecord[], cached: boolean): Promise<Harness> {
   const fake: FakeUpstream = await startFakeUpstream(records);
   const http = new HttpDossierProvider({
-    baseUrl: fake.baseUrl,
-    pathTemplate: fake.path,
-    authHeader: fake.authHeader,
-    authValue: fake.authValue,
-    recordPath: 'data',
-    fieldMap: FIELD_MAP,
-    statusMap: STATUS_MAP,
+    ...upstreamOptions(fake),
     timeoutMs: 5000,
     backoffMs: 1,
   });

@@ -200,3 +200,8 @@ export async function startFakeUpstream(records: DossierRecord[] = []): Promise<
   fake.baseUrl = `http://127.0.0.1:${port}/gw`;
   return fake;
 }
+
+/** Options of an HttpDossierProvider pointed at this fake (tests add timeouts and retries). */
+export function upstreamOptions(fake: FakeUpstream): { baseUrl: string; pathTemplate: string; authHeader: string; authValue: string; recordPath: string; fieldMap: Record<string, string>; statusMap: Record<string, string> } {
+  return { baseUrl: fake.baseUrl, pathTemplate: fake.path, authHeader: fake.authHeader, authValue: fake.authValue, recordPath: 'data', fieldMap: FIELD_MAP, statusMap: STATUS_MAP };
+}

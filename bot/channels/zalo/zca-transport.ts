@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as zcaModule from 'zca-js';
-import type { API, Credentials, Message, ThreadType as ThreadTypeEnum } from '../../../node_modules/zca-js/dist/index.js';
+import type { API, Credentials, Message } from '../../../node_modules/zca-js/dist/index.js';
 import type { ZaloCredentials, ZaloMessage, ZaloQrEvent, ZaloThreadType, ZaloTransport, ZaloTransportEvents } from './transport.ts';
 
 // zca-js 2.2.0's type entry (`index.d.ts`: `export * from "./dist"`) is a directory
@@ -117,25 +117,16 @@ export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements Z
     }
     this.api = api;
     const l = api.listener;
-    const onConnected = (): void => void this.emit('connected');
-    const onMessage = (m: Message): void => void this.emit('message', m);
-    const onOld = (ms: Message[], t: ThreadTypeEnum): void => void this.emit('old_messages', ms, t);
-    const onDisconnected = (code: number, reason: string): void => void this.emit('disconnected', code, reason);
-    const onClosed = (code: number, reason: string): void => void this.emit('closed', code, reason);
-    const onError = (err: unknown): void => void this.emit('error', err);
-    l.on('connected', onConnected);
-    l.on('message', onMessage);
-    l.on('old_messages', onOld);
-    l.on('disconnected', onDisconnected);
-    l.on('closed', onClosed);
-    l.on('error', onError);
+    // The listener events we forward unchanged, attached and detached together.
+    const forwarded = ['connected', 'message', 'old_messages', 'disconnected', 'closed', 'error'] as const;
+    // The typed emitter's overloads cannot be picked for a runtime event name: emit through its untyped shape.
+    const emit = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean;
+    const handlers = forwarded.map((event) => [event, (...args: unknown[]): void => void emit(event, ...args)] as const);
+    const on = l.on.bind(l) as (event: string, fn: (...args: unknown[]) => void) => unknown;
+    const off = l.off.bind(l) as (event: string, fn: (...args: unknown[]) => void) => unknown;
+    for (const [event, fn] of handlers) on(event, fn);
     this.detach = () => {
-      l.off('connected', onConnected);
-      l.off('message', onMessage);
-      l.off('old_messages', onOld);
-      l.off('disconnected', onDisconnected);
-      l.off('closed', onClosed);
-      l.off('error', onError);
+      for (const [event, fn] of handlers) off(event, fn);
       // Keep a late socket error on the old listener from becoming an uncaught 'error'.
       l.on('error', () => {});
     };
