@@ -4,7 +4,6 @@
  * for how long. "down" (HTTP 503) only when this process cannot work (Redis away);
  * "degraded" when it can but someone should look.
  */
-import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { QueueStats } from './queue/admin.ts';
 import { pingRedis, withTimeout } from './queue/redis.ts';
@@ -16,7 +15,7 @@ export interface ListenerHealth {
   detail?: string;
 }
 
-/** The report (a type alias, so it fits the web server's `HealthCheckResult` as is). */
+/** The report (a type alias, so it fits the ops area's `HealthCheckResult` as is). */
 export type HealthReport = {
   /** False unless everything is fine. */
   ok: boolean;
@@ -84,20 +83,4 @@ export class HealthMonitor {
       problems,
     };
   }
-}
-
-/** A Node HTTP handler for `GET /healthz` (JSON; 503 when down). */
-export function healthHandler(monitor: HealthMonitor): (req: HttpRequest, res: ServerResponse) => void {
-  return (_req, res) => {
-    monitor.check().then(
-      (report) => {
-        res.writeHead(report.status === 'down' ? 503 : 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-        res.end(JSON.stringify(report));
-      },
-      (err: unknown) => {
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ status: 'down', problems: [(err as Error).message] }));
-      },
-    );
-  };
 }

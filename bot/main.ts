@@ -10,15 +10,15 @@
 import { basename, join } from 'node:path';
 import { createAssistant } from './assistant.ts';
 import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
-import { startWebServer } from './channels/web.ts';
 import { startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle } from './channels/zalo/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { ChannelName } from './dialogue/types.ts';
 import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
 import { DossierFollowPoller } from './dossier/follow.ts';
 import { HealthMonitor } from './health.ts';
+import { startWebServer } from './http/index.ts';
 import { createLogger } from './log.ts';
-import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
+import { instrumentEngine, instrumentSender, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
 import { startConfiguredLiveReload } from './reload.ts';
@@ -57,20 +57,7 @@ export async function main(config: Config): Promise<void> {
   const pipeline: Pipeline = bull ?? new InProcessPipeline(parts.engine, log);
   const health = new HealthMonitor({ redis, queueStats: bull ? () => (bull as BullPipeline).stats() : undefined });
 
-  // Web chat (always on): page, JSON API, /healthz, /metrics.
-  const web = await startWebServer({
-    port: config.PORT,
-    host: config.HOST,
-    pipeline,
-    holder: parts.holder,
-    log,
-    limits: { messagesPerMinute: config.WEB_MESSAGES_PER_MINUTE },
-    wrapSender: (s) => instrumentSender(s, metrics),
-    extraRoutes: [{ method: 'GET', path: '/metrics', handler: metricsHandler(metrics) }],
-    healthChecks: { runtime: () => health.check() },
-  });
-
-  // Telegram, with the staff group for hand-offs and complaints.
+  // Telegram, with the staff group for hand-offs and complaints (its webhook route joins the web server).
   let telegram: TelegramChannel | undefined;
   if (config.TELEGRAM_BOT_TOKEN) {
     const tg = createTelegramChannel({
@@ -82,14 +69,31 @@ export async function main(config: Config): Promise<void> {
       holder: parts.holder,
       log,
       staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
-      webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
+      webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET } : undefined,
       wrapSender: (s) => instrumentSender(s, metrics),
       onHealth: (h) => health.setListener('telegram', h),
     });
     telegram = tg;
     notifiers.add((t) => tg.notifyStaff(t));
+  }
+
+  // Web chat (always on): page, JSON API, /healthz, /metrics.
+  const web = await startWebServer({
+    port: config.PORT,
+    host: config.HOST,
+    pipeline,
+    holder: parts.holder,
+    log,
+    metrics,
+    limits: { messagesPerMinute: config.WEB_MESSAGES_PER_MINUTE },
+    wrapSender: (s) => instrumentSender(s, metrics),
+    routes: telegram?.webhookRoute ? [telegram.webhookRoute] : [],
+    healthChecks: { runtime: () => health.check() },
+  });
+
+  if (telegram) {
     try {
-      await tg.start();
+      await telegram.start();
     } catch (err) {
       log.error({ err }, 'telegram could not start; the web chat keeps running');
       health.setListener('telegram', { ok: false, detail: String(err) });
@@ -141,6 +145,7 @@ export async function main(config: Config): Promise<void> {
 
   installShutdown(
     [
+      { name: 'web-drain', close: () => web.drain() },
       { name: 'zalo', close: async () => { await zalo?.stop(); await releaseLease?.(); } },
       { name: 'telegram', close: async () => { await telegram?.stop(); } },
       { name: 'poller', close: () => poller.stop() },

@@ -4,7 +4,6 @@
  * same with the in-process and the BullMQ pipeline, because it wraps the engine and
  * the channel senders rather than living inside either pipeline.
  */
-import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DialogueEngine } from './dialogue/engine.ts';
 import type { ChannelName, IncomingMessage } from './dialogue/types.ts';
@@ -152,21 +151,5 @@ export function instrumentSender(sender: ChannelSender, metrics: Metrics): Chann
         throw err;
       }
     },
-  };
-}
-
-/** A Node HTTP handler for `GET /metrics`. */
-export function metricsHandler(metrics: Metrics): (req: HttpRequest, res: ServerResponse) => void {
-  return (_req, res) => {
-    metrics.render().then(
-      ({ contentType, body }) => {
-        res.writeHead(200, { 'content-type': contentType });
-        res.end(body);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`metrics unavailable: ${(err as Error).message}\n`);
-      },
-    );
   };
 }

@@ -44,9 +44,9 @@ function questions(): string[] {
 async function server(): Promise<void> {
   const { createAssistant } = await import('../bot/assistant.ts');
   const { loadConfig } = await import('../bot/config.ts');
-  const { startWebServer } = await import('../bot/channels/web.ts');
+  const { startWebServer } = await import('../bot/http/index.ts');
   const { InProcessPipeline } = await import('../bot/pipeline.ts');
-  const { Metrics, metricsHandler, instrumentEngine } = await import('../bot/metrics.ts');
+  const { Metrics, instrumentEngine } = await import('../bot/metrics.ts');
   const config = loadConfig({ LOG_LEVEL: 'silent', DOSSIER_LOOKUPS_PER_HOUR: '1000000', DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: '1000000' });
   const parts = createAssistant(config, { memoryTickets: true, config: { failuresBeforeHandoff: 1_000_000 } });
   const metrics = new Metrics();
@@ -58,7 +58,7 @@ async function server(): Promise<void> {
     pipeline,
     holder: parts.holder,
     limits: { messagesPerMinute: 0 },
-    extraRoutes: [{ method: 'GET', path: '/metrics', handler: metricsHandler(metrics) }],
+    metrics,
   });
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'gc') {

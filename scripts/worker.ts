@@ -6,13 +6,14 @@
  *
  * WORKER_METRICS_PORT (default 0 = off) serves /metrics and /healthz for this process.
  */
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createAssistant } from '../bot/assistant.ts';
 import { ConfigError, loadConfig } from '../bot/config.ts';
-import { HealthMonitor, healthHandler } from '../bot/health.ts';
+import { HealthMonitor } from '../bot/health.ts';
+import { buildHttpServer } from '../bot/http/server.ts';
+import { opsArea } from '../bot/http/ops.ts';
 import { createLogger } from '../bot/log.ts';
-import { instrumentEngine, metricsHandler, Metrics } from '../bot/metrics.ts';
+import { instrumentEngine, Metrics } from '../bot/metrics.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides } from '../bot/queue/index.ts';
 import { startConfiguredLiveReload } from '../bot/reload.ts';
 import { JsonlReviewSink } from '../bot/review.ts';
@@ -51,21 +52,15 @@ async function main(): Promise<void> {
 
   const port = config.WORKER_METRICS_PORT;
   const health = new HealthMonitor({ redis, queueStats: () => pipeline.stats() });
-  const metricsRoute = metricsHandler(metrics);
-  const healthRoute = healthHandler(health);
-  const server = port
-    ? createServer((req, res) => {
-        if (req.url === '/metrics') metricsRoute(req, res);
-        else if (req.url === '/healthz') healthRoute(req, res);
-        else res.writeHead(404).end();
-      }).listen(port, config.HOST)
-    : undefined;
+  // The same ops area as `npm start` serves (/healthz, /metrics), alone on its own port.
+  const http = port ? await buildHttpServer({ log, areas: [{ name: 'ops', plugin: opsArea({ holder: parts.holder, metrics, healthChecks: { runtime: () => health.check() } }).plugin }] }) : undefined;
+  if (http) await http.listen(port, config.HOST);
 
   installShutdown(
     [
       { name: 'pipeline', close: () => pipeline.close() },
       { name: 'reload', close: () => reload.close() },
-      { name: 'http', close: () => new Promise<void>((r) => (server ? server.close(() => r()) : r())) },
+      { name: 'http', close: () => http?.close() },
       { name: 'redis', close: async () => { await redis.quit(); } },
     ],
     { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },

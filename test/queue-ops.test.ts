@@ -2,14 +2,15 @@
  * Operator-facing pieces that need no Redis: log redaction, metrics, health, graceful
  * shutdown, send-limit configuration and error classification.
  */
-import { createServer, request, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../bot/config.ts';
-import { HealthMonitor, healthHandler } from '../bot/health.ts';
+import { HealthMonitor } from '../bot/health.ts';
+import { opsArea, type OpsAreaOptions } from '../bot/http/ops.ts';
+import { buildHttpServer } from '../bot/http/server.ts';
 import { createLogger } from '../bot/log.ts';
-import { instrumentEngine, instrumentSender, Metrics, metricsHandler } from '../bot/metrics.ts';
+import { instrumentEngine, instrumentSender, Metrics } from '../bot/metrics.ts';
 import { PermanentSendError } from '../bot/pipeline.ts';
 import type { QueueStats } from '../bot/queue/admin.ts';
 import { isPermanentSendError, retryAfterMs, SendRateLimitedError } from '../bot/queue/errors.ts';
@@ -29,24 +30,13 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[] }
   return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-async function get(server: Server, path: string): Promise<{ status: number; type: string; body: string }> {
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return await new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-async function serve(handler: Parameters<typeof createServer>[1]): Promise<Server> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
+/** The ops area (/healthz, /metrics) on a Fastify app, asked through `inject` (no socket). */
+async function ops(opts: OpsAreaOptions): Promise<(path: string) => Promise<{ status: number; type: string; body: string }>> {
+  const http = await buildHttpServer({ areas: [{ name: 'ops', plugin: opsArea(opts).plugin }] });
+  return async (path) => {
+    const res = await http.app.inject({ method: 'GET', url: path });
+    return { status: res.statusCode, type: String(res.headers['content-type']), body: res.body };
+  };
 }
 
 describe('logger', () => {
@@ -120,16 +110,12 @@ describe('metrics', () => {
   it('serves GET /metrics, and a stuck queue source does not hang it', async () => {
     const metrics = new Metrics();
     metrics.watchQueues(() => new Promise<QueueStats>(() => undefined));
-    const server = await serve(metricsHandler(metrics));
-    try {
-      const r = await get(server, '/metrics');
-      expect(r.status).toBe(200);
-      expect(r.type).toMatch(/text\/plain/);
-      expect(r.body).toContain('tthc_process_cpu_seconds_total');
-      expect(r.body).not.toContain('tthc_queue_depth{');
-    } finally {
-      server.close();
-    }
+    const get = await ops({ metrics });
+    const r = await get('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/text\/plain/);
+    expect(r.body).toContain('tthc_process_cpu_seconds_total');
+    expect(r.body).not.toContain('tthc_queue_depth{');
   });
 });
 
@@ -150,13 +136,12 @@ describe('health', () => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     dead.on('error', () => undefined);
     const down = new HealthMonitor({ redis: dead, queueStats: async () => stats });
-    const server = await serve(healthHandler(down));
+    const get = await ops({ healthChecks: { runtime: () => down.check() } });
     try {
-      const res = await get(server, '/healthz');
+      const res = await get('/healthz');
       expect(res.status).toBe(503);
-      expect(JSON.parse(res.body)).toMatchObject({ status: 'down', redis: { configured: true, ok: false } });
+      expect(JSON.parse(res.body)).toMatchObject({ status: 'down', runtime: { redis: { configured: true, ok: false } } });
     } finally {
-      server.close();
       dead.disconnect();
     }
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
 import { createTelegramChannel, defaultWebhookSecret, type TelegramChannel } from '../bot/channels/telegram.ts';
 import { TicketNotifiers } from '../bot/channels/telegram/staff.ts';
-import { startWebServer, type WebServer } from '../bot/channels/web.ts';
+import { startWebServer, type WebServer } from '../bot/http/index.ts';
 import { loadConfig } from '../bot/config.ts';
 import type { Turn } from '../bot/dialogue/engine.ts';
 import type { IncomingMessage, Reply } from '../bot/dialogue/types.ts';
@@ -334,7 +334,6 @@ describe('telegram webhook mode', () => {
     hookApi = new FakeBotApi();
     await hookApi.start();
     hookPipeline = new InProcessPipeline(parts.engine, log);
-    web = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: hookPipeline, holder: parts.holder });
     hookBot = createTelegramChannel({
       token: hookApi.token,
       apiRoot: hookApi.apiRoot,
@@ -342,9 +341,10 @@ describe('telegram webhook mode', () => {
       engine: parts.engine,
       tickets: parts.tickets,
       holder: parts.holder,
-      webhook: { url: `https://bot.example.vn/telegram/hook`, secret, addRoute: (r) => web.addRoute(r) },
+      webhook: { url: `https://bot.example.vn/telegram/hook`, secret },
       log,
     });
+    web = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: hookPipeline, holder: parts.holder, routes: [hookBot.webhookRoute!] });
     await hookBot.start();
   });
 

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
-import { startWebServer, webConversationId, type WebServer } from '../bot/channels/web.ts';
+import { webConversationId } from '../bot/channels/web.ts';
+import { startWebServer, type WebServer } from '../bot/http/index.ts';
 import { loadConfig } from '../bot/config.ts';
 import { InProcessPipeline } from '../bot/pipeline.ts';
 

@@ -6,7 +6,8 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
-import { MemoryWebOutbox, startWebServer, WEB_ERRORS, webConversationId, type WebReply, type WebServer } from '../bot/channels/web.ts';
+import { MemoryWebOutbox, webConversationId, type WebReply } from '../bot/channels/web.ts';
+import { startWebServer, WEB_ERRORS, type WebServer } from '../bot/http/index.ts';
 import { loadConfig } from '../bot/config.ts';
 import type { Turn } from '../bot/dialogue/engine.ts';
 import type { IncomingMessage } from '../bot/dialogue/types.ts';
@@ -43,7 +44,10 @@ beforeAll(async () => {
     host: '127.0.0.1',
     pipeline,
     holder: parts.holder,
-    extraRoutes: [{ method: 'GET', path: '/metrics', handler: (_req, res) => void res.writeHead(200, { 'Content-Type': 'text/plain' }).end('up 1\n') }],
+    routes: [
+      { method: 'GET', url: '/up', handler: async (_req, reply) => reply.type('text/plain').send('up 1\n') },
+      { method: 'POST', url: '/hook', handler: async (_req, reply) => reply.code(204).send() },
+    ],
     limits: { messagesPerMinute: 1000 },
   });
 });
@@ -172,7 +176,7 @@ describe('when the pipeline refuses work', () => {
   it('answers 503 with a clear message and lets the same message be retried', async () => {
     const p3 = new InProcessPipeline(parts.engine);
     const errors: string[] = [];
-    const srv = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: p3, holder: parts.holder, log: { info: () => {}, warn: () => {}, error: (_o, m) => void errors.push(String(m)) } });
+    const srv = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: p3, holder: parts.holder, log: { info: () => {}, warn: () => {}, error: (_o: unknown, m: string) => void errors.push(String(m)) } });
     try {
       await p3.close();
       const res = await fetch(`${srv.url}/api/chat`, { method: 'POST', body: JSON.stringify({ sessionId: 'session-gggg-1', text: 'xin chào', messageId: 'x1' }) });
@@ -294,8 +298,7 @@ describe('page, health and routes', () => {
   });
 
   it('serves extra routes and answers unknown paths and wrong methods clearly', async () => {
-    expect(await (await fetch(`${web.url}/metrics`)).text()).toBe('up 1\n');
-    web.addRoute({ method: 'POST', path: '/hook', handler: (_req, res) => void res.writeHead(204).end() });
+    expect(await (await fetch(`${web.url}/up`)).text()).toBe('up 1\n');
     expect((await fetch(`${web.url}/hook`, { method: 'POST' })).status).toBe(204);
     expect((await fetch(`${web.url}/hook`)).status).toBe(405);
     expect((await fetch(`${web.url}/api/chat`)).status).toBe(405);

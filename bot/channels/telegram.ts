@@ -10,6 +10,7 @@
  */
 import { run, sequentialize, type RunnerHandle } from '@grammyjs/runner';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RouteOptions } from 'fastify';
 import { Bot, BotError, GrammyError, HttpError as GrammyHttpError, type Context } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import type { KnowledgeHolder } from '../assistant.ts';
@@ -22,7 +23,6 @@ import { PermanentSendError, type ChannelSender, type Pipeline } from '../pipeli
 import { maskUserId } from '../privacy.ts';
 import { CallbackPayloads, escapeTelegramHtml, procedureIdFromPayload, renderReply, type TelegramMessage } from './telegram/render.ts';
 import { RELEASE_PREFIX, StaffDesk } from './telegram/staff.ts';
-import { HttpError as WebHttpError, readBody, type WebRoute } from './web.ts';
 
 export { deepLink, deepLinkPayload, procedureIdFromPayload } from './telegram/render.ts';
 export { StaffDesk, TicketNotifiers } from './telegram/staff.ts';
@@ -46,8 +46,8 @@ export interface TelegramChannelOptions {
   log?: Logger;
   /** Bot API server root without a trailing slash (default https://api.telegram.org). */
   apiRoot?: string;
-  /** Webhook mode: Telegram posts to `url`; the route is added to the web server with `addRoute`. */
-  webhook?: { url: string; secret?: string; addRoute: (route: WebRoute) => void };
+  /** Webhook mode: Telegram posts to `url`; register the channel's `webhookRoute` on the web server. */
+  webhook?: { url: string; secret?: string };
   /** Staff group chat id: tickets go there, staff replies go to citizens. */
   staffChatId?: string;
   /** Long-poll timeout in seconds (getUpdates `timeout`). */
@@ -66,6 +66,8 @@ export interface TelegramChannel {
   readonly bot: Bot;
   readonly sender: ChannelSender;
   readonly staff?: StaffDesk;
+  /** Webhook mode: the Fastify route to register on the web server before it listens (checks the secret first). */
+  readonly webhookRoute?: RouteOptions;
   /** For the engine's `onTicket`: posts the ticket to the staff group (no-op without one). */
   notifyStaff(ticket: Ticket): Promise<void>;
   /** Identifies the bot (getMe), then starts long polling or sets the webhook. */
@@ -339,48 +341,45 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   let runner: RunnerHandle | undefined;
   const secret = opts.webhook ? (opts.webhook.secret ?? defaultWebhookSecret(opts.token)) : undefined;
 
-  const webhookRoute = (path: string, expected: string): WebRoute => ({
+  const webhookRoute = (path: string, expected: string): RouteOptions => ({
     method: 'POST',
-    path,
-    handler: async (req, res) => {
+    url: path,
+    bodyLimit: MAX_WEBHOOK_BODY,
+    // The secret is checked before the body is read.
+    onRequest: async (req, reply) => {
       const header = req.headers['x-telegram-bot-api-secret-token'];
       const given = Buffer.from(typeof header === 'string' ? header : '');
       const want = Buffer.from(expected);
       if (given.length !== want.length || !timingSafeEqual(given, want)) {
-        res.writeHead(401, { 'Content-Type': 'text/plain' }).end('unauthorized');
-        res.once('finish', () => req.destroy());
-        return;
+        return reply.code(401).header('Connection', 'close').type('text/plain').send('unauthorized');
       }
-      let update: Update;
-      try {
-        const raw = await readBody(req, MAX_WEBHOOK_BODY);
-        const parsed: unknown = JSON.parse(raw.toString('utf8'));
-        if (!parsed || typeof parsed !== 'object' || typeof (parsed as { update_id?: unknown }).update_id !== 'number') throw new Error('not an update');
-        update = parsed as Update;
-      } catch (err) {
-        const tooLarge = err instanceof WebHttpError && err.status === 413;
-        res.writeHead(tooLarge ? 413 : 400, { 'Content-Type': 'text/plain', Connection: 'close' }).end(tooLarge ? 'too large' : 'bad update');
-        return;
+    },
+    handler: async (req, reply) => {
+      const body = req.body;
+      if (!body || typeof body !== 'object' || typeof (body as { update_id?: unknown }).update_id !== 'number') {
+        return reply.code(400).type('text/plain').send('bad update');
       }
+      const update = body as Update;
       try {
         await bot.handleUpdate(update);
       } catch (err) {
         const inner = err instanceof BotError ? err.error : err;
         if (inner instanceof UpdateNotQueuedError) {
           log?.error({ err: String(inner.cause), update: update.update_id }, 'telegram update not queued; asking Telegram to redeliver');
-          res.writeHead(503, { 'Content-Type': 'text/plain' }).end('retry');
-          return;
+          return reply.code(503).type('text/plain').send('retry');
         }
         log?.error({ err: inner instanceof Error ? inner.message : String(inner), update: update.update_id }, 'telegram update failed');
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      return reply.type('application/json').send('{}');
     },
   });
+  const route = opts.webhook && secret ? webhookRoute(new URL(opts.webhook.url).pathname, secret) : undefined;
 
   return {
     bot,
     sender,
     staff,
+    webhookRoute: route,
     async notifyStaff(ticket: Ticket): Promise<void> {
       await staff?.notify(ticket);
     },
@@ -388,7 +387,6 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
       await bot.init();
       if (opts.webhook && secret) {
         const path = new URL(opts.webhook.url).pathname;
-        opts.webhook.addRoute(webhookRoute(path, secret));
         await bot.api.setWebhook(opts.webhook.url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] });
         log?.info({ bot: bot.botInfo.username, path }, 'telegram webhook set');
         opts.onHealth?.({ ok: true, detail: 'webhook' });
