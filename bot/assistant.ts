@@ -17,7 +17,8 @@ import { MemoryConversationStore, type ConversationStore } from './dialogue/stat
 import { createDossierProvider } from './dossier/factory.ts';
 import type { DossierStatusProvider } from './dossier/types.ts';
 import { FileTicketStore, MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
-import { MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
+import { createRateLimiter, MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
+import { TicketGuard } from './ticket-guard.ts';
 
 /** Knowledge plus the understanding built from it; swapped whole on reload. */
 export interface KnowledgeVersion {
@@ -79,6 +80,8 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
  */
 export class KnowledgeHolder {
   private current: KnowledgeVersion;
+  /** How the last reload went (none yet: undefined); `/healthz` shows a refused one until a good one follows. */
+  lastReload?: { ok: boolean; at: number; errors: string[] };
 
   constructor(
     private readonly src: KnowledgeSource,
@@ -95,10 +98,13 @@ export class KnowledgeHolder {
   reload(): { ok: boolean; issues: KnowledgeIssue[] } {
     try {
       this.current = buildKnowledgeVersion(this.src);
+      this.lastReload = { ok: true, at: Date.now(), errors: [] };
       this.log?.info({ procedures: this.current.understander.size, ms: Math.round(this.current.loadMs) }, 'knowledge reloaded');
       return { ok: true, issues: [] };
     } catch (err) {
       const issues = err instanceof KnowledgeLoadError ? err.issues : [{ severity: 'error' as const, file: '?', line: 1, message: String(err) }];
+      const errors = issues.filter((i) => i.severity === 'error');
+      this.lastReload = { ok: false, at: Date.now(), errors: errors.slice(0, 10).map((i) => `${i.file}:${i.line}: ${i.message}`) };
       this.log?.error({ errors: issues.filter((i) => i.severity === 'error').slice(0, 20) }, 'knowledge change refused; serving the last good version');
       return { ok: false, issues };
     }
@@ -109,7 +115,9 @@ export interface AssistantParts {
   holder: KnowledgeHolder;
   engine: DialogueEngine;
   store: ConversationStore;
+  /** The guarded ticket store (limit per client, write health); the engine uses it. */
   tickets: TicketStore;
+  ticketGuard: TicketGuard;
   dossiers: DossierStatusProvider;
 }
 
@@ -117,6 +125,8 @@ export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledg
   holder?: KnowledgeHolder;
   /** Keep tickets in memory instead of DATA_DIR (tests, ask). */
   memoryTickets?: boolean;
+  /** Counts tickets per client (default: TICKETS_PER_CLIENT_PER_HOUR in memory; Redis when scaled out). */
+  ticketLimiter?: RateLimiter;
 }
 
 /** The embedded default: in-memory state, file tickets, dossiers from the configured provider. */
@@ -125,7 +135,8 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
     overrides.holder ??
     new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
   const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000, overrides.now);
-  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
+  const stored = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
+  const ticketGuard = new TicketGuard(stored, overrides.ticketLimiter ?? createRateLimiter(config.TICKETS_PER_CLIENT_PER_HOUR, 3600_000), overrides.log);
   // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.
   const dossiers = overrides.dossiers ?? createDossierProvider(config, { log: overrides.log });
   const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);
@@ -135,7 +146,8 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
     knowledge: () => holder.version.knowledge,
     understander: () => holder.version.understander,
     store,
-    tickets,
+    tickets: ticketGuard,
+    onTicket: overrides.onTicket ? ticketGuard.notify(overrides.onTicket) : undefined,
     dossiers,
     userLookups,
     globalLookups,
@@ -147,5 +159,6 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
       ...overrides.config,
     },
   });
-  return { holder, engine, store, tickets, dossiers };
+  ticketGuard.wrapEngine(engine);
+  return { holder, engine, store, tickets: ticketGuard, ticketGuard, dossiers };
 }

@@ -3,6 +3,8 @@
  * default) in `.env.example` and the README's configuration table; values are
  * validated at startup so a typo fails loudly instead of half-working.
  */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const bool = z
@@ -28,6 +30,36 @@ const jsonStringMap = (name: string) =>
       // reported below
     }
     ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object of strings` });
+    return z.NEVER;
+  });
+
+/** TRUST_PROXY: off, `true` (any proxy), a hop count, or the proxies' addresses/CIDRs separated by commas. */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    const t = (v ?? '').trim();
+    if (!t || t === 'false' || t === '0' || t === 'no') return false;
+    if (t === 'true' || t === 'yes') return true;
+    if (/^\d+$/.test(t)) return Number(t);
+    const list = t.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = list.filter((x) => !/^(?:[\d.]+|[\da-f:]+)(?:\/\d{1,3})?$/i.test(x) && !['loopback', 'linklocal', 'uniquelocal'].includes(x));
+    if (!bad.length) return list;
+    ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, a hop count, or proxy addresses/CIDRs separated by commas (not ${bad.join(', ')})` });
+    return z.NEVER;
+  });
+
+/** FRAME_ANCESTORS: who may show the chat in a frame — CSP sources separated by spaces or commas. */
+const frameAncestors = z
+  .string()
+  .optional()
+  .transform((v, ctx): string[] => {
+    const list = (v ?? '').split(/[\s,]+/).filter(Boolean).map((x) => (x === 'self' ? "'self'" : x === 'none' ? "'none'" : x));
+    if (!list.length) return ["'self'"];
+    const source = /^(?:'self'|'none'|https?:|https?:\/\/(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::\d{1,5})?)$/i;
+    const bad = list.filter((x) => !source.test(x));
+    if (!bad.length && !(list.includes("'none'") && list.length > 1)) return list;
+    ctx.addIssue({ code: 'custom', message: `FRAME_ANCESTORS must be 'self', 'none' (alone) or origins such as https://dichvucong.example.gov.vn (not ${bad.join(', ') || "'none' with others"})` });
     return z.NEVER;
   });
 
@@ -130,6 +162,22 @@ export const configSchema = z.object({
   DOSSIER_POLL_SECONDS: int(300),
   /** Web chat: messages one browser session may send per minute (0 = unlimited). */
   WEB_MESSAGES_PER_MINUTE: int(30),
+  /** Web chat: messages one client address may send per minute, whatever session ids it uses (0 = unlimited). */
+  WEB_MESSAGES_PER_MINUTE_PER_ADDRESS: int(120),
+  /** Web chat: messages per second from everyone together (0 = unlimited). */
+  WEB_MESSAGES_PER_SECOND: int(100),
+  /** Any route: requests one client address may make per minute (page, files, API, long polls; 0 = unlimited). */
+  HTTP_REQUESTS_PER_MINUTE_PER_ADDRESS: int(600),
+  /** Which proxies may tell the client address in X-Forwarded-For: unset/false, true, a hop count, or addresses/CIDRs. */
+  TRUST_PROXY: trustProxy,
+  /** Who may show the chat page in a frame (CSP frame-ancestors): 'self' by default, or origins such as https://portal.example.gov.vn. */
+  FRAME_ANCESTORS: frameAncestors,
+  /** Web chat: how long a reply waits for the browser that has not fetched it. */
+  WEB_OUTBOX_TTL_SECONDS: int(600),
+  /** Web chat: most memory held by replies waiting for browsers (oldest dropped first). */
+  WEB_OUTBOX_MAX_MB: int(32),
+  /** Hand-off and complaint tickets one client may open per hour; past it, its latest ticket is reused (0 = unlimited). */
+  TICKETS_PER_CLIENT_PER_HOUR: int(5),
   /** Telegram bot token from @BotFather; unset = Telegram off. */
   TELEGRAM_BOT_TOKEN: optional,
   /** Public HTTPS URL Telegram posts updates to (webhook mode); unset = long polling. */
@@ -170,4 +218,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return r.data;
+}
+
+/**
+ * Fails at start, with one clear line, when DATA_DIR cannot hold the assistant's files
+ * (a file in the way, no permission, read-only disk) — instead of a stack trace later,
+ * or a hang on the first ticket.
+ */
+export function checkDataDir(config: Pick<Config, 'DATA_DIR'>): void {
+  const dir = resolve(config.DATA_DIR);
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'no permission to write there' : e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'a file is in the way (it must be a folder)' : e.code === 'EROFS' ? 'the disk is read-only' : (e.message ?? String(err));
+    throw new ConfigError(`DATA_DIR=${config.DATA_DIR} cannot be used (${why}); set DATA_DIR to a folder this user can write`);
+  }
 }

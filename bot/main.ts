@@ -11,12 +11,12 @@ import { basename, join } from 'node:path';
 import { createAssistant } from './assistant.ts';
 import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
 import { startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle } from './channels/zalo/index.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { checkDataDir, ConfigError, loadConfig, type Config } from './config.ts';
 import type { ChannelName } from './dialogue/types.ts';
 import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
 import { DossierFollowPoller } from './dossier/follow.ts';
 import { HealthMonitor } from './health.ts';
-import { startWebServer } from './http/index.ts';
+import { startWebServer, webServerConfig } from './http/index.ts';
 import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
@@ -85,10 +85,10 @@ export async function main(config: Config): Promise<void> {
     holder: parts.holder,
     log,
     metrics,
-    limits: { messagesPerMinute: config.WEB_MESSAGES_PER_MINUTE },
+    ...webServerConfig(config, redis),
     wrapSender: (s) => instrumentSender(s, metrics),
     routes: telegram?.webhookRoute ? [telegram.webhookRoute] : [],
-    healthChecks: { runtime: () => health.check() },
+    healthChecks: { runtime: () => health.check(), tickets: () => parts.ticketGuard.health() },
   });
 
   if (telegram) {
@@ -164,12 +164,17 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
   let config: Config;
   try {
     config = loadConfig();
+    checkDataDir(config);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : err);
     process.exit(2);
   }
   main(config).catch((err: unknown) => {
-    console.error(err);
+    // A known startup failure (port in use, bad setting) is one line; anything else keeps its stack.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (code === 'EADDRINUSE' || code === 'EACCES') console.error(`cannot listen on ${config.HOST}:${config.PORT}: ${(err as Error).message}`);
+    else console.error(err);
     process.exit(1);
   });
 }

@@ -25,8 +25,26 @@ export class PermanentSendError extends Error {
   }
 }
 
+/**
+ * `submit` could not queue the message in time because the queue is unreachable, but the
+ * message is held in this process and goes in when the queue is back (ioredis's offline
+ * queue): it is late, not lost. Channels tell the citizen it will be answered later
+ * instead of asking them to send it again.
+ */
+export class QueueDelayedError extends Error {
+  constructor(message = 'queue unavailable: the message waits in this process until Redis answers', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QueueDelayedError';
+  }
+}
+
+/** True for a `QueueDelayedError` (also across module copies). */
+export function isQueueDelayed(err: unknown): boolean {
+  return err instanceof QueueDelayedError || (err instanceof Error && err.name === 'QueueDelayedError');
+}
+
 export interface Pipeline {
-  /** Accepts an incoming message. Resolves once it is durably queued (not when answered). */
+  /** Accepts an incoming message. Resolves once it is durably queued (not when answered); may reject with `QueueDelayedError`. */
   submit(msg: IncomingMessage): Promise<void>;
   /** Sends a message that did not come from a citizen's message (staff reply, dossier push). */
   push(channel: ChannelName, conversationId: string, reply: Reply): Promise<void>;

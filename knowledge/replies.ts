@@ -67,6 +67,7 @@ export const REPLY_KEYS = [
   'webOffline',
   'webRetry',
   'webBusy',
+  'webDelayed',
   'telegramButtonExpired',
   'staffTicket',
   'staffKindHandoff',

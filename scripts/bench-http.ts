@@ -10,7 +10,10 @@
  *      page would send) from 200 loopback addresses (127.0.1.1–127.0.1.200) → heap growth
  *      per conversation, read from `/metrics` after a full GC in the server.
  *
- *   npm run bench:http [-- --messages 4000 --conversations 8000 --addresses 200 --only throughput|memory]
+ *      Printed right after the run and again `--settle` seconds later, when what only
+ *      lives for a while (limiter windows, message ids kept for retries) has ended.
+ *
+ *   npm run bench:http [-- --messages 4000 --conversations 8000 --addresses 200 --settle 65 --only throughput|memory]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -44,7 +47,7 @@ function questions(): string[] {
 async function server(): Promise<void> {
   const { createAssistant } = await import('../bot/assistant.ts');
   const { loadConfig } = await import('../bot/config.ts');
-  const { startWebServer } = await import('../bot/http/index.ts');
+  const { startWebServer, webServerConfig } = await import('../bot/http/index.ts');
   const { InProcessPipeline } = await import('../bot/pipeline.ts');
   const { Metrics, instrumentEngine } = await import('../bot/metrics.ts');
   const config = loadConfig({ LOG_LEVEL: 'silent', DOSSIER_LOOKUPS_PER_HOUR: '1000000', DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: '1000000' });
@@ -52,19 +55,26 @@ async function server(): Promise<void> {
   const metrics = new Metrics();
   instrumentEngine(parts.engine, metrics);
   const pipeline = new InProcessPipeline(parts.engine);
+  // Throughput: no message limits (one loopback client is far over any per-address limit).
+  // Memory: the default per-session and per-address limits, no overall ceiling (the run is faster than 100 msg/s).
+  const limited = process.env.BENCH_LIMITS === 'default';
+  const defaults = webServerConfig(loadConfig({ WEB_MESSAGES_PER_SECOND: '0' }));
+  const { MemoryWebOutbox } = await import('../bot/channels/web.ts');
+  const outbox = new MemoryWebOutbox(limited ? defaults.limits : {});
   const web = await startWebServer({
     port: 0,
     host: '127.0.0.1',
     pipeline,
     holder: parts.holder,
-    limits: { messagesPerMinute: 0 },
     metrics,
+    outbox,
+    ...(limited ? defaults : { limits: { messagesPerMinute: 0 }, requestsPerMinutePerAddress: 0 }),
   });
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'gc') {
       // Several passes: weak maps and finalizers settle over more than one collection.
       for (let i = 0; i < 4; i++) globalThis.gc?.();
-      process.send?.({ cmd: 'gc-done' });
+      process.send?.({ cmd: 'gc-done', outbox: outbox.size });
     }
   });
   process.send?.({ cmd: 'ready', port: web.port });
@@ -109,8 +119,8 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startServer(limits: 'none' | 'default'): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_LIMITS: limits } });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -120,23 +130,48 @@ function startServer(): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
-function gc(child: ChildProcess): Promise<void> {
+/** Asks the server for a full GC; resolves to what its outbox holds then. */
+function gc(child: ChildProcess): Promise<{ conversations: number; replies: number; bytes: number }> {
   return new Promise((resolve) => {
-    const on = (m: { cmd: string }): void => {
+    const on = (m: { cmd: string; outbox: { conversations: number; replies: number; bytes: number } }): void => {
       if (m.cmd !== 'gc-done') return;
       child.off('message', on);
-      resolve();
+      resolve(m.outbox);
     };
     child.on('message', on);
     child.send({ cmd: 'gc' });
   });
 }
 
-async function heapUsed(port: number): Promise<number> {
+/** Heap used and external memory (buffers) as `/metrics` reports them. */
+async function memoryUsed(port: number): Promise<{ heap: number; external: number }> {
   const text = await get(port, '/metrics');
-  const m = /^tthc_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
-  if (!m) throw new Error('tthc_nodejs_heap_size_used_bytes missing from /metrics');
-  return Number(m[1]);
+  const read = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text);
+    if (!m) throw new Error(`${name} missing from /metrics: ${text.slice(0, 300)}`);
+    return Number(m[1]);
+  };
+  return { heap: read('tthc_nodejs_heap_size_used_bytes'), external: read('tthc_nodejs_external_memory_bytes') };
+}
+
+/**
+ * Opens the long poll the page keeps open (its cursor tells the server what was shown, so
+ * the server can drop it), and leaves once the server has the request: it answers the
+ * `Expect: 100-continue` header as soon as it has read the headers.
+ */
+function pollOnce(port: number, localAddress: string, sessionId: string, cursor: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, localAddress, agent: false, headers: { Expect: '100-continue' }, path: `/api/updates?sessionId=${sessionId}&cursor=${encodeURIComponent(cursor)}` });
+    const leave = (): void => {
+      clearTimeout(fallback);
+      req.destroy();
+      resolve();
+    };
+    const fallback = setTimeout(leave, 2000);
+    req.on('continue', () => setTimeout(leave, 20));
+    req.on('error', () => undefined);
+    req.end();
+  });
 }
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
@@ -175,11 +210,11 @@ async function throughput(port: number, total: number): Promise<string> {
   return `${String(total).padStart(5)} msgs  ${Math.round(total / secs)} msg/s  p50 ${pct(times, 0.5).toFixed(1)} ms  p99 ${pct(times, 0.99).toFixed(1)} ms${refused ? `  refused ${refused}` : ''}`;
 }
 
-async function memory(child: ChildProcess, port: number, conversations: number, addresses: number): Promise<string> {
+async function memory(child: ChildProcess, port: number, conversations: number, addresses: number, settleSeconds: number): Promise<string[]> {
   const texts = questions();
   const agents = Array.from({ length: addresses }, (_, i) => new Agent({ keepAlive: true, maxSockets: 2, localAddress: `127.0.1.${i + 1}` }));
   await gc(child);
-  const before = await heapUsed(port);
+  const before = await memoryUsed(port);
   let next = 0;
   const refused = new Map<number, number>();
   const t0 = performance.now();
@@ -192,15 +227,27 @@ async function memory(child: ChildProcess, port: number, conversations: number, 
       const first = await post(port, agent, { sessionId, text: texts[c % texts.length], messageId: 'a' });
       const second = await post(port, agent, { sessionId, text: texts[(c * 7 + 3) % texts.length], messageId: 'b', cursor: first.body.cursor });
       for (const r of [first, second]) if (r.status !== 200) refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+      if (second.body.cursor) await pollOnce(port, `127.0.1.${(c % addresses) + 1}`, sessionId, second.body.cursor);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const secs = (performance.now() - t0) / 1000;
   for (const a of agents) a.destroy();
-  await gc(child);
-  const after = await heapUsed(port);
-  const per = (after - before) / conversations / 1024;
-  return `${conversations} conversations from ${addresses} addresses in ${secs.toFixed(1)} s: heap ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB, ${per.toFixed(2)} KB per conversation${refused.size ? `  (not 200: ${[...refused].map(([s, n]) => `${n}× ${s}`).join(', ')})` : ''}`;
+  const per = (from: { heap: number; external: number }, to: { heap: number; external: number }, box: { replies: number; bytes: number }): string =>
+    `heap ${((to.heap - from.heap) / conversations / 1024).toFixed(2)} KB + buffers ${((to.external - from.external) / conversations / 1024).toFixed(2)} KB per conversation (heap ${(to.heap / 2 ** 20).toFixed(1)} MB; outbox ${box.replies} replies, ${Math.round(box.bytes / 1024)} KB)`;
+  const box = await gc(child);
+  const after = await memoryUsed(port);
+  const lines = [
+    `${conversations} conversations (2 messages each) from ${addresses} addresses in ${secs.toFixed(1)} s${refused.size ? `  (not 200: ${[...refused].map(([s, n]) => `${n}× ${s}`).join(', ')})` : ''}`,
+    `  right after:      ${per(before, after, box)}`,
+  ];
+  if (settleSeconds > 0) {
+    // Limiter windows, remembered message ids and replies kept for retries end by time.
+    await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+    const later = await gc(child);
+    lines.push(`  ${`${settleSeconds} s later:`.padEnd(17)} ${per(before, await memoryUsed(port), later)}`);
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
@@ -208,9 +255,10 @@ async function main(): Promise<void> {
   const total = Number(arg('--messages') ?? 4000);
   const conversations = Number(arg('--conversations') ?? 8000);
   const addresses = Number(arg('--addresses') ?? 200);
+  const settle = Number(arg('--settle') ?? 65);
   console.log(`Web chat API benchmark — loopback, real engine, in-process pipeline (node ${process.version})`);
   if (only !== 'memory') {
-    const { child, port } = await startServer();
+    const { child, port } = await startServer('none');
     try {
       console.log(`throughput, concurrency ${CONCURRENCY}:`);
       console.log(`  baseline  ${BASELINE}`);
@@ -221,9 +269,10 @@ async function main(): Promise<void> {
     }
   }
   if (only !== 'throughput') {
-    const { child, port } = await startServer();
+    const { child, port } = await startServer('default');
     try {
-      console.log(`memory: ${await memory(child, port, conversations, addresses)}`);
+      console.log('memory (from /metrics, after a full GC in the server):');
+      for (const line of await memory(child, port, conversations, addresses, settle)) console.log(`  ${line}`);
     } finally {
       child.removeAllListeners('exit');
       child.kill();

@@ -26,7 +26,7 @@ import { sampleDossiers } from '../bot/dossier/sample.ts';
 import { MemoryDossierProvider } from '../bot/dossier/types.ts';
 import { QueueAdmin } from '../bot/queue/admin.ts';
 import { BullPipeline, type TurnHandler } from '../bot/queue/bull-pipeline.ts';
-import { RedisRateLimiter } from '../bot/queue/ratelimit.ts';
+import { RedisRateLimiter } from '../bot/ratelimit.ts';
 import { deleteByPrefix } from '../bot/queue/redis.ts';
 import { RedisConversationStore } from '../bot/queue/store.ts';
 

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { createAssistant } from '../bot/assistant.ts';
-import { ConfigError, loadConfig } from '../bot/config.ts';
+import { checkDataDir, ConfigError, loadConfig } from '../bot/config.ts';
 import { HealthMonitor } from '../bot/health.ts';
 import { buildHttpServer } from '../bot/http/server.ts';
 import { opsArea } from '../bot/http/ops.ts';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    checkDataDir(config);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : err);
     process.exit(2);

@@ -3,12 +3,11 @@
  * rate limiters (memory and Redis): a worker process may use either, so they must
  * behave alike.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyState, MemoryConversationStore, type ConversationStore } from '../bot/dialogue/state.ts';
-import { RedisRateLimiter } from '../bot/queue/ratelimit.ts';
 import { RedisConversationStore } from '../bot/queue/store.ts';
-import { MemoryRateLimiter, type RateLimiter } from '../bot/ratelimit.ts';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../bot/ratelimit.ts';
 import { cleanupPrefix, connectRedis, randomPrefix, until } from './queue-helpers.ts';
 
 let redis: Redis | undefined;
@@ -95,9 +94,26 @@ describe.each(limiters)('RateLimiter conformance: $name', (impl) => {
   });
 
   it('frees the slot when the window has passed', async () => {
-    const rl = await impl.make(1, 100);
+    // Windows are whole seconds (the Redis store expires keys in seconds).
+    const rl = await impl.make(1, 1000);
     expect(await rl.hit('k')).toBe(0);
-    expect(await rl.hit('k')).toBeGreaterThan(0);
-    await until(async () => (await rl.hit('k')) === 0, 'the window to pass', 5000, 20);
+    const wait = await rl.hit('k');
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(1000);
+    await until(async () => (await rl.hit('k')) === 0, 'the window to pass', 5000, 50);
+  });
+});
+
+describe('RedisRateLimiter during a Redis outage', () => {
+  it('keeps counting in this process instead of hanging or lifting the limit', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: null });
+    dead.on('error', () => undefined);
+    try {
+      const rl = new RedisRateLimiter(dead, { prefix, name: 'outage', max: 2, windowMs: 60_000 });
+      expect([await rl.hit('a'), await rl.hit('a')]).toEqual([0, 0]);
+      expect(await rl.hit('a')).toBeGreaterThan(0);
+    } finally {
+      dead.disconnect();
+    }
   });
 });

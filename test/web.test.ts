@@ -223,19 +223,56 @@ describe('late replies (staff) and quiet turns', () => {
 });
 
 describe('memory outbox', () => {
+  const r = { text: 't', options: [], links: [] };
+  const sizes = (box: MemoryWebOutbox) => box.size;
+
   it('keeps a bounded number of replies and conversations', async () => {
-    let now = 0;
-    const box = new MemoryWebOutbox({ outboxPerConversation: 2, outboxConversations: 2, outboxIdleMs: 1000 }, () => now);
-    const r = { text: 't', options: [], links: [] };
+    const box = new MemoryWebOutbox({ outboxPerConversation: 2, outboxConversations: 2, sweepMs: 0 });
     for (let i = 0; i < 3; i++) await box.append('a', r);
     expect((await box.after('a', 0)).map((e) => e.seq)).toEqual([2, 3]);
     await box.append('b', r);
     await box.append('c', r);
-    expect(await box.lastSeq('a')).toBe(0); // evicted: least recently written
-    now = 5000;
-    await box.append('d', r);
-    expect(await box.lastSeq('b')).toBe(0); // idle too long
-    expect(await box.lastSeq('d')).toBe(1);
+    expect((await box.head('a')).seq).toBe(0); // evicted: least recently written
+    expect(sizes(box).conversations).toBe(2);
+  });
+
+  it('drops a reply once the browser acknowledges it, soon after it went out, or after its TTL', async () => {
+    let now = 0;
+    const box = new MemoryWebOutbox({ outboxTtlMs: 10_000, outboxDeliveredMs: 1000, outboxIdleMs: 60_000, sweepMs: 0 }, () => now);
+    await box.append('a', r);
+    await box.append('a', r);
+    await box.ack('a', 1); // the page showed #1
+    expect((await box.after('a', 0)).map((e) => e.seq)).toEqual([2]);
+    await box.delivered('a', 2); // #2 went out in an answer: kept a short grace for a retry
+    now = 500;
+    expect((await box.after('a', 0)).map((e) => e.seq)).toEqual([2]);
+    now = 1500;
+    box.sweep();
+    expect(sizes(box)).toMatchObject({ conversations: 1, replies: 0, bytes: 0 });
+    // Nobody fetches #3: gone after the TTL.
+    await box.append('a', r);
+    now = 12_000;
+    box.sweep();
+    expect(await box.after('a', 0)).toEqual([]);
+    // The conversation itself is forgotten when idle; seen again, it starts a new epoch.
+    const { epoch } = await box.head('a');
+    now = 100_000;
+    box.sweep();
+    expect(sizes(box).conversations).toBe(0);
+    await box.append('a', r);
+    const again = await box.head('a');
+    expect(again.seq).toBe(1);
+    expect(again.epoch).not.toBe(epoch);
+  });
+
+  it('holds at most its byte budget, dropping the least recently written replies first', async () => {
+    const big = { text: 'đ'.repeat(5000), options: [], links: [] }; // ~10 KB in the heap
+    const box = new MemoryWebOutbox({ outboxMaxBytes: 50_000, sweepMs: 0 });
+    for (let i = 0; i < 20; i++) await box.append(`c${i}`, big);
+    expect(sizes(box).bytes).toBeLessThanOrEqual(50_000);
+    expect(sizes(box).replies).toBeLessThan(20);
+    expect((await box.after('c19', 0)).map((e) => e.seq)).toEqual([1]); // the newest is kept
+    expect(await box.after('c0', 0)).toEqual([]);
   });
 
   it('wakes a waiter on append and on abort', async () => {

@@ -26,18 +26,28 @@ export interface WebReply {
  * Where replies wait for the browser. In memory by default; when several processes share
  * the work (BullMQ), a shared implementation lets a reply produced by any worker reach
  * the process that holds the browser's request.
+ *
+ * A reply is kept only until the browser has it: dropped when the browser's cursor says
+ * it was shown (`ack`), kept a short grace after it went out in an answer (`delivered`,
+ * for a retried request whose answer was lost), and dropped after a TTL when nobody
+ * fetches it. Sequence numbers count per conversation within an epoch; a conversation
+ * forgotten and seen again gets a new epoch, so a browser's old cursor starts it from 0.
  */
 export interface WebOutbox {
   /** Appends a reply; returns its sequence number in the conversation (1, 2, …). */
   append(conversationId: string, reply: Reply): Promise<number>;
-  /** Last sequence number in the conversation (0 when none). */
-  lastSeq(conversationId: string): Promise<number>;
-  /** Entries after `seq`, oldest first. */
+  /** The epoch the conversation's sequence numbers belong to, and its last sequence (0 when none). */
+  head(conversationId: string): Promise<{ epoch: string; seq: number }>;
+  /** Entries after `seq` still kept, oldest first. */
   after(conversationId: string, seq: number): Promise<{ seq: number; reply: Reply }[]>;
   /** Resolves when an entry after `seq` exists, or when `signal` aborts. */
   wait(conversationId: string, seq: number, signal: AbortSignal): Promise<void>;
-  /** A value that changes when the outbox loses its history (restart), so browsers reset their cursor. */
-  readonly epoch: string;
+  /** The browser has shown every reply up to `seq`: they need not be kept. */
+  ack(conversationId: string, seq: number): Promise<void>;
+  /** Replies up to `seq` went out in an answer: kept only the short grace a retry needs. */
+  delivered(conversationId: string, seq: number): Promise<void>;
+  /** Stops background sweeping. */
+  close?(): void;
 }
 
 /** Frozen defaults for the web channel's limits. */
@@ -46,6 +56,8 @@ export const WEB_DEFAULTS = Object.freeze({
   maxBodyBytes: 16 * 1024,
   /** How long POST /api/chat waits for its reply before answering `pending: true`. */
   replyWaitMs: 25_000,
+  /** How long POST /api/chat waits for the queue to take a message before telling the citizen it is busy. */
+  queueWaitMs: 4_000,
   /** How long GET /api/updates holds an idle long poll. */
   pollWaitMs: 25_000,
   /** Messages per session per minute (0 = unlimited). */
@@ -54,8 +66,16 @@ export const WEB_DEFAULTS = Object.freeze({
   outboxPerConversation: 50,
   /** Conversations kept in the memory outbox. */
   outboxConversations: 20_000,
-  /** Idle time after which the memory outbox forgets a conversation. */
-  outboxIdleMs: 6 * 3600_000,
+  /** A reply nobody fetched is dropped after this long. */
+  outboxTtlMs: 600_000,
+  /** A reply that went out in an answer is kept this long (for a retried request), unless the browser acknowledges it sooner. */
+  outboxDeliveredMs: 10_000,
+  /** A conversation with no waiting reply is forgotten after this long without a new one. */
+  outboxIdleMs: 1_800_000,
+  /** Most bytes (estimated) of replies kept in memory; the oldest go first. */
+  outboxMaxBytes: 32 * 2 ** 20,
+  /** How often expired replies and idle conversations are swept. */
+  sweepMs: 15_000,
 });
 export type WebLimits = { -readonly [K in keyof typeof WEB_DEFAULTS]: number };
 
@@ -69,39 +89,98 @@ export function webConversationId(sessionId: string): string {
   return `web-${sessionId}`;
 }
 
-/** Replies in process memory, bounded per conversation and in total. */
+/** Rough bytes a reply holds in the heap (strings are UTF-16 for Vietnamese text), for the byte budget. */
+export function replyBytes(reply: Reply): number {
+  let chars = reply.text.length;
+  for (const o of reply.options) chars += o.label.length + o.payload.length;
+  for (const l of reply.links) chars += l.title.length + l.url.length;
+  return 2 * chars + 64 * (1 + reply.options.length + reply.links.length);
+}
+
+interface OutboxEntry {
+  seq: number;
+  reply: Reply;
+  bytes: number;
+  expires: number;
+}
+interface OutboxConversation {
+  epoch: string;
+  seq: number;
+  entries: OutboxEntry[];
+  touched: number;
+}
+
+/**
+ * Replies in process memory, bounded by count, bytes and time: per conversation, in
+ * total, and swept on a timer so a conversation nobody comes back to costs nothing after
+ * its TTL.
+ */
 export class MemoryWebOutbox implements WebOutbox {
-  readonly epoch = randomBytes(6).toString('base64url');
-  private readonly convs = new Map<string, { seq: number; entries: { seq: number; reply: Reply }[]; touched: number }>();
+  private readonly epoch = randomBytes(6).toString('base64url');
+  private generation = 0;
+  private readonly convs = new Map<string, OutboxConversation>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  private bytes = 0;
+  private readonly timer?: NodeJS.Timeout;
+  private readonly limits: Pick<WebLimits, 'outboxPerConversation' | 'outboxConversations' | 'outboxTtlMs' | 'outboxDeliveredMs' | 'outboxIdleMs' | 'outboxMaxBytes' | 'sweepMs'>;
 
   constructor(
-    private readonly limits: Pick<WebLimits, 'outboxPerConversation' | 'outboxConversations' | 'outboxIdleMs'> = WEB_DEFAULTS,
+    limits: Partial<WebLimits> = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.limits = { ...WEB_DEFAULTS, ...limits };
+    if (this.limits.sweepMs > 0) {
+      this.timer = setInterval(() => this.sweep(), this.limits.sweepMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Replies and conversations held now (for tests and the memory benchmark). */
+  get size(): { conversations: number; replies: number; bytes: number } {
+    let replies = 0;
+    for (const c of this.convs.values()) replies += c.entries.length;
+    return { conversations: this.convs.size, replies, bytes: this.bytes };
+  }
 
   async append(conversationId: string, reply: Reply): Promise<number> {
     const t = this.now();
     let c = this.convs.get(conversationId);
     if (c) this.convs.delete(conversationId);
-    else c = { seq: 0, entries: [], touched: t };
+    else c = { epoch: `${this.epoch}-${(++this.generation).toString(36)}`, seq: 0, entries: [], touched: t };
     c.seq += 1;
     c.touched = t;
-    c.entries.push({ seq: c.seq, reply });
-    if (c.entries.length > this.limits.outboxPerConversation) c.entries.splice(0, c.entries.length - this.limits.outboxPerConversation);
+    const entry: OutboxEntry = { seq: c.seq, reply, bytes: replyBytes(reply), expires: t + this.limits.outboxTtlMs };
+    c.entries.push(entry);
+    this.bytes += entry.bytes;
+    while (c.entries.length > this.limits.outboxPerConversation) this.bytes -= (c.entries.shift() as OutboxEntry).bytes;
     this.convs.set(conversationId, c); // re-inserted: Map order = least recently written first
-    this.evict(t);
+    this.enforceBudget(conversationId);
     const ws = this.waiters.get(conversationId);
     if (ws) for (const w of [...ws]) w();
     return c.seq;
   }
 
-  async lastSeq(conversationId: string): Promise<number> {
-    return this.convs.get(conversationId)?.seq ?? 0;
+  async head(conversationId: string): Promise<{ epoch: string; seq: number }> {
+    const c = this.convs.get(conversationId);
+    return c ? { epoch: c.epoch, seq: c.seq } : { epoch: this.epoch, seq: 0 };
   }
 
   async after(conversationId: string, seq: number): Promise<{ seq: number; reply: Reply }[]> {
-    return (this.convs.get(conversationId)?.entries ?? []).filter((e) => e.seq > seq);
+    const t = this.now();
+    return (this.convs.get(conversationId)?.entries ?? []).filter((e) => e.seq > seq && e.expires > t).map((e) => ({ seq: e.seq, reply: e.reply }));
+  }
+
+  async ack(conversationId: string, seq: number): Promise<void> {
+    const c = this.convs.get(conversationId);
+    if (!c) return;
+    const keep = c.entries.filter((e) => e.seq > seq);
+    for (const e of c.entries) if (e.seq <= seq) this.bytes -= e.bytes;
+    c.entries = keep;
+  }
+
+  async delivered(conversationId: string, seq: number): Promise<void> {
+    const until = this.now() + this.limits.outboxDeliveredMs;
+    for (const e of this.convs.get(conversationId)?.entries ?? []) if (e.seq <= seq && e.expires > until) e.expires = until;
   }
 
   wait(conversationId: string, seq: number, signal: AbortSignal): Promise<void> {
@@ -120,11 +199,35 @@ export class MemoryWebOutbox implements WebOutbox {
     });
   }
 
-  private evict(t: number): void {
+  /** Drops expired replies and forgets idle conversations nobody waits on. Runs on a timer; tests call it. */
+  sweep(): void {
+    const t = this.now();
+    for (const [id, c] of this.convs) {
+      if (c.entries.some((e) => e.expires <= t)) {
+        for (const e of c.entries) if (e.expires <= t) this.bytes -= e.bytes;
+        c.entries = c.entries.filter((e) => e.expires > t);
+      }
+      if (!c.entries.length && c.touched <= t - this.limits.outboxIdleMs && !this.waiters.has(id)) this.convs.delete(id);
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Over the count or byte budget: the least recently written conversations lose their replies first. */
+  private enforceBudget(keep: string): void {
     for (const [id, c] of this.convs) {
       const tooMany = this.convs.size > this.limits.outboxConversations;
-      if (!tooMany && c.touched > t - this.limits.outboxIdleMs) break;
-      this.convs.delete(id);
+      if (!tooMany && this.bytes <= this.limits.outboxMaxBytes) break;
+      if (id === keep && !tooMany) {
+        // The conversation just written keeps at least its newest reply.
+        while (c.entries.length > 1 && this.bytes > this.limits.outboxMaxBytes) this.bytes -= (c.entries.shift() as OutboxEntry).bytes;
+        break;
+      }
+      for (const e of c.entries) this.bytes -= e.bytes;
+      c.entries = [];
+      if (tooMany || !this.waiters.has(id)) this.convs.delete(id);
     }
   }
 }

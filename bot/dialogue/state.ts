@@ -47,15 +47,39 @@ export interface ConversationStore {
   close?(): Promise<void>;
 }
 
-/** In-process store with idle expiry (the embedded default). */
+/** UTF-8 bytes in a buffer of their own (a slice of Node's shared pool would keep the whole 8 KB slab alive). */
+function ownBuffer(text: string): Buffer {
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  b.write(text, 'utf8');
+  return b;
+}
+
+/** In-process store with idle expiry (the embedded default), swept on a timer so idle conversations free their memory. */
 export class MemoryConversationStore implements ConversationStore {
-  private readonly items = new Map<string, { state: ConversationState; expires: number }>();
+  /** States as UTF-8 JSON: a third of the memory of the live objects, and as isolated as a clone. */
+  private readonly items = new Map<string, { state: Buffer; expires: number }>();
+  private readonly timer?: NodeJS.Timeout;
 
   constructor(
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = 100_000,
-  ) {}
+  ) {
+    if (ttlMs > 0) {
+      this.timer = setInterval(() => this.sweep(), Math.min(ttlMs, 60_000));
+      this.timer.unref();
+    }
+  }
+
+  /** Forgets expired conversations (runs on a timer; tests call it). */
+  sweep(): void {
+    const t = this.now();
+    for (const [id, it] of this.items) if (it.expires <= t) this.items.delete(id);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
 
   async get(id: string): Promise<ConversationState | undefined> {
     const it = this.items.get(id);
@@ -64,12 +88,12 @@ export class MemoryConversationStore implements ConversationStore {
       this.items.delete(id);
       return undefined;
     }
-    return structuredClone(it.state);
+    return JSON.parse(it.state.toString('utf8')) as ConversationState;
   }
 
   async set(id: string, state: ConversationState, ttlMs?: number): Promise<void> {
     this.items.delete(id);
-    this.items.set(id, { state: structuredClone(state), expires: this.now() + (ttlMs ?? this.ttlMs) });
+    this.items.set(id, { state: ownBuffer(JSON.stringify(state)), expires: this.now() + (ttlMs ?? this.ttlMs) });
     if (this.items.size > this.maxEntries) {
       // Drop the least recently written conversation (Map keeps insertion order).
       const oldest = this.items.keys().next().value;

@@ -23,6 +23,11 @@ export interface IncomingMessage {
   userName?: string;
   /** Epoch ms when the platform says it was sent. */
   sentAt?: number;
+  /**
+   * Who sent it as far as abuse limits can tell, when `userId` cannot (the web: an opaque
+   * hash of the client address, shared by every session id that address uses).
+   */
+  client?: string;
 }
 
 /** A choice the citizen can tap (web, Telegram) or answer by number (Zalo, CLI). */

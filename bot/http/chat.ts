@@ -8,11 +8,20 @@
  *   GET  /api/updates    ?sessionId=&cursor=  long poll for replies that came later (staff)
  *
  * A retried POST with the same messageId waits for the first one instead of asking the
- * engine again; the reply is read from the channel's outbox (bot/channels/web.ts).
+ * engine again; the reply is read from the channel's outbox (bot/channels/web.ts), which
+ * drops it once the browser's cursor says it was shown.
+ *
+ * Abuse: messages are limited per session, per client address (whatever session ids it
+ * rotates; the address as Fastify's `trustProxy` rule reads it) and for everyone; a 429
+ * says when to come back (`Retry-After`). What the area keeps per message in flight is a
+ * few fields, swept on a timer. When the queue cannot take a message for a few seconds
+ * (Redis away), the answer says so (`notice`, the `webDelayed` template) and the reply
+ * follows by long poll when the message is handled.
  */
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { createHash, randomBytes } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +31,7 @@ import { MemoryWebOutbox, MESSAGE_ID, SESSION_ID, WEB_DEFAULTS, WebChannel, webC
 import { siteValues } from '../dialogue/compose.ts';
 import type { Logger, Turn } from '../dialogue/engine.ts';
 import type { IncomingMessage, Reply } from '../dialogue/types.ts';
-import type { ChannelSender, Pipeline } from '../pipeline.ts';
+import { isQueueDelayed, type ChannelSender, type Pipeline } from '../pipeline.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../ratelimit.ts';
 import { HttpError, WEB_ERRORS } from './errors.ts';
 
@@ -34,8 +43,8 @@ export interface ChatAreaOptions {
   log?: Logger;
   outbox?: WebOutbox;
   limits?: Partial<WebLimits>;
-  /** Per-session message limiter (defaults to `messagesPerMinute` in memory). */
-  rateLimiter?: RateLimiter;
+  /** Message limits: per session (default: `messagesPerMinute` in memory), per client address, for everyone. */
+  limiters?: { session?: RateLimiter; address?: RateLimiter; overall?: RateLimiter };
   /** Wraps the channel's sender before it is registered (metrics). */
   wrapSender?: (sender: ChannelSender) => ChannelSender;
 }
@@ -55,7 +64,42 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
+interface Inflight {
+  answered: Promise<void>;
+  /** Resolves when the pipeline took the message (also when it is held for a delayed queue). */
+  queued: Promise<void>;
+  /** True once the queue has the message for sure. */
+  isQueued: boolean;
+  /** Set when the pipeline refused the message (503; the same message may be sent again). */
+  refused?: HttpError;
+  before: { epoch: string; seq: number };
+  expires: number;
+}
+/** How long a message id is remembered for a retried POST: the longest wait for a reply, plus the page's retry delays. */
+const INFLIGHT_MS = WEB_DEFAULTS.replyWaitMs + 10_000;
+const INFLIGHT_MAX = 10_000;
+
 const etagOf = (body: Buffer | string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`;
+
+/**
+ * The address limits count under: IPv4 as is, IPv6 by its /64 (one household or phone
+ * gets a whole /64 and could rotate through it).
+ */
+export function addressKey(ip: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return v4[1] as string;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** The opaque client id a message carries for ticket limits (an address hash, not the address). */
+function clientId(address: string): string {
+  return createHash('sha256').update(`tthc-client:${address}`).digest('base64url').slice(0, 16);
+}
 
 /** The sequence a cursor points at; 0 for a cursor from another outbox epoch, null when absent or malformed. */
 function parseCursor(raw: unknown, epoch: string): number | null {
@@ -72,17 +116,33 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
   const outbox = opts.outbox ?? new MemoryWebOutbox(limits);
   const channel = new WebChannel(outbox);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(channel) : channel);
-  const limiter = opts.rateLimiter ?? (limits.messagesPerMinute > 0 ? new MemoryRateLimiter(limits.messagesPerMinute, 60_000) : undefined);
+  const sessionLimit = opts.limiters?.session ?? (limits.messagesPerMinute > 0 ? new MemoryRateLimiter(limits.messagesPerMinute, 60_000) : undefined);
+  // Checked in this order, each only when the one before allowed the message, so a client
+  // refused for its own address does not use up everyone's allowance.
+  const checks: [RateLimiter | undefined, (conv: string, address: string) => string][] = [
+    [sessionLimit, (conv) => conv],
+    [opts.limiters?.address, (_conv, address) => `addr:${address}`],
+    [opts.limiters?.overall, () => 'all'],
+  ];
 
   // Quiet turns (staff own the conversation) produce no reply; the turn listener ends their wait.
   const quietTurns = new Map<string, () => void>();
   opts.pipeline.onTurn?.((msg: IncomingMessage, turn: Turn) => {
     if (msg.channel !== 'web' || turn.reply) return;
-    quietTurns.get(`${msg.conversationId} ${msg.messageId}`)?.();
+    quietTurns.get(msg.messageId)?.();
   });
   // Recent message ids: a retried POST waits for the first one instead of asking again.
-  const inflight = new Map<string, { answered: Promise<void>; before: number }>();
+  // Each entry is a few fields; entries go after INFLIGHT_MS or past INFLIGHT_MAX, oldest first.
+  const inflight = new Map<string, Inflight>();
   const waiting = new Map<AbortController, 'chat' | 'poll'>();
+  const sweeper = setInterval(() => {
+    const t = Date.now();
+    for (const [k, e] of inflight) {
+      if (e.expires > t) break;
+      inflight.delete(k);
+    }
+  }, limits.sweepMs > 0 ? limits.sweepMs : 15_000);
+  sweeper.unref();
 
   const templateFiles = { css: readFileSync(join(STATIC_DIR, 'app.css')), js: readFileSync(join(STATIC_DIR, 'app.js')) };
   const pageTemplate = readFileSync(join(STATIC_DIR, 'index.html'), 'utf8');
@@ -130,10 +190,24 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
     };
   };
 
-  const repliesAfter = async (conv: string, seq: number): Promise<{ replies: WebReply[]; cursor: string }> => {
+  /**
+   * What the browser has not seen after `seq`, and its new cursor. The head is read first:
+   * replies already dropped (acknowledged, expired) move the cursor on instead of being
+   * asked for again.
+   */
+  const repliesAfter = async (conv: string, head: { epoch: string; seq: number }, seq: number): Promise<{ replies: WebReply[]; cursor: string }> => {
     const entries = await outbox.after(conv, seq);
-    const last = entries.length ? (entries[entries.length - 1] as { seq: number }).seq : Math.max(seq, 0);
-    return { replies: entries.map((e) => toWeb(e.seq, e.reply)), cursor: `${outbox.epoch}.${last}` };
+    const last = Math.max(head.seq, entries.length ? (entries[entries.length - 1] as { seq: number }).seq : 0);
+    if (entries.length) await outbox.delivered(conv, last);
+    return { replies: entries.map((e) => toWeb(e.seq, e.reply)), cursor: `${head.epoch}.${last}` };
+  };
+
+  /** Reads the client's cursor against the conversation's epoch and drops what it has shown. */
+  const readCursor = async (conv: string, raw: unknown): Promise<{ head: { epoch: string; seq: number }; seq: number | null }> => {
+    const head = await outbox.head(conv);
+    const seq = parseCursor(raw, head.epoch);
+    if (seq) await outbox.ack(conv, seq);
+    return { head, seq };
   };
 
   /** Waits until `work` settles, the timeout passes, the client goes away or shutdown ends the wait. */
@@ -151,6 +225,44 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       ac.abort();
       waiting.delete(ac);
     }
+  };
+
+  /** Hands the message to the pipeline; the entry tells when it is queued and when it is answered. */
+  const submit = (key: string, msg: IncomingMessage, before: { epoch: string; seq: number }): Inflight => {
+    const conv = msg.conversationId;
+    let quiet!: () => void;
+    const quietTurn = new Promise<void>((r) => (quiet = r));
+    quietTurns.set(key, quiet);
+    const entry: Inflight = { answered: Promise.resolve(), queued: Promise.resolve(), isQueued: false, before, expires: Date.now() + INFLIGHT_MS };
+    const queued = opts.pipeline.submit(msg).then(
+      () => {
+        entry.isQueued = true;
+      },
+      (err: unknown) => {
+        if (isQueueDelayed(err)) {
+          // Held in this process until Redis answers: handled later, not lost.
+          log?.warn({ conversation: conv }, 'web message delayed: the queue is unavailable, it is handled when Redis answers');
+          return;
+        }
+        log?.error({ err, conversation: conv }, 'web message not queued');
+        entry.refused = new HttpError(503, WEB_ERRORS.unavailable);
+        throw entry.refused;
+      },
+    );
+    entry.queued = queued.catch(() => undefined);
+    entry.answered = (async () => {
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), limits.replyWaitMs);
+      try {
+        await queued;
+        if (entry.isQueued) await Promise.race([outbox.wait(conv, before.seq, ac.signal), quietTurn]);
+      } finally {
+        clearTimeout(timer);
+        quietTurns.delete(key);
+      }
+    })();
+    entry.answered.catch(() => inflight.delete(key)); // a refused message may be sent again
+    return entry;
   };
 
   const plugin: FastifyPluginAsync = async (app) => {
@@ -185,13 +297,13 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       if (b.messageId !== undefined && (typeof b.messageId !== 'string' || !MESSAGE_ID.test(b.messageId))) throw new HttpError(400, WEB_ERRORS.messageId);
       const conv = webConversationId(b.sessionId);
       const messageId = `${b.sessionId}_${(b.messageId as string | undefined) ?? randomBytes(9).toString('base64url')}`;
-      const key = `${conv} ${messageId}`;
-      const cursor = parseCursor(b.cursor, outbox.epoch);
+      const key = messageId; // the session id is part of it
 
       let entry = inflight.get(key);
       if (!entry) {
-        if (limiter) {
-          const wait = await limiter.hit(conv);
+        const address = addressKey(req.ip);
+        for (const [limiter, keyOf] of checks) {
+          const wait = limiter ? await limiter.hit(keyOf(conv, address)) : 0;
           if (wait) {
             return reply
               .code(429)
@@ -200,38 +312,29 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
               .send({ error: WEB_ERRORS.rateLimited, retryAfterMs: wait });
           }
         }
-        const before = await outbox.lastSeq(conv);
-        const msg: IncomingMessage = { channel: 'web', conversationId: conv, userId: conv, messageId, text: b.text, kind: 'text', sentAt: Date.now() };
-        let quiet!: () => void;
-        const quietTurn = new Promise<void>((r) => (quiet = r));
-        quietTurns.set(key, quiet);
-        const answered = (async () => {
-          const ac = new AbortController();
-          const timer = setTimeout(() => ac.abort(), limits.replyWaitMs);
-          try {
-            try {
-              await opts.pipeline.submit(msg);
-            } catch (err) {
-              log?.error({ err, conversation: conv }, 'web message not queued');
-              throw new HttpError(503, WEB_ERRORS.unavailable);
-            }
-            await Promise.race([outbox.wait(conv, before, ac.signal), quietTurn]);
-          } finally {
-            clearTimeout(timer);
-            quietTurns.delete(key);
-          }
-        })();
-        entry = { answered, before };
+        const before = await outbox.head(conv);
+        const msg: IncomingMessage = { channel: 'web', conversationId: conv, userId: conv, messageId, text: b.text, kind: 'text', sentAt: Date.now(), client: clientId(address) };
+        entry = submit(key, msg, before);
         inflight.set(key, entry);
-        if (inflight.size > 10_000) inflight.delete(inflight.keys().next().value as string);
-        answered.catch(() => inflight.delete(key)); // a failed submit may be retried
+        if (inflight.size > INFLIGHT_MAX) inflight.delete(inflight.keys().next().value as string);
       }
-      const { answered, before } = entry;
+      const current = entry;
+      await withDeadline('chat', limits.replyWaitMs, reply, async (signal) => {
+        // A queue that cannot take the message within queueWaitMs: answer now, with the busy note.
+        const slow = new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, limits.queueWaitMs);
+          signal.addEventListener('abort', () => clearTimeout(t), { once: true });
+        });
+        await Promise.race([current.queued, slow]);
+        if (current.refused) throw current.refused;
+        if (current.isQueued) await current.answered;
+      });
+      const { head, seq: cursor } = await readCursor(conv, b.cursor);
       // Without a cursor the answer is what this message produced; with one, all the client has not seen.
-      const after = cursor ?? before;
-      await withDeadline('chat', limits.replyWaitMs, reply, () => answered);
-      const out = await repliesAfter(conv, after);
-      return reply.header('Cache-Control', 'no-store').send({ ...out, pending: out.replies.length === 0 });
+      const after = cursor ?? (current.before.epoch === head.epoch ? current.before.seq : 0);
+      const out = await repliesAfter(conv, head, after);
+      const notice = !current.isQueued && !out.replies.length ? { notice: opts.holder.version.knowledge.replies.webDelayed } : {};
+      return reply.header('Cache-Control', 'no-store').send({ ...out, pending: out.replies.length === 0, ...notice });
     });
 
     app.get('/api/updates', async (req, reply) => {
@@ -239,9 +342,12 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       const sessionId = typeof q.sessionId === 'string' ? q.sessionId : '';
       if (!SESSION_ID.test(sessionId)) throw new HttpError(400, WEB_ERRORS.sessionId);
       const conv = webConversationId(sessionId);
-      const after = parseCursor(q.cursor, outbox.epoch) ?? 0;
+      const { head: start, seq } = await readCursor(conv, q.cursor);
+      const after = seq ?? 0;
       await withDeadline('poll', limits.pollWaitMs, reply, (signal) => outbox.wait(conv, after, signal));
-      return reply.header('Cache-Control', 'no-store').send(await repliesAfter(conv, after));
+      const head = await outbox.head(conv);
+      // A new epoch while waiting (the conversation was forgotten, then written again): all of it is new.
+      return reply.header('Cache-Control', 'no-store').send(await repliesAfter(conv, head, head.epoch === start.epoch ? after : 0));
     });
   };
 
@@ -253,6 +359,8 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
     },
     endAll() {
       for (const ac of waiting.keys()) ac.abort();
+      clearInterval(sweeper);
+      outbox.close?.();
     },
   };
 }

@@ -9,7 +9,9 @@ import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { WebChannel } from '../channels/web.ts';
 import type { Logger } from '../dialogue/engine.ts';
+import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
+import { createRateLimiter } from '../ratelimit.ts';
 import { chatArea, type ChatAreaOptions } from './chat.ts';
 import { opsArea, type HealthCheck } from './ops.ts';
 import { buildHttpServer, type HttpArea, type TrustProxy } from './server.ts';
@@ -46,6 +48,23 @@ export interface WebServer {
   /** Shutdown's first step: no new requests (503, `Connection: close`), long polls end, POSTs in flight get their replies. */
   drain(): void;
   close(): Promise<void>;
+}
+
+/** The web server's limits and policies from the environment (shared through Redis when there is one). */
+export function webServerConfig(config: Config, redis?: Redis): Pick<WebServerOptions, 'limits' | 'limiters' | 'trustProxy' | 'frameAncestors' | 'requestsPerMinutePerAddress' | 'redis'> {
+  const shared = (name: string) => (redis ? { redis, prefix: config.QUEUE_PREFIX, name } : undefined);
+  return {
+    limits: { messagesPerMinute: config.WEB_MESSAGES_PER_MINUTE, outboxTtlMs: config.WEB_OUTBOX_TTL_SECONDS * 1000, outboxMaxBytes: config.WEB_OUTBOX_MAX_MB * 2 ** 20 },
+    limiters: {
+      session: createRateLimiter(config.WEB_MESSAGES_PER_MINUTE, 60_000, shared('web-session')),
+      address: createRateLimiter(config.WEB_MESSAGES_PER_MINUTE_PER_ADDRESS, 60_000, shared('web-address')),
+      overall: createRateLimiter(config.WEB_MESSAGES_PER_SECOND, 1000, shared('web-all')),
+    },
+    trustProxy: config.TRUST_PROXY,
+    frameAncestors: config.FRAME_ANCESTORS,
+    requestsPerMinutePerAddress: config.HTTP_REQUESTS_PER_MINUTE_PER_ADDRESS,
+    redis,
+  };
 }
 
 /** Builds the site and listens. Resolves once listening. */

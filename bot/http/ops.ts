@@ -21,8 +21,8 @@ export interface HealthCheckResult {
 }
 
 export interface OpsAreaOptions {
-  /** The live knowledge (its size and load time are part of the report). */
-  holder?: Pick<KnowledgeHolder, 'version'>;
+  /** The live knowledge (its size and load time are part of the report; a refused reload degrades it). */
+  holder?: Pick<KnowledgeHolder, 'version'> & Partial<Pick<KnowledgeHolder, 'lastReload'>>;
   metrics?: Metrics;
   healthChecks?: Record<string, HealthCheck>;
 }
@@ -50,8 +50,18 @@ export function opsArea(opts: OpsAreaOptions): OpsArea {
     app.get('/healthz', async (_req, reply) => {
       const v = knowledgeVersion();
       const body: Record<string, unknown> = { status: 'ok' };
-      if (v) body.knowledge = { procedures: v.understander.size, national: v.nationalCount, loadedAt: new Date(seenVersions.get(v) ?? Date.now()).toISOString() };
       let level = 0;
+      if (v) {
+        const knowledge: Record<string, unknown> = { procedures: v.understander.size, national: v.nationalCount, loadedAt: new Date(seenVersions.get(v) ?? Date.now()).toISOString() };
+        const last = opts.holder?.lastReload;
+        if (last && !last.ok) {
+          // Still serving the last good version; staff must fix the files (kb validate names them).
+          knowledge.ok = false;
+          knowledge.reloadRefused = { at: new Date(last.at).toISOString(), errors: last.errors };
+          level = 1;
+        }
+        body.knowledge = knowledge;
+      }
       for (const [name, check] of checks) {
         try {
           const r = await check();

@@ -47,14 +47,14 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import type { DialogueEngine, Logger, Turn } from '../dialogue/engine.ts';
 import type { ChannelName, IncomingMessage, Reply } from '../dialogue/types.ts';
-import type { ChannelSender, Pipeline, TurnListener } from '../pipeline.ts';
+import { QueueDelayedError, type ChannelSender, type Pipeline, type TurnListener } from '../pipeline.ts';
 import { isPermanentSendError, retryAfterMs } from './errors.ts';
 import { SendGuard } from './guard.ts';
 import { conversationMember, Inbox, messageKey, parseItem, type InboxEntry } from './inbox.ts';
 import { DEFAULT_LIMITS, SendThrottle, type ChannelLimits } from './limits.ts';
 import { QueueAdmin, type QueueStats } from './admin.ts';
 import { INBOUND_QUEUE, outboundQueueName } from './queue-names.ts';
-import { jobIdPart, withTimeout } from './redis.ts';
+import { jobIdPart } from './redis.ts';
 
 export { INBOUND_QUEUE, outboundQueueName, type QueueStats };
 
@@ -250,7 +250,16 @@ export class BullPipeline implements Pipeline {
   async submit(msg: IncomingMessage): Promise<void> {
     if (this.closed || this.closing) throw new Error('pipeline closed');
     const submittedAt = Date.now();
-    await withTimeout(this.enqueue(msg, submittedAt), this.o.submitTimeoutMs, 'queue unavailable: message not accepted');
+    // On timeout the commands stay in the connection's offline queue and run when Redis is back.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueDelayedError()), this.o.submitTimeoutMs);
+    });
+    try {
+      await Promise.race([this.enqueue(msg, submittedAt), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async enqueue(msg: IncomingMessage, submittedAt: number): Promise<void> {

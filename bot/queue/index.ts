@@ -10,25 +10,26 @@ import type { Logger } from '../dialogue/engine.ts';
 import { BullPipeline, type BullPipelineOptions, type PipelineObserver, type TurnHandler } from './bull-pipeline.ts';
 import { LeaderLease, RedisLeaderLock } from './leader.ts';
 import { channelLimitsFromConfig } from './limits.ts';
-import { RedisRateLimiter } from './ratelimit.ts';
+import { createRateLimiter, RedisRateLimiter } from '../ratelimit.ts';
 import { RedisConversationStore } from './store.ts';
 
 export { BullPipeline, type BullPipelineOptions, type PipelineObserver, type SentInfo, type TurnHandler } from './bull-pipeline.ts';
 export { QueueAdmin, type QueueStats, type FailedItem } from './admin.ts';
 export { LeaderElection, LeaderLease, RedisLeaderLock, type LeaderTask } from './leader.ts';
-export { RedisRateLimiter } from './ratelimit.ts';
+export { RedisRateLimiter } from '../ratelimit.ts';
 export { RedisConversationStore } from './store.ts';
 export { checkRedisSetup, createRedis, pingRedis } from './redis.ts';
 export { installShutdown, type Shutdown, type ShutdownStep } from './shutdown.ts';
 export { SendRateLimitedError } from './errors.ts';
 
 /** `createAssistant` overrides that put conversation state and lookup limits in Redis. */
-export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups'> {
+export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups' | 'ticketLimiter'> {
   const prefix = config.QUEUE_PREFIX;
   return {
     store: new RedisConversationStore(redis, { prefix, ttlMs: config.CONVERSATION_TTL_MINUTES * 60_000, log }),
     userLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-user', max: config.DOSSIER_LOOKUPS_PER_HOUR, windowMs: 3600_000 }),
     globalLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-global', max: config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, windowMs: 60_000 }),
+    ticketLimiter: createRateLimiter(config.TICKETS_PER_CLIENT_PER_HOUR, 3600_000, { redis, prefix, name: 'tickets' }),
   };
 }
 

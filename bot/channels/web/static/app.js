@@ -207,6 +207,8 @@
         if (res.status === 429) return addNote(text.busy);
         if (res.status !== 200) throw new Error('status ' + res.status);
         show(res.body);
+        // The server is busy (its queue is away): the message is kept and the reply comes by long poll.
+        if (res.body && typeof res.body.notice === 'string') addNote(res.body.notice);
       }).catch(function () {
         stopTyping();
         // The same messageId makes a retry safe: the server answers each message once.
