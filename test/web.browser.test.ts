@@ -4,6 +4,8 @@
  * reply, reload and keep the session. One browser launch for the file.
  */
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
@@ -153,5 +155,62 @@ describe('web chat page in Chromium', () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(web.url))).toEqual([]);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('framing (FRAME_ANCESTORS)', () => {
+  let portal: Server;
+  let portalOrigin = '';
+  let chatFor = '';
+  const others: WebServer[] = [];
+
+  beforeAll(async () => {
+    // The centre's portal on another origin (127.0.0.2), embedding the chat in an iframe.
+    portal = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html lang="vi"><body><h1>Cổng dịch vụ công</h1><iframe id="chat" src="${chatFor}/" width="360" height="600"></iframe></body></html>`);
+    });
+    await new Promise<void>((r) => portal.listen(0, '127.0.0.2', r));
+    portalOrigin = `http://127.0.0.2:${(portal.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    for (const w of others) await w.close();
+    await new Promise((r) => portal?.close(r));
+  });
+
+  /** Opens the portal page and tells whether the chat inside its iframe came up. */
+  async function embedded(chatUrl: string): Promise<'shown' | 'refused'> {
+    chatFor = chatUrl;
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 700 } });
+    const p = await ctx.newPage();
+    try {
+      await p.goto(portalOrigin, { waitUntil: 'load' });
+      const frame = await (await p.waitForSelector('#chat')).contentFrame();
+      if (!frame) return 'refused';
+      if (frame.url().startsWith('chrome-error:')) return 'refused';
+      await frame.locator('html[data-ready="1"]').waitFor({ timeout: 10_000 });
+      await frame.locator('#q').fill('làm căn cước cần gì');
+      await frame.locator('#q').press('Enter');
+      await frame.locator('.msg.bot[data-seq]', { hasText: 'căn cước' }).first().waitFor();
+      return 'shown';
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  it("refuses to be framed by another site by default ('self')", async () => {
+    expect((await fetch(web.url)).headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    expect(await embedded(web.url)).toBe('refused');
+  });
+
+  it('works inside the portal listed in FRAME_ANCESTORS', async () => {
+    const p2 = new InProcessPipeline(parts.engine);
+    const allowed = await startWebServer({ port: 0, host: '127.0.0.1', pipeline: p2, holder: parts.holder, limits: { messagesPerMinute: 1000 }, frameAncestors: ["'self'", portalOrigin] });
+    others.push(allowed);
+    const res = await fetch(allowed.url);
+    expect(res.headers.get('content-security-policy')).toContain(`frame-ancestors 'self' ${portalOrigin}`);
+    expect(res.headers.get('x-frame-options')).toBeNull(); // it could only say "same origin"; CSP decides
+    expect(await embedded(allowed.url)).toBe('shown');
   });
 });
