@@ -142,6 +142,15 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
     return this.ownId;
   }
 
+  credentials(): ZaloCredentials | null {
+    return this.loggedIn ? (this.logins.at(-1) ?? null) : null;
+  }
+
+  dropSession(): void {
+    this.running = false;
+    this.loggedIn = false;
+  }
+
   // ── test controls ────────────────────────────────────────────────────────────
 
   /** The server closes the socket (zca-js emits `disconnected` then `closed`). */
