@@ -374,7 +374,9 @@ export class ZaloWire extends EventEmitter<WireEvents> {
         this.emit('send', send);
         return refuse(failure.code, failure.message);
       }
-      const echo = this.message({ uidFrom: '0', idTo: threadId, cliMsgId: String(params.clientId ?? ''), ...(this.echo === 'link-card' ? { msgType: 'chat.recommended', content: linkContent(text, firstUrl(text)) } : { content: text }) });
+      // A link card's title is the linked page's, not necessarily the text sent (unverified Zalo behaviour).
+      const card = (): Partial<WireMessage> => ({ msgType: 'chat.recommended', content: linkContent(new URL(firstUrl(text)).hostname, firstUrl(text)) });
+      const echo = this.message({ uidFrom: '0', idTo: threadId, cliMsgId: String(params.clientId ?? ''), ...(this.echo === 'link-card' ? card() : { content: text }) });
       send.msgId = echo.msgId;
       this.sent.push(send);
       // The echo reaches the socket before the HTTP answer, as Zalo may do.

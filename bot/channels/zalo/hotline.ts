@@ -58,7 +58,7 @@ export interface ZaloHotlineOptions {
   typing: boolean;
   /** How often a process without the listener lock tries to take it. */
   leadershipRetryMs: number;
-  /** How often the session's rotated cookies are written back to the credentials file. */
+  /** How often the session's rotated cookies are written back to the credentials file (0 = only after login and at shutdown). */
   credentialsSaveMs: number;
 }
 
@@ -336,6 +336,8 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       if (this.wantLogin) {
         const r = await this.login();
         if (r === 'wait') {
+          // Waiting on a person, not on Zalo: no backoff on top of the re-check interval.
+          this.failures = 0;
           await this.sleep(this.options.credentialsRecheckMs);
           continue;
         }
@@ -453,7 +455,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   }
 
   private startSaveLoop(): void {
-    if (this.saveLoop || !this.deps.saveCredentials) return;
+    if (this.saveLoop || !this.deps.saveCredentials || this.options.credentialsSaveMs <= 0) return;
     this.saveLoop = (async () => {
       for (;;) {
         await this.sleep(this.options.credentialsSaveMs);
