@@ -46,6 +46,26 @@ export const ZPW_SEK_ERROR = Object.freeze({ code: 600, message: 'zpw_sek bị t
 /** One message as Zalo's websocket carries it (zca-js `TMessage`, before zca-js rewrites uid "0"). */
 export type WireMessage = Record<string, unknown> & { msgId: string; cliMsgId: string; msgType: string; uidFrom: string; idTo: string; ts: string; content: unknown };
 
+/** The fields of a zca-js `TMessage` that do not vary between the messages a test makes. */
+export const TMESSAGE_DEFAULTS = Object.freeze({
+  msgType: 'webchat',
+  dName: '',
+  status: 1,
+  content: '',
+  notify: '1',
+  ttl: 0,
+  userId: '0',
+  uin: '0',
+  topOut: '0',
+  topOutTimeOut: '0',
+  topOutImprTimeOut: '0',
+  paramsExt: Object.freeze({ countUnread: 1, containType: 0, platformType: 1 }),
+  cmd: 501,
+  st: 3,
+  at: 5,
+  realMsgId: '0',
+});
+
 /** What the account sent through the HTTP API. */
 export interface AccountSend {
   threadId: string;
@@ -217,29 +237,7 @@ export class ZaloWire extends EventEmitter<WireEvents> {
   /** A complete `TMessage` with fresh ids and the stand-in's time. */
   message(over: Partial<WireMessage> & { uidFrom: string; idTo: string }): WireMessage {
     const id = String(this.msgSeq++);
-    return {
-      actionId: id,
-      msgId: id,
-      cliMsgId: String(this.now()).slice(-10) + id.slice(-3),
-      msgType: 'webchat',
-      dName: '',
-      ts: String(this.now()),
-      status: 1,
-      content: '',
-      notify: '1',
-      ttl: 0,
-      userId: '0',
-      uin: '0',
-      topOut: '0',
-      topOutTimeOut: '0',
-      topOutImprTimeOut: '0',
-      paramsExt: { countUnread: 1, containType: 0, platformType: 1 },
-      cmd: 501,
-      st: 3,
-      at: 5,
-      realMsgId: '0',
-      ...over,
-    };
+    return { ...TMESSAGE_DEFAULTS, paramsExt: { ...TMESSAGE_DEFAULTS.paramsExt }, actionId: id, msgId: id, cliMsgId: String(this.now()).slice(-10) + id.slice(-3), ts: String(this.now()), ...over };
   }
 
   // ── what Zalo does ───────────────────────────────────────────────────────────

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import * as zcaModule from 'zca-js';
 import type { TGroupMessage, TMention, TMessage } from '../../../node_modules/zca-js/dist/index.js';
 import type { Clock } from '../../../bot/channels/zalo/clock.ts';
+import { TMESSAGE_DEFAULTS } from '../../helpers/zalo-wire.ts';
 import type { ZaloCredentials, ZaloThreadType, ZaloTransport, ZaloTransportEvents } from '../../../bot/channels/zalo/transport.ts';
 
 // zca-js 2.2.0's declared entry does not resolve under NodeNext (see zca-transport.ts).
@@ -115,32 +116,6 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
   /** A complete zca-js `TMessage`, the way the listener decodes one. */
   private data(over: Partial<TMessage>): TMessage {
     const id = over.msgId ?? this.id();
-    return {
-      actionId: id,
-      msgId: id,
-      cliMsgId: String(Number(id) + 1_000_000),
-      msgType: 'webchat',
-      uidFrom: '',
-      idTo: '',
-      dName: '',
-      ts: String(this.clock.now()),
-      status: 1,
-      content: '',
-      notify: '1',
-      ttl: 0,
-      userId: '0',
-      uin: '0',
-      topOut: '0',
-      topOutTimeOut: '0',
-      topOutImprTimeOut: '0',
-      propertyExt: undefined,
-      paramsExt: { countUnread: 1, containType: 0, platformType: 1 },
-      cmd: 501,
-      st: 3,
-      at: 5,
-      realMsgId: '0',
-      quote: undefined,
-      ...over,
-    };
+    return { ...TMESSAGE_DEFAULTS, paramsExt: { ...TMESSAGE_DEFAULTS.paramsExt }, propertyExt: undefined, quote: undefined, actionId: id, msgId: id, cliMsgId: String(Number(id) + 1_000_000), uidFrom: '', idTo: '', ts: String(this.clock.now()), ...over };
   }
 }
