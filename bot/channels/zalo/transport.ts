@@ -6,6 +6,7 @@
  * zca-js's own exported classes drives the adapter the way the real listener does.
  */
 import type { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 
 /** zca-js `ThreadType`: a 1:1 chat or a group. */
 export const ZaloThread = Object.freeze({ User: 0, Group: 1 } as const);
@@ -129,9 +130,16 @@ export function classifyLoginError(err: unknown): LoginFailure {
   const code = zaloErrorCode(err);
   if (code !== null && ZALO_SESSION_ERROR_CODES.includes(code)) return 'auth';
   if (/zpw_sek/i.test(err.message)) return 'auth';
-  if (/^Failed to fetch|Request failed|fetch failed|Failed to parse response/i.test(err.message)) return 'transient';
+  // "Failed to fetch server info: X": X is the HTTP status text when the request failed
+  // (worth a retry), else Zalo's own error message — a refusal of the session.
+  const fetchFailure = /^Failed to fetch [a-z ]+: ?(.*)$/i.exec(err.message);
+  if (fetchFailure) return HTTP_REASONS.has((fetchFailure[1] ?? '').trim().toLowerCase()) ? 'transient' : 'auth';
+  if (/Request failed|fetch failed|Failed to parse response/i.test(err.message)) return 'transient';
   return 'auth';
 }
+
+/** HTTP reason phrases (and the empty one HTTP/2 gives): what zca-js appends when a request itself failed. */
+const HTTP_REASONS: ReadonlySet<string> = new Set(['', ...Object.values(STATUS_CODES).map((t) => String(t).toLowerCase())]);
 
 /** `ZaloApiError.code`s that mean the session is gone: 600 zpw_sek missing or wrong, 102 session key timeout. */
 export const ZALO_SESSION_ERROR_CODES: readonly number[] = Object.freeze([600, 102]);

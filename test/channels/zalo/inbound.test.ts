@@ -41,6 +41,9 @@ describe('our constants match zca-js', () => {
     expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: Service Unavailable'))).toBe('transient');
     expect(classifyLoginError(new ZaloApiError('Request failed with status code 502'))).toBe('transient');
     expect(classifyLoginError(new ZaloApiError('something Zalo said', 600))).toBe('auth');
+    // Zalo's own refusal after the prefix (not an HTTP status text) is a refusal too.
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: Phiên đăng nhập không hợp lệ'))).toBe('auth');
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: '))).toBe('transient');
     expect(classifyLoginError(new TypeError('fetch failed'))).toBe('transient');
     expect(zaloErrorCode(new ZaloApiError('Vượt quá số request cho phép', 221))).toBe(221);
     expect(zaloErrorCode(new ZaloApiError('no code'))).toBeNull();
