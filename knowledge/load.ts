@@ -10,7 +10,7 @@ import { join, relative, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode, type Document } from 'yaml';
 import type { ZodType } from 'zod';
-import { faqSchema, procedureSchema, siteSchema, type Faq, type Procedure, type Site } from './schema.ts';
+import { NATIONAL_CODE, faqSchema, procedureSchema, siteSchema, type Faq, type Procedure, type Site } from './schema.ts';
 import { repliesSchema, type Replies } from './replies.ts';
 
 /** Where the bundled knowledge lives (this folder). */
@@ -329,7 +329,7 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
         issues.push({ severity: 'error', file: r.file.rel, line: lineOf(r.file, ['channels', i, 'method']), message: `Cách nộp "${c.method}" ghi hai lần.`, hint: 'Mỗi cách nộp chỉ ghi một lần, gộp ghi chú vào "note".' });
       }
       methods.add(c.method);
-      if (c.feeAmount === undefined && !c.feeByProvince && /\d{1,3}(?:[.,]\d{3})+\s*(?:đ|đồng|vnđ)/iu.test(c.fee) === false && !/miễn|không (?:thu|mất)|0 đồng|theo quy định|hđnd|hội đồng nhân dân|từng/iu.test(c.fee)) {
+      if (c.feeAmount === undefined && !c.feeByProvince && /\d{1,3}(?:[.,]\d{3})+\s*(?:đ|đồng|vnđ)/iu.test(c.fee) === false && !/miễn|không (?:thu|mất)|0 đồng|theo quy định|hđnd|hội đồng nhân dân|từng|^như nộp/iu.test(c.fee)) {
         issues.push({ severity: 'warning', file: r.file.rel, line: lineOf(r.file, ['channels', i, 'fee']), message: 'Lệ phí không nêu số tiền, miễn phí hay do HĐND tỉnh quy định.', hint: 'Ghi rõ số tiền, "Miễn lệ phí", hoặc đặt feeByProvince: true khi HĐND tỉnh quy định.' });
       }
     });
@@ -386,13 +386,14 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
     if (r) replies = r.value;
   }
 
-  // Cross references: related ids must exist.
+  // Cross references: related ids must exist. A national code (1.013229) may also name a
+  // record that only the national file supplies at run time; `kb check-national` checks those.
   const known = new Set(procedures.map((p) => p.id));
   for (const entry of [...procedures, ...faqs]) {
     const ref = lineRef.get(entry.id);
     if (!ref) continue;
     entry.related.forEach((rid, i) => {
-      if (!known.has(rid)) {
+      if (!known.has(rid) && !NATIONAL_CODE.test(rid)) {
         issues.push({ severity: 'error', file: ref.file.rel, line: lineOf(ref.file, ['related', i]), message: `Tham chiếu tới thủ tục không tồn tại: "${rid}".`, hint: 'Sửa id cho đúng tên tệp trong knowledge/procedures/, hoặc xóa dòng này.' });
       }
     });
