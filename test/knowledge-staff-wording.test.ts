@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkYamlText } from '../knowledge/staff-files.ts';
+import type { ZodType } from 'zod';
 import { faqSchema, procedureSchema } from '../knowledge/schema.ts';
 
 const PROCEDURE = (fee: string, extra = '') => `version: 1
@@ -35,7 +36,7 @@ online:
 lastVerified: 2026-11-20
 ${extra}`;
 
-const staffIssues = (text: string, schema = procedureSchema) =>
+const staffIssues = (text: string, schema: ZodType = procedureSchema) =>
   checkYamlText(text, 'procedures/kiem-thu.ghi-chu.yaml', schema).filter((i) => i.message.includes('dành cho cán bộ'));
 
 describe('staff wording in citizen-facing fields', () => {
