@@ -236,7 +236,8 @@ function compareDocuments(p: Procedure, code: string, rec: NationalRecord, out: 
 }
 
 /** "Mẫu CT01", "Mẫu số 1", "mẫu TK01", "Mẫu ĐKX10", "Mẫu số 01/2025/LLTP" → a comparable code. */
-const FORM = /m[ẫẩ]u\s*(?:số\s*)?([A-ZĐ]{1,4}\d{1,3}[a-zđ]?|\d{1,3}[a-zđ]?)(?![\d/])/giu;
+// A count glued to the form number ("Mẫu số 181 bản chính" = form 18, 1 copy) is left out.
+const FORM = /m[ẫẩ]u\s*(?:số\s*)?([A-ZĐ]{1,4}\d{1,2}[a-zđ]?|\d{1,2}[a-zđ]?)(?!\/)(?!\d(?!\s?bản))/giu;
 const LEGAL = /\d{1,4}\/\d{4}\/[A-ZĐ]+(?:-[A-ZĐ]+)*/u;
 
 /** "31/2023/TT-BCA" and a cut-off "31/2023/TT-B" are the same document: compare number and year. */
@@ -271,9 +272,13 @@ function ourFormText(p: Procedure): string {
 function compareForms(p: Procedure, code: string, rec: NationalRecord, out: NationalDifference[]): void {
   const theirs = formsIn(rec.thanh_phan_ho_so ?? '');
   if (!theirs.size) return;
-  const ours = formsIn(ourFormText(p));
+  const text = ourFormText(p);
+  const ours = formsIn(text);
+  const upper = text.toUpperCase();
   for (const [key, source] of theirs) {
-    if (!ours.has(key)) {
+    // "TK01a" named without the word "mẫu" still counts; bare numbers ("1") do not.
+    const named = ours.has(key) || (/[A-ZĐ]/u.test(key) && new RegExp(`(?<![A-ZĐ0-9])${key}(?![0-9])`, 'u').test(upper));
+    if (!named) {
       out.push({ procedureId: p.id, code, aspect: 'forms', ours: '(không nhắc)', portal: `Mẫu ${key}${source ? ` (${source})` : ''}`, note: `Cổng nêu mẫu ${key}; mục này không nhắc tới.` });
       continue;
     }

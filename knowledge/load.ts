@@ -188,6 +188,7 @@ export const STAFF_WORDING: readonly RegExp[] = Object.freeze([
   /\bbản ghi (?:quốc gia|trên cổng|của cổng|cổng)/iu,
   /trang thủ tục(?:[^.\n]|\.(?=\d)){0,80}\b(?:vẫn|còn|có thể còn) (?:ghi|mô tả|dẫn)/iu,
   /bên thứ ba|được cho là|theo báo chí|theo (?:bài|tin) (?:báo|tổng hợp)/iu,
+  /\bhãy (?:báo|trả lời|ghi|nói) theo\b/iu,
   /\b(?:TODO|FIXME)\b/u,
 ]);
 

@@ -131,6 +131,14 @@ describe('checkNational', () => {
     expect(ds.find((d) => d.aspect === 'forms')).toMatchObject({ ours: 'Mẫu XN01 (12/2100/TT-THU)', portal: 'Mẫu XN01 (11/2099/TT-THU)' });
   });
 
+  it('reads a form number with the copy count glued to it', () => {
+    const glued = new Map(records);
+    const base = records.get('9.910001');
+    glued.set('9.910001', { ...base, thanh_phan_ho_so: '* Giấy tờ phải nộp:Tên giấy tờMẫu đơn, tờ khaiSố lượng- Đơn theo Mẫu số 18 ban hành kèm theo Thông tư số 11/2099/TT-THU.1 bản chính' });
+    const p = entry({ documents: [{ group: 'Giấy tờ phải nộp', items: [{ name: 'Đơn', form: 'Mẫu số 18 (Thông tư 11/2099/TT-THU)', original: 1 }] }] });
+    expect(checkNational([p], glued).differences.filter((d) => d.aspect === 'forms')).toEqual([]);
+  });
+
   it('compares only the first code; the others are variants checked for presence', () => {
     const p = entry({ nationalCodes: ['9.910001', '9.910002', '9.919999'] });
     const r = checkNational([p], records);

@@ -48,6 +48,7 @@ describe('staff wording in citizen-facing fields', () => {
     'Bản ghi quốc gia vẫn ghi 135.000 đồng.',
     'Mức mới được cho là 50.000 đồng.',
     'Trang thủ tục 2.000986 trên Cổng vẫn mô tả quy trình cũ.',
+    'Trang quốc gia ghi 18 ngày: hãy báo theo danh mục thủ tục của tỉnh.',
   ])('refuses %j and points to sources and provinceNote', (fee) => {
     const issues = staffIssues(PROCEDURE(fee));
     expect(issues).toHaveLength(1);
