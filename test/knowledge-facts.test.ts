@@ -134,6 +134,18 @@ describe('times and codes', () => {
   });
 });
 
+describe('re-audit (land)', () => {
+  it('land entries carry the national codes they explain, so the portal copies do not show up twice', () => {
+    expect(procedure('dat-dai.cap-lai').nationalCodes).toEqual(['1.012786', '1.012783']);
+    expect(procedure('dat-dai.chuyen-nhuong').nationalCodes).toEqual(['1.013831']);
+  });
+
+  it.each(['dat-dai.cap-lai', 'dat-dai.chuyen-nhuong'])('%s speaks to the citizen in its province note', (id) => {
+    expect(procedure(id).provinceNote).not.toMatch(/hãy báo/u);
+    expect(procedure(id).provinceNote).toMatch(/giấy\s+hẹn/u);
+  });
+});
+
 describe('FAQ on VNeID accounts', () => {
   it('level 2 is registered in person at any commune police, not in the app', () => {
     const a = faq('faq.tai-khoan').answer;
