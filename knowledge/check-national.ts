@@ -365,6 +365,25 @@ export function readNationalRecords(path: string, procedures: readonly Procedure
   return { records, lines, badLines };
 }
 
+/** What `checkNationalFile` returns: the report plus what was read. */
+export interface CheckNationalFileResult {
+  report: CheckNationalReport;
+  lines: number;
+  badLines: number;
+  /** Records found for the entries' codes. */
+  found: number;
+}
+
+/**
+ * The whole check for one file, as the CLI and the staff console run it: reads the records
+ * the procedures need and compares. `ids` narrows it to some procedures.
+ */
+export function checkNationalFile(procedures: readonly Procedure[], file: string, ids: readonly string[] = []): CheckNationalFileResult {
+  const chosen = ids.length ? procedures.filter((p) => ids.includes(p.id)) : procedures;
+  const { records, lines, badLines } = readNationalRecords(file, chosen);
+  return { report: checkNational(chosen, records), lines, badLines, found: records.size };
+}
+
 /** The one line CI and staff look for: how many differences, how many entries could not be compared. */
 export function summaryLine(r: CheckNationalReport): string {
   const withDiff = new Set(r.differences.map((d) => d.procedureId)).size;

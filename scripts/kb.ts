@@ -23,7 +23,7 @@ import { loadConfig, type Config } from '../bot/config.ts';
 import { publishReload } from '../bot/reload.ts';
 import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
-import { checkNational, formatCheckNational, readNationalRecords } from '../knowledge/check-national.ts';
+import { checkNationalFile, formatCheckNational } from '../knowledge/check-national.ts';
 import { addAlias, addExample, formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
 import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
 import { formatKbTest, runKbTest } from './kbtest.ts';
@@ -162,13 +162,10 @@ const checkNationalCmd: Command = (args) => {
     console.log('Kho kiến thức đang có lỗi; sửa theo "npm run kb -- validate" rồi đối chiếu lại.');
     return 1;
   }
-  const ids = options(args, '--id');
-  const procedures = ids.length ? knowledge.procedures.filter((p) => ids.includes(p.id)) : knowledge.procedures;
-  const { records, lines, badLines } = readNationalRecords(file, procedures);
-  const report = checkNational(procedures, records);
+  const { report, lines, badLines, found } = checkNationalFile(knowledge.procedures, file, options(args, '--id'));
   if (args.includes('--json')) console.log(JSON.stringify(report, null, 1));
   else {
-    console.log(`Tệp ${file}: ${lines} dòng${badLines ? ` (${badLines} dòng không đọc được)` : ''}; tìm thấy ${records.size} bản ghi cần đối chiếu.`);
+    console.log(`Tệp ${file}: ${lines} dòng${badLines ? ` (${badLines} dòng không đọc được)` : ''}; tìm thấy ${found} bản ghi cần đối chiếu.`);
     const limit = option(args, '--limit');
     console.log(formatCheckNational(report, limit ? { limit: Number(limit) } : {}));
   }

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkNational, formatCheckNational, readNationalRecords, summaryLine, type NationalDifference } from '../knowledge/check-national.ts';
+import { checkNational, checkNationalFile, formatCheckNational, readNationalRecords, summaryLine, type NationalDifference } from '../knowledge/check-national.ts';
 import { DEFAULT_KNOWLEDGE_DIR } from '../knowledge/load.ts';
 import { procedureSchema, type Procedure } from '../knowledge/schema.ts';
 
@@ -172,6 +172,18 @@ describe('checkNational', () => {
     expect(text).toMatch(/kiem-thu\.xac-nhan \(mã 9\.910001\): 1 khác biệt/u);
     expect(text).toMatch(/mục này: Lệ phí ghi rất dài\.[^\n]*…\n\s+Cổng:\s+20\.000 đồng/u);
     expect(text).toMatch(/1 khác biệt ở 1\/1 thủ tục/u);
+  });
+});
+
+describe('checkNationalFile (what the CLI and the staff console call)', () => {
+  it('reads the file and narrows to the ids asked for', () => {
+    const other = entry({ id: 'kiem-thu.khac', nationalCodes: ['9.919995'] });
+    const all = checkNationalFile([entry(), other], FILE);
+    expect(all).toMatchObject({ lines: 5, badLines: 2, found: 2 });
+    expect(all.report.missing.map((m) => m.procedureId)).toEqual(['kiem-thu.khac']);
+    const one = checkNationalFile([entry(), other], FILE, ['kiem-thu.xac-nhan']);
+    expect(one.report.checked).toBe(1);
+    expect(one.report.missing).toEqual([]);
   });
 });
 
