@@ -12,7 +12,8 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** True when a Redis answers PING on that port (also used by tests that run their own redis-server). */
+export function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host });
     s.setTimeout(500);
@@ -29,7 +30,8 @@ function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {

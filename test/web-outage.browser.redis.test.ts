@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -17,6 +16,7 @@ import { createAssistant, KnowledgeHolder } from '../bot/assistant.ts';
 import { loadConfig } from '../bot/config.ts';
 import { startWebServer, type WebServer } from '../bot/http/index.ts';
 import { createBullPipeline, createRedis, type BullPipeline } from '../bot/queue/index.ts';
+import { answers, freePort } from './global-setup.ts';
 import { randomPrefix, until } from './queue-helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,32 +37,9 @@ const log = {
   error: (o: unknown, msg: string) => void logs.push({ level: 'error', msg: `${msg} ${JSON.stringify(o, (_k, v: unknown) => (v instanceof Error ? v.message : v))}` }),
 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function answers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      resolve(d.toString().startsWith('+PONG'));
-      s.destroy();
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
 async function startRedis(): Promise<void> {
   server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await until(answers, 'the throwaway redis-server to answer', 10_000, 50);
+  await until(() => answers(port), 'the throwaway redis-server to answer', 10_000, 50);
 }
 
 async function stopRedis(): Promise<void> {
