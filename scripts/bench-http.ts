@@ -71,12 +71,14 @@ async function server(): Promise<void> {
     ...(limited ? defaults : { limits: { messagesPerMinute: 0 }, requestsPerMinutePerAddress: 0 }),
   });
   process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'cpu') process.send?.({ cmd: 'cpu', usage: process.cpuUsage() });
     if (m.cmd === 'gc') {
       // Several passes: weak maps and finalizers settle over more than one collection.
       for (let i = 0; i < 4; i++) globalThis.gc?.();
       process.send?.({ cmd: 'gc-done', outbox: outbox.size });
     }
   });
+  process.on('SIGTERM', () => process.exit(0)); // exits normally, so --cpu-prof (BENCH_PROF=1) writes its profile
   process.send?.({ cmd: 'ready', port: web.port });
 }
 
@@ -120,7 +122,7 @@ function get(port: number, path: string): Promise<string> {
 }
 
 function startServer(limits: 'none' | 'default'): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_LIMITS: limits } });
+  const child = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_LIMITS: limits } });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -174,9 +176,22 @@ function pollOnce(port: number, localAddress: string, sessionId: string, cursor:
   });
 }
 
+/** The server's CPU time so far (user + system, µs): less disturbed by other load on the machine than wall-clock rates. */
+function cpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { cmd: string; usage?: NodeJS.CpuUsage }): void => {
+      if (m.cmd !== 'cpu' || !m.usage) return;
+      child.off('message', on);
+      resolve(m.usage.user + m.usage.system);
+    };
+    child.on('message', on);
+    child.send({ cmd: 'cpu' });
+  });
+}
+
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
-async function throughput(port: number, total: number): Promise<string> {
+async function throughput(child: ChildProcess, port: number, total: number): Promise<string> {
   const texts = questions();
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let next = 0;
@@ -202,12 +217,14 @@ async function throughput(port: number, total: number): Promise<string> {
   // Warm-up (JIT, caches), then the measured run.
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w, 400, false)));
   next = 0;
+  const cpu0 = await cpu(child);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w, total, true)));
   const secs = (performance.now() - t0) / 1000;
+  const cpuPerMsg = (await cpu(child)) - cpu0;
   agent.destroy();
   times.sort((a, b) => a - b);
-  return `${String(total).padStart(5)} msgs  ${Math.round(total / secs)} msg/s  p50 ${pct(times, 0.5).toFixed(1)} ms  p99 ${pct(times, 0.99).toFixed(1)} ms${refused ? `  refused ${refused}` : ''}`;
+  return `${String(total).padStart(5)} msgs  ${Math.round(total / secs)} msg/s  p50 ${pct(times, 0.5).toFixed(1)} ms  p99 ${pct(times, 0.99).toFixed(1)} ms  server CPU ${(cpuPerMsg / total / 1000).toFixed(2)} ms/msg${refused ? `  refused ${refused}` : ''}`;
 }
 
 async function memory(child: ChildProcess, port: number, conversations: number, addresses: number, settleSeconds: number): Promise<string[]> {
@@ -262,7 +279,7 @@ async function main(): Promise<void> {
     try {
       console.log(`throughput, concurrency ${CONCURRENCY}:`);
       console.log(`  baseline  ${BASELINE}`);
-      console.log(`  now       ${await throughput(port, total)}`);
+      console.log(`  now       ${await throughput(child, port, total)}`);
     } finally {
       child.removeAllListeners('exit');
       child.kill();

@@ -78,6 +78,8 @@ interface Inflight {
 /** How long a message id is remembered for a retried POST: the longest wait for a reply, plus the page's retry delays. */
 const INFLIGHT_MS = WEB_DEFAULTS.replyWaitMs + 10_000;
 const INFLIGHT_MAX = 10_000;
+/** The reason every wait is ended with: one object, so ending a wait does not build a DOMException each time. */
+const ENDED = Object.freeze({ reason: 'wait ended' });
 
 const etagOf = (body: Buffer | string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`;
 
@@ -214,15 +216,15 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
   const withDeadline = async (kind: 'chat' | 'poll', ms: number, reply: FastifyReply, work: (signal: AbortSignal) => Promise<void>): Promise<void> => {
     const ac = new AbortController();
     waiting.set(ac, kind);
-    const timer = setTimeout(() => ac.abort(), ms);
-    const onClose = (): void => ac.abort(); // before we answer, 'close' means the client went away
+    const timer = setTimeout(() => ac.abort(ENDED), ms);
+    const onClose = (): void => ac.abort(ENDED); // before we answer, 'close' means the client went away
     reply.raw.once('close', onClose);
     try {
       await Promise.race([work(ac.signal), new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }))]);
     } finally {
       clearTimeout(timer);
       reply.raw.off('close', onClose);
-      ac.abort();
+      ac.abort(ENDED);
       waiting.delete(ac);
     }
   };
@@ -252,7 +254,7 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
     entry.queued = queued.catch(() => undefined);
     entry.answered = (async () => {
       const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), limits.replyWaitMs);
+      const timer = setTimeout(() => ac.abort(ENDED), limits.replyWaitMs);
       try {
         await queued;
         if (entry.isQueued) await Promise.race([outbox.wait(conv, before.seq, ac.signal), quietTurn]);
@@ -355,10 +357,10 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
     plugin,
     channel,
     endPolls() {
-      for (const [ac, kind] of waiting) if (kind === 'poll') ac.abort();
+      for (const [ac, kind] of waiting) if (kind === 'poll') ac.abort(ENDED);
     },
     endAll() {
-      for (const ac of waiting.keys()) ac.abort();
+      for (const ac of waiting.keys()) ac.abort(ENDED);
       clearInterval(sweeper);
       outbox.close?.();
     },
