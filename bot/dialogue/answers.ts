@@ -1,0 +1,84 @@
+/**
+ * Procedure and FAQ answers: one aspect of one procedure (documents, fee…), the
+ * "which procedure?" question when two fit or none is named, and FAQ entries. The
+ * wording is composed in `compose.ts`; this module decides which answer a turn gets
+ * and what the conversation remembers of it.
+ */
+import { ASPECTS, type Aspect, type IntentId } from '../../intents/data.ts';
+import type { Understanding } from '../../intents/understand.ts';
+import { fill } from '../../knowledge/replies.ts';
+import type { Procedure } from '../../knowledge/schema.ts';
+import { redact } from '../privacy.ts';
+import { aspectPayload, composeFaq, composeProcedure } from './compose.ts';
+import { textReply, understood, type Feature, type IntentHandler, type Turn, type TurnContext } from './context.ts';
+import type { ReplyOption } from './types.ts';
+
+const ASPECT_SET = new Set<string>(ASPECTS);
+
+function procedureById(ctx: TurnContext, id: string | null | undefined): Procedure | undefined {
+  return id ? ctx.understander.procedures.get(id) : undefined;
+}
+
+/** The most asked curated procedures, as options for one aspect (greeting, "which procedure?"). */
+export function starterOptions(ctx: TurnContext, aspect: Aspect = 'procedure.overview'): ReplyOption[] {
+  const popular = ctx.k.procedures.filter((p) => p.status === 'curated').sort((a, b) => b.priority - a.priority).slice(0, 4);
+  return popular.filter((p) => ctx.understander.procedures.has(p.id)).map((p) => ({ label: p.name, payload: aspectPayload(p.id, aspect) }));
+}
+
+/** One aspect of one procedure; the conversation remembers it for follow-ups. */
+function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels: Pick<Turn, 'confidence' | 'alternatives'>, channel?: string): Turn {
+  const { state, msg } = ctx;
+  const reply = composeProcedure(ctx.k, proc, aspect, { channel });
+  state.lastProcedure = proc.id;
+  state.lastAspect = aspect;
+  state.pendingOptions = reply.options;
+  if (ctx.cfg.ratingChannels.has(msg.channel)) reply.rating = { procedure: proc.id, intent: aspect };
+  return { reply, intent: aspect, procedure: proc.id, faq: null, dossierCode: null, confidence: labels.confidence, alternatives: labels.alternatives };
+}
+
+const answerAspect: IntentHandler = async (u, ctx) => {
+  const { state, k, msg, now } = ctx;
+  const r = k.replies;
+  const aspect = u.intent as Aspect;
+  const base = understood(u);
+  const proc = procedureById(ctx, u.procedure);
+  if (proc && u.clarify && u.alternatives.length > 1) {
+    const options = u.alternatives.map((a) => ({ label: procedureById(ctx, a.procedure)?.name ?? a.procedure, payload: aspectPayload(a.procedure, aspect) }));
+    state.pendingOptions = options;
+    state.pendingProcedures = { ids: u.alternatives.map((a) => a.procedure), aspect };
+    ctx.deps.review?.record({ text: redact(ctx.text), intent: u.intent, procedure: u.procedure, confidence: u.confidence, reason: 'clarify', channel: msg.channel, at: now });
+    return { ...base, reply: textReply(`${r.clarify}\n${options.map((o, i) => `${i + 1}. ${o.label}`).join('\n')}\n${r.clarifyFooter}`, options) };
+  }
+  if (proc) {
+    if (u.confidence < 0.45) ctx.deps.review?.record({ text: redact(ctx.text), intent: u.intent, procedure: u.procedure, confidence: u.confidence, reason: 'low-confidence', channel: msg.channel, at: now });
+    return procedureTurn(ctx, proc, aspect, base, u.entities.channel);
+  }
+  // An aspect without a procedure and nothing in the conversation: ask which one.
+  const options = starterOptions(ctx, aspect);
+  state.pendingOptions = options;
+  return { ...base, reply: textReply(fill(r.askProcedure, { aspect: r.labels[aspect].toLowerCase() }), options) };
+};
+
+const answerFaq: IntentHandler = async (u: Understanding, ctx) => {
+  const faq = u.faq ? ctx.understander.faqs.get(u.faq) : undefined;
+  if (!faq) return null;
+  return { ...understood(u), reply: composeFaq(ctx.k, faq) };
+};
+
+/** Procedure aspects and FAQ entries, by intent and by tapped button (`#p:<id>:<aspect>`, `#f:<id>`). */
+export const answers: Feature = {
+  name: 'answers',
+  payloads: {
+    p: async ([id, aspect], ctx) => {
+      const proc = procedureById(ctx, id);
+      if (!proc || !aspect || !ASPECT_SET.has(aspect)) return null;
+      return procedureTurn(ctx, proc, aspect as Aspect, { confidence: 1, alternatives: [] });
+    },
+    f: async ([id], ctx) => {
+      const faq = id ? ctx.understander.faqs.get(id) : undefined;
+      if (!faq) return null;
+      return { reply: composeFaq(ctx.k, faq), intent: 'faq', procedure: null, faq: faq.id, dossierCode: null, confidence: 1, alternatives: [] };
+    },
+  },
+  intents: { faq: answerFaq, ...Object.fromEntries(ASPECTS.map((a) => [a, answerAspect])) } as Partial<Record<IntentId, IntentHandler>>,
+};
