@@ -52,6 +52,7 @@ export const REPLY_KEYS = [
   'handoffReleased',
   'complaintAsk',
   'complaintReceived',
+  'complaintAdded',
   'ratingAsk',
   'ratingThanks',
   'nonText',

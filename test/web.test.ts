@@ -64,7 +64,7 @@ describe('POST /api/chat', () => {
     expect(r.text).toContain('☐');
     expect(r.options).toContainEqual({ label: 'Lệ phí', payload: '#p:ho-tich.khai-sinh:procedure.fee' });
     expect(r.links.every((l) => /^https?:\/\//.test(l.url))).toBe(true);
-    expect(r.rating?.options.map((o) => o.payload)).toEqual(['#r:1:procedure.documents', '#r:0:procedure.documents']);
+    expect(r.rating?.options.map((o) => o.payload)).toEqual(['#r:1:1:procedure.documents:ho-tich.khai-sinh', '#r:0:1:procedure.documents:ho-tich.khai-sinh']);
     expect(r.seq).toBe(1);
     expect(json.cursor).toMatch(/^[A-Za-z0-9_-]+\.1$/);
   });
@@ -74,7 +74,7 @@ describe('POST /api/chat', () => {
     expect(first.json.replies.map((r) => r.text.split('\n')[0])).toEqual(['Phí, lệ phí — Đăng ký khai sinh:']);
     const tap = await chat({ sessionId: 'session-aaaa-1', text: '#p:ho-tich.khai-sinh:procedure.steps', messageId: 'm3', cursor: first.json.cursor });
     expect(tap.json.replies.map((r) => r.text.split('\n')[0])).toEqual(['Các bước thực hiện — Đăng ký khai sinh:']);
-    const rate = await chat({ sessionId: 'session-aaaa-1', text: '#r:1:procedure.steps', messageId: 'm4', cursor: tap.json.cursor });
+    const rate = await chat({ sessionId: 'session-aaaa-1', text: tap.json.replies[0]!.rating!.options[0]!.payload, messageId: 'm4', cursor: tap.json.cursor });
     expect(rate.json.replies[0]?.text).toBe(parts.holder.version.knowledge.replies.ratingThanks);
   });
 

@@ -24,7 +24,7 @@ import { fill } from '../../knowledge/replies.ts';
 import type { KnowledgeHolder, KnowledgeVersion } from '../assistant.ts';
 import { siteValues } from '../dialogue/compose.ts';
 import type { Logger, Turn } from '../dialogue/engine.ts';
-import type { IncomingMessage, Reply, ReplyOption } from '../dialogue/types.ts';
+import { ratingPayload, type IncomingMessage, type Reply, type ReplyOption } from '../dialogue/types.ts';
 import type { ChannelSender, Pipeline, TurnListener } from '../pipeline.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../ratelimit.ts';
 
@@ -365,8 +365,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         ? {
             ask: r.ratingAsk,
             options: [
-              { label: r.labels.ratingYes, payload: `#r:1:${reply.rating.intent}` },
-              { label: r.labels.ratingNo, payload: `#r:0:${reply.rating.intent}` },
+              { label: r.labels.ratingYes, payload: ratingPayload(reply.rating, true) },
+              { label: r.labels.ratingNo, payload: ratingPayload(reply.rating, false) },
             ],
           }
         : null,

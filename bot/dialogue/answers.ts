@@ -7,11 +7,11 @@
 import { ASPECTS, type Aspect, type IntentId } from '../../intents/data.ts';
 import type { Understanding } from '../../intents/understand.ts';
 import { fill } from '../../knowledge/replies.ts';
-import type { Procedure } from '../../knowledge/schema.ts';
+import type { Faq, Procedure } from '../../knowledge/schema.ts';
 import { redact } from '../privacy.ts';
 import { aspectPayload, composeFaq, composeProcedure } from './compose.ts';
 import { textReply, understood, type Feature, type IntentHandler, type Turn, type TurnContext } from './context.ts';
-import type { ReplyOption } from './types.ts';
+import type { Reply, ReplyOption, ReplyRating } from './types.ts';
 
 const ASPECT_SET = new Set<string>(ASPECTS);
 
@@ -25,14 +25,35 @@ export function starterOptions(ctx: TurnContext, aspect: Aspect = 'procedure.ove
   return popular.filter((p) => ctx.understander.procedures.has(p.id)).map((p) => ({ label: p.name, payload: aspectPayload(p.id, aspect) }));
 }
 
+/** Answers kept rateable per conversation (older rating buttons still work, without the question). */
+const RATEABLE = 6;
+
+/**
+ * Offers the rating under an answer on channels that show it, numbering the answer so a
+ * later tap rates this one (and the review inbox gets the question that was asked).
+ */
+function offerRating(ctx: TurnContext, reply: Reply, rated: Omit<ReplyRating, 'answer'>, question: string): void {
+  if (!ctx.cfg.ratingChannels.has(ctx.msg.channel)) return;
+  const { state } = ctx;
+  const n = (state.answers ?? 0) + 1;
+  state.answers = n;
+  state.rateable = [...(state.rateable ?? []), { n, question: redact(question.slice(0, 300)) }].slice(-RATEABLE);
+  reply.rating = { ...rated, answer: n };
+}
+
+/** What the citizen asked, in words: the typed text, or the button's label for a tapped one. */
+function asked(ctx: TurnContext, label: string): string {
+  return ctx.text.startsWith('#') ? label : ctx.text;
+}
+
 /** One aspect of one procedure; the conversation remembers it for follow-ups. */
 function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels: Pick<Turn, 'confidence' | 'alternatives'>, channel?: string): Turn {
-  const { state, msg } = ctx;
+  const { state } = ctx;
   const reply = composeProcedure(ctx.k, proc, aspect, { channel });
   state.lastProcedure = proc.id;
   state.lastAspect = aspect;
   state.pendingOptions = reply.options;
-  if (ctx.cfg.ratingChannels.has(msg.channel)) reply.rating = { procedure: proc.id, intent: aspect };
+  offerRating(ctx, reply, { procedure: proc.id, intent: aspect }, asked(ctx, `${ctx.k.replies.labels[aspect]} — ${proc.name}`));
   return { reply, intent: aspect, procedure: proc.id, faq: null, dossierCode: null, confidence: labels.confidence, alternatives: labels.alternatives };
 }
 
@@ -59,10 +80,15 @@ const answerAspect: IntentHandler = async (u, ctx) => {
   return { ...base, reply: textReply(fill(r.askProcedure, { aspect: r.labels[aspect].toLowerCase() }), options) };
 };
 
+function faqTurn(ctx: TurnContext, faq: Faq, labels: Omit<Turn, 'reply'>): Turn {
+  const reply = composeFaq(ctx.k, faq);
+  offerRating(ctx, reply, { procedure: null, faq: faq.id, intent: 'faq' }, asked(ctx, faq.question));
+  return { ...labels, faq: faq.id, reply };
+}
+
 const answerFaq: IntentHandler = async (u: Understanding, ctx) => {
   const faq = u.faq ? ctx.understander.faqs.get(u.faq) : undefined;
-  if (!faq) return null;
-  return { ...understood(u), reply: composeFaq(ctx.k, faq) };
+  return faq ? faqTurn(ctx, faq, understood(u)) : null;
 };
 
 /** Procedure aspects and FAQ entries, by intent and by tapped button (`#p:<id>:<aspect>`, `#f:<id>`). */
@@ -76,8 +102,7 @@ export const answers: Feature = {
     },
     f: async ([id], ctx) => {
       const faq = id ? ctx.understander.faqs.get(id) : undefined;
-      if (!faq) return null;
-      return { reply: composeFaq(ctx.k, faq), intent: 'faq', procedure: null, faq: faq.id, dossierCode: null, confidence: 1, alternatives: [] };
+      return faq ? faqTurn(ctx, faq, { intent: 'faq', procedure: null, faq: faq.id, dossierCode: null, confidence: 1, alternatives: [] }) : null;
     },
   },
   intents: { faq: answerFaq, ...Object.fromEntries(ASPECTS.map((a) => [a, answerAspect])) } as Partial<Record<IntentId, IntentHandler>>,

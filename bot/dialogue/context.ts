@@ -29,7 +29,7 @@ export interface FollowStore {
 
 /** Where unmatched, low-confidence and unhelpful-rated messages go for staff review. */
 export interface ReviewSink {
-  record(item: { text: string; intent: string; procedure: string | null; confidence: number; reason: 'unmatched' | 'low-confidence' | 'clarify' | 'unhelpful'; channel: string; at: number }): void;
+  record(item: { text: string; intent: string; procedure: string | null; faq?: string | null; confidence: number; reason: 'unmatched' | 'low-confidence' | 'clarify' | 'unhelpful'; channel: string; at: number }): void;
 }
 
 /** Tunables of the dialogue, from `bot/config.ts`. */

@@ -8,11 +8,14 @@ import { fold } from '../../intents/normalize.ts';
 import type { Understanding } from '../../intents/understand.ts';
 import type { Knowledge } from '../../knowledge/load.ts';
 import { fill } from '../../knowledge/replies.ts';
-import { NEXT_STEP, DossierUnavailableError, overdueDays, type DossierRecord } from '../dossier/types.ts';
+import { NEXT_STEP, DossierUnavailableError, overdueDays, type DossierRecord, type DossierStatus } from '../dossier/types.ts';
 import { maskName, maskUserId, redact } from '../privacy.ts';
 import { siteValues, viDate } from './compose.ts';
 import { plainTurn, textReply, type Feature, type Turn, type TurnContext } from './context.ts';
 import type { ReplyOption } from './types.ts';
+
+/** Statuses whose next step is only "wait for the due date": an overdue card says sorry instead. */
+const WAITING: ReadonlySet<DossierStatus> = new Set<DossierStatus>(['Mới đăng ký', 'Được tiếp nhận', 'Đang xử lý']);
 
 /** The status message for one dossier (also used by the follow poller). */
 export function formatDossier(k: Knowledge, rec: DossierRecord, now: number): string {
@@ -31,7 +34,8 @@ export function formatDossier(k: Knowledge, rec: DossierRecord, now: number): st
       step: rec.currentStep ? `\n${fill(r.dossierStepLine, { step: redact(rec.currentStep) })}` : '',
     }),
   ];
-  lines.push(NEXT_STEP[rec.status]);
+  // Past the due date "wait until the due date" is wrong: the overdue line replaces it.
+  if (!(late > 0 && WAITING.has(rec.status))) lines.push(NEXT_STEP[rec.status]);
   if (rec.note) lines.push(fill(r.dossierNoteLine, { note: redact(rec.note) }));
   if (late > 0) lines.push(fill(r.dossierOverdue, { ...site, days: late }));
   return lines.join('\n');

@@ -34,18 +34,33 @@ export async function notUnderstood(u: Understanding, ctx: TurnContext): Promise
   return { ...base, intent: 'out_of_scope', reply: textReply(r.fallback, [{ label: r.labels.handoff, payload: '#h' }]) };
 }
 
+/**
+ * The answer a rating button names (`#r:<v>:<n>:<intent>:<id>`, see `ratingPayload`) and
+ * the question that answer replied to. Buttons of the older `#r:<v>:<intent>` shape
+ * rate the conversation's last procedure, as they always did.
+ */
+function ratedAnswer(parts: string[], ctx: TurnContext): { intent: string; procedure: string | null; faq: string | null; question: string } {
+  const { state } = ctx;
+  if (parts.length < 3) return { intent: parts[0] ?? '', procedure: state.lastProcedure ?? null, faq: null, question: '' };
+  const [n, intent = '', ...id] = parts;
+  const ref = id.join(':') || null;
+  const faq = intent === 'faq' ? ref : null;
+  const question = state.rateable?.find((a) => String(a.n) === n)?.question ?? '';
+  return { intent, procedure: faq ? null : ref, faq, question: question || (ref ?? '') };
+}
+
 /** Greeting, thanks, help and ratings. */
 export const social: Feature = {
   name: 'social',
   payloads: {
-    r: async ([value, intent], ctx) => {
+    r: async ([value, ...rest], ctx) => {
       if (value !== '1' && value !== '0') return null;
-      const { state, msg, deps } = ctx;
+      const rated = ratedAnswer(rest, ctx);
+      const { msg, deps } = ctx;
       if (value === '0') {
-        const last = [...state.history].reverse().find((h) => h.from === 'citizen');
-        deps.review?.record({ text: last?.text ?? '', intent: String(intent ?? ''), procedure: state.lastProcedure ?? null, confidence: 1, reason: 'unhelpful', channel: msg.channel, at: ctx.now });
+        deps.review?.record({ text: rated.question, intent: rated.intent, procedure: rated.procedure, faq: rated.faq, confidence: 1, reason: 'unhelpful', channel: msg.channel, at: ctx.now });
       }
-      deps.log?.info({ rating: value === '1' ? 'helpful' : 'unhelpful', procedure: state.lastProcedure, channel: msg.channel }, 'rating');
+      deps.log?.info({ rating: value === '1' ? 'helpful' : 'unhelpful', procedure: rated.procedure, faq: rated.faq, intent: rated.intent, channel: msg.channel }, 'rating');
       return plainTurn(ctx.k.replies.ratingThanks, 'thanks');
     },
     help: async (_args, ctx) => plainTurn(fill(ctx.k.replies.help, siteValues(ctx.k.site)), 'greeting'),

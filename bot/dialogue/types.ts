@@ -42,8 +42,25 @@ export interface Reply {
   text: string;
   options: ReplyOption[];
   links: ReplyLink[];
-  /** Offer the one-tap "có hữu ích không?" rating under this reply. */
-  rating?: { procedure: string | null; intent: string };
+  /** Offer the one-tap "có hữu ích không?" rating under this reply; says which answer is rated. */
+  rating?: ReplyRating;
+}
+
+/** The answer a rating rates: the procedure aspect or FAQ entry, and its number in the conversation. */
+export interface ReplyRating {
+  procedure: string | null;
+  faq?: string | null;
+  intent: string;
+  /** The answer's number in its conversation (finds the question that was asked). */
+  answer?: number;
+}
+
+/**
+ * What a rating button sends back: `#r:<1|0>:<answer>:<intent>:<procedure or FAQ id>`, so
+ * the rating lands on the answer rated, not on whatever the conversation said last.
+ */
+export function ratingPayload(rating: ReplyRating, helpful: boolean): string {
+  return `#r:${helpful ? 1 : 0}:${rating.answer ?? 0}:${rating.intent}:${rating.faq ?? rating.procedure ?? ''}`;
 }
 
 /** Shorthand to build a reply. */
