@@ -9,7 +9,7 @@ import type { Understanding } from '../../intents/understand.ts';
 import { fill } from '../../knowledge/replies.ts';
 import type { Faq, Procedure } from '../../knowledge/schema.ts';
 import { redact } from '../privacy.ts';
-import { aspectPayload, composeFaq, composeProcedure } from './compose.ts';
+import { aspectPayload, composeFaq, composeProcedure, isProcedureView, type ProcedureView } from './compose.ts';
 import { textReply, understood, type Feature, type IntentHandler, type Turn, type TurnContext } from './context.ts';
 import type { Reply, ReplyOption, ReplyRating } from './types.ts';
 
@@ -46,10 +46,18 @@ function asked(ctx: TurnContext, label: string): string {
   return ctx.text.startsWith('#') ? label : ctx.text;
 }
 
-/** One aspect of one procedure; the conversation remembers it for follow-ups. */
-function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels: Pick<Turn, 'confidence' | 'alternatives'>, channel?: string): Turn {
+/** Procedures whose sources line a conversation remembers having shown. */
+const SOURCES_REMEMBERED = 20;
+
+/**
+ * One aspect of one procedure (or one of its views); the conversation remembers it for
+ * follow-ups, and that it has shown this procedure's sources line.
+ */
+function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels: Pick<Turn, 'confidence' | 'alternatives'>, opts: { channel?: string; view?: ProcedureView } = {}): Turn {
   const { state } = ctx;
-  const reply = composeProcedure(ctx.k, proc, aspect, { channel });
+  const shown = state.sourcesShown ?? [];
+  const reply = composeProcedure(ctx.k, proc, aspect, { channel: opts.channel, view: opts.view, sourcesShown: shown.includes(proc.id) });
+  if (!shown.includes(proc.id)) state.sourcesShown = [...shown, proc.id].slice(-SOURCES_REMEMBERED);
   state.lastProcedure = proc.id;
   state.lastAspect = aspect;
   state.pendingOptions = reply.options;
@@ -68,11 +76,11 @@ const answerAspect: IntentHandler = async (u, ctx) => {
     state.pendingOptions = options;
     state.pendingProcedures = { ids: u.alternatives.map((a) => a.procedure), aspect };
     ctx.deps.review?.record({ text: redact(ctx.text), intent: u.intent, procedure: u.procedure, confidence: u.confidence, reason: 'clarify', channel: msg.channel, at: now });
-    return { ...base, reply: textReply(`${r.clarify}\n${options.map((o, i) => `${i + 1}. ${o.label}`).join('\n')}\n${r.clarifyFooter}`, options) };
+    return { ...base, reply: { ...textReply(`${r.clarify}\n${r.clarifyFooter}`, options), optionsTitle: r.pickNumber } };
   }
   if (proc) {
     if (u.confidence < 0.45) ctx.deps.review?.record({ text: redact(ctx.text), intent: u.intent, procedure: u.procedure, confidence: u.confidence, reason: 'low-confidence', channel: msg.channel, at: now });
-    return procedureTurn(ctx, proc, aspect, base, u.entities.channel);
+    return procedureTurn(ctx, proc, aspect, base, { channel: u.entities.channel });
   }
   // An aspect without a procedure and nothing in the conversation: ask which one.
   const options = starterOptions(ctx, aspect);
@@ -95,10 +103,10 @@ const answerFaq: IntentHandler = async (u: Understanding, ctx) => {
 export const answers: Feature = {
   name: 'answers',
   payloads: {
-    p: async ([id, aspect], ctx) => {
+    p: async ([id, aspect, view], ctx) => {
       const proc = procedureById(ctx, id);
       if (!proc || !aspect || !ASPECT_SET.has(aspect)) return null;
-      return procedureTurn(ctx, proc, aspect as Aspect, { confidence: 1, alternatives: [] });
+      return procedureTurn(ctx, proc, aspect as Aspect, { confidence: 1, alternatives: [] }, { view: isProcedureView(view) ? view : undefined });
     },
     f: async ([id], ctx) => {
       const faq = id ? ctx.understander.faqs.get(id) : undefined;

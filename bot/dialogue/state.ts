@@ -25,6 +25,8 @@ export interface ConversationState {
   complaint?: { ticketId: string; until: number };
   /** Answers offered for rating, newest last: the rating button names one by `n`. */
   rateable?: { n: number; question: string }[];
+  /** Procedures whose sources line this conversation has shown (afterwards a "Nguồn" option). */
+  sourcesShown?: string[];
   /** Counter behind `rateable[].n`. */
   answers?: number;
   /** Consecutive messages the assistant could not understand. */
