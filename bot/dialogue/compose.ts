@@ -146,7 +146,7 @@ function sourcesBody(r: Replies, p: Procedure): string[] {
   const more = p.legalBasis.length - list.length;
   if (more > 0) list.push(fill(r.sourcesMore, { n: more }));
   const date = national ? fill(r.nationalData, { date: viDate(p.lastVerified) }) : fill(r.lastVerified, { date: viDate(p.lastVerified) });
-  return [fill(r.sourcesTitle, { name: p.name }), ...list, date];
+  return [fill(r.sourcesTitle, { name: displayName(p) }), ...list, date];
 }
 
 // ---------------------------------------------------------------------------
@@ -193,7 +193,8 @@ function documentLine(r: Replies, it: DocumentGroup['items'][number]): string {
   if (it.original) counts.push(`${it.original} ${r.labels.original}`);
   if (it.copy) counts.push(`${it.copy} ${r.labels.copy}`);
   if (it.showOnly) counts.push(r.labels.showOnly);
-  let line = `☐ ${it.name}${counts.length ? ` (${counts.join(', ')})` : ''}`;
+  const name = counts.length ? it.name.replace(/[\s.;,]+$/u, '') : it.name;
+  let line = `☐ ${name}${counts.length ? ` (${counts.join(', ')})` : ''}`;
   if (it.form) line += `. ${r.labels.form}: ${it.form}`;
   if (it.note) line += `. ${it.note}`;
   return line;
@@ -254,9 +255,14 @@ function caseLabel(g: DocumentGroup): string {
   return `${gist(heading, 45).replace(/[.…]$/u, '')} (${g.items.length})`;
 }
 
+/** A procedure's name as a title (some national records start it in lower case). */
+function displayName(p: Procedure): string {
+  return p.name.charAt(0).toUpperCase() + p.name.slice(1);
+}
+
 function composeAspect(k: Knowledge, p: Procedure, aspect: Aspect, ctx: ComposeContext): Composed {
   const r = k.replies;
-  const name = p.name;
+  const name = displayName(p);
   const more = (label: string, view: ProcedureView = 'more'): ReplyOption[] => [{ label, payload: aspectPayload(p.id, aspect, view) }];
   switch (aspect) {
     case 'procedure.documents': {
