@@ -61,7 +61,8 @@ function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels
   state.lastProcedure = proc.id;
   state.lastAspect = aspect;
   state.pendingOptions = reply.options;
-  offerRating(ctx, reply, { procedure: proc.id, intent: aspect }, asked(ctx, `${ctx.k.replies.labels[aspect]} — ${proc.name}`));
+  // The sources view is not an answer to rate.
+  if (opts.view !== 'sources') offerRating(ctx, reply, { procedure: proc.id, intent: aspect }, asked(ctx, `${ctx.k.replies.labels[aspect]} — ${proc.name}`));
   return { reply, intent: aspect, procedure: proc.id, faq: null, dossierCode: null, confidence: labels.confidence, alternatives: labels.alternatives };
 }
 

@@ -37,11 +37,11 @@ export const COMPOSE_LIMITS = Object.freeze({
 });
 
 /** The extra views of an aspect, reached by an option: the rest of a long answer, one case of its documents, or its sources. */
-export type ProcedureView = 'more' | 'sources' | `case-${number}`;
+export type ProcedureView = 'more' | 'sources' | `case-${number}` | `from-${number}`;
 
 /** True for a view name a payload may carry. */
 export function isProcedureView(v: string | undefined): v is ProcedureView {
-  return v === 'more' || v === 'sources' || /^case-\d{1,2}$/.test(v ?? '');
+  return v === 'more' || v === 'sources' || /^(?:case|from)-\d{1,2}$/.test(v ?? '');
 }
 
 /** dd/mm/yyyy from an ISO date. */
@@ -82,7 +82,11 @@ export function gist(text: string, max: number = COMPOSE_LIMITS.gist): string {
   let cut = -1;
   for (let m = end.exec(t); m && m.index < max; m = end.exec(t)) cut = m.index;
   if (cut >= max / 3) return t.slice(0, cut).trim() + (t[cut] === '.' ? '.' : '…');
-  const space = t.lastIndexOf(' ', max - 1);
+  // Else at a comma or colon, so no number is left hanging ("tối đa 20…" could read as 20).
+  const clause = Math.max(t.lastIndexOf(', ', max - 1), t.lastIndexOf(': ', max - 1));
+  if (clause >= max / 2) return `${t.slice(0, clause)}…`;
+  let space = t.lastIndexOf(' ', max - 1);
+  while (space > max / 2 && /\d/u.test(t.slice(t.lastIndexOf(' ', space - 1) + 1, space))) space = t.lastIndexOf(' ', space - 1);
   return `${t.slice(0, space > max / 2 ? space : max - 1).replace(/[\s,;:–-]+$/u, '')}…`;
 }
 
@@ -182,9 +186,10 @@ function feeLines(r: Replies, p: Procedure, preferred?: string): string[] {
   const channels = preferred ? [...p.channels].sort((a, b) => (a.method === preferred ? -1 : b.method === preferred ? 1 : 0)) : p.channels;
   const byProvince = p.channels.some((c) => c.feeByProvince);
   const lines = perChannel(r, channels, (c) => (byProvince ? provinceFee(r, c.fee) : c.fee));
-  if (byProvince) lines.push(r.feeByProvince);
-  // A short province note that only repeats the caveat is left out.
-  if (p.provinceNote && !(byProvince && MENTIONS_PROVINCE_FEE.test(p.provinceNote) && p.provinceNote.length < 120)) lines.push(p.provinceNote);
+  // One caveat line: the entry's own province note when it speaks of the provincial fee, else the template.
+  const own = !!p.provinceNote && MENTIONS_PROVINCE_FEE.test(p.provinceNote);
+  if (byProvince && !own) lines.push(r.feeByProvince);
+  if (p.provinceNote) lines.push(p.provinceNote);
   return lines;
 }
 
@@ -280,17 +285,19 @@ function composeAspect(k: Knowledge, p: Procedure, aspect: Aspect, ctx: ComposeC
       return { body, more: more(special.length === 1 ? caseLabel(special[0] as DocumentGroup) : fill(r.labels.specialCases, { n })) };
     }
     case 'procedure.steps': {
+      // A page of steps from `from` on, as many as fit; the rest one tap away ("from-<n>").
+      const from = Math.min(Number(/^from-(\d+)$/.exec(ctx.view ?? '')?.[1] ?? 0), Math.max(0, p.steps.length - 1));
       const steps = p.steps.map((s, i) => `${i + 1}. ${s}`);
-      let shown = 0;
+      let shown = from;
       for (let used = 0; shown < steps.length; shown++) {
         used += (steps[shown] as string).length + 1;
-        if (shown > 0 && used > COMPOSE_LIMITS.steps) break;
+        if (shown > from && used > COMPOSE_LIMITS.steps) break;
       }
       // Only a rest worth a tap waits behind an option.
       if (steps.slice(shown).join('\n').length < COMPOSE_LIMITS.stepsRest) shown = steps.length;
-      if (ctx.view === 'more' && shown < steps.length) return { body: [fill(r.stepsMoreTitle, { name }), ...steps.slice(shown)] };
+      const title = from ? fill(r.stepsMoreTitle, { name }) : fill(r.stepsTitle, { name });
       const rest = steps.length - shown;
-      return { body: [fill(r.stepsTitle, { name }), ...steps.slice(0, shown)], ...(rest > 0 ? { more: more(fill(r.labels.stepsMore, { n: rest })) } : {}) };
+      return { body: [title, ...steps.slice(from, shown)], ...(rest > 0 ? { more: more(fill(r.labels.stepsMore, { n: rest }), `from-${shown}`) } : {}) };
     }
     case 'procedure.fee':
       return { body: [fill(r.feeTitle, { name }), ...feeLines(r, p, ctx.channel)] };
@@ -342,7 +349,8 @@ export function composeProcedure(k: Knowledge, p: Procedure, aspect: Aspect, ctx
   const links = c.links ?? [];
   // A view offers its aspect's main answer back; the main answer does not offer itself.
   const menu = aspectMenu(r, p, ctx.view ? undefined : aspect);
-  const extra = ctx.view ? [] : (c.more ?? []);
+  // A view offers only a further page of itself ("from-<n>"), not the main answer's options.
+  const extra = (c.more ?? []).filter((o) => !ctx.view || /:from-\d+$/.test(o.payload));
   // At most about eight numbered lines: case options take the place of later aspects.
   const options = [...extra, ...(aspect === 'procedure.overview' ? menu : menu.slice(0, extra.length > 1 ? 3 : 4))];
   if (!first) options.push({ label: r.labels.sources, payload: aspectPayload(p.id, aspect, 'sources') });

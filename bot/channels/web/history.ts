@@ -17,13 +17,13 @@ export type HistoryEntry = { from: 'citizen'; text: string } | { from: 'bot'; se
 /** Frozen defaults of the transcript's bounds. */
 export const HISTORY_DEFAULTS = Object.freeze({
   /** Bubbles kept per conversation (the page restores the last ones). */
-  perConversation: 40,
-  /** Conversations kept. */
-  conversations: 20_000,
+  perConversation: 30,
+  /** Conversations kept (replies are the outbox's own objects, so a conversation costs its citizen texts). */
+  conversations: 10_000,
   /** Idle time after which a conversation's history is forgotten. */
   idleMs: 6 * 3600_000,
-  /** Longest citizen message kept. */
-  textChars: 2000,
+  /** Longest citizen message kept (longer ones end in "…"). */
+  textChars: 400,
 });
 
 /** The page's transcript, per conversation. */
@@ -41,7 +41,8 @@ export class WebHistory {
     if (c.messageIds.has(messageId)) return;
     c.messageIds.add(messageId);
     if (c.messageIds.size > this.limits.perConversation * 2) c.messageIds.delete(c.messageIds.values().next().value as string);
-    this.push(c, { from: 'citizen', text: redact(text.slice(0, this.limits.textChars)) });
+    const t = text.length > this.limits.textChars ? `${text.slice(0, this.limits.textChars - 1)}…` : text;
+    this.push(c, { from: 'citizen', text: redact(t) });
   }
 
   /** A reply the page will show (by the outbox's sequence number). */
