@@ -255,9 +255,9 @@ interface Composed {
 const CASE_OPTIONS = 4;
 
 /** "Trường hợp nhà thuê, mượn, ở nhờ (2)": a case group as a short option label. */
-function caseLabel(g: DocumentGroup): string {
+function caseLabel(r: Replies, g: DocumentGroup): string {
   const heading = g.group.replace(/\s*\([^)]*\)/gu, '').trim() || g.group;
-  return `${gist(heading, 45).replace(/[.…]$/u, '')} (${g.items.length})`;
+  return fill(r.labels.caseOption, { group: gist(heading, 45).replace(/[.…]$/u, ''), n: g.items.length });
 }
 
 /** A procedure's name as a title (some national records start it in lower case). */
@@ -274,15 +274,15 @@ function composeAspect(k: Knowledge, p: Procedure, aspect: Aspect, ctx: ComposeC
       const { core, special } = documentSections(p);
       const one = /^case-(\d+)$/.exec(ctx.view ?? '');
       const picked = one ? special[Number(one[1])] : undefined;
-      if (picked) return { body: [`${picked.group} — ${name}:`, ...picked.items.map((it) => documentLine(r, it))] };
+      if (picked) return { body: [fill(r.caseTitle, { group: picked.group, name }), ...picked.items.map((it) => documentLine(r, it))] };
       if (ctx.view === 'more' && special.length) return { body: [fill(r.specialCasesTitle, { name }), ...groupLines(r, special)] };
       const all = [fill(r.documentsTitle, { name }), ...groupLines(r, p.documents)];
       if (!special.length || all.join('\n').length <= COMPOSE_LIMITS.screen) return { body: all };
       const body = [fill(r.documentsTitle, { name }), ...groupLines(r, core)];
       // A few situations (own house, renting…) get an option each; many, or one, become "special cases".
-      if (special.length > 1 && special.length <= CASE_OPTIONS) return { body, more: special.flatMap((g, i) => more(caseLabel(g), `case-${i}`)) };
+      if (special.length <= CASE_OPTIONS) return { body, more: special.flatMap((g, i) => more(caseLabel(r, g), `case-${i}`)) };
       const n = special.reduce((sum, g) => sum + g.items.length, 0);
-      return { body, more: more(special.length === 1 ? caseLabel(special[0] as DocumentGroup) : fill(r.labels.specialCases, { n })) };
+      return { body, more: more(fill(r.labels.specialCases, { n })) };
     }
     case 'procedure.steps': {
       // A page of steps from `from` on, as many as fit; the rest one tap away ("from-<n>").
