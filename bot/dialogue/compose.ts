@@ -24,9 +24,9 @@ export const COMPOSE_LIMITS = Object.freeze({
   /** The sources line: legal basis short names and the date. */
   sourcesLine: 160,
   /** One overview bullet (place, time, fee): longer values are cut at a sentence or word. */
-  gist: 90,
+  gist: 80,
   /** The overview's summary. */
-  summary: 170,
+  summary: 140,
   /** Legal texts named in the sources line. */
   sourcesNamed: 2,
   /** Steps shown before "Các bước tiếp theo" (more only when what is left is worth a tap). */
@@ -81,13 +81,26 @@ export function gist(text: string, max: number = COMPOSE_LIMITS.gist): string {
   const end = /[.;](?=\s)/gu;
   let cut = -1;
   for (let m = end.exec(t); m && m.index < max; m = end.exec(t)) cut = m.index;
-  if (cut >= max / 3) return t.slice(0, cut).trim() + (t[cut] === '.' ? '.' : '…');
+  if (cut >= max / 3 && balanced(t.slice(0, cut))) return t.slice(0, cut).trim() + (t[cut] === '.' ? '.' : '…');
   // Else at a comma or colon, so no number is left hanging ("tối đa 20…" could read as 20).
   const clause = Math.max(t.lastIndexOf(', ', max - 1), t.lastIndexOf(': ', max - 1));
-  if (clause >= max / 2) return `${t.slice(0, clause)}…`;
-  let space = t.lastIndexOf(' ', max - 1);
-  while (space > max / 2 && /\d/u.test(t.slice(t.lastIndexOf(' ', space - 1) + 1, space))) space = t.lastIndexOf(' ', space - 1);
-  return `${t.slice(0, space > max / 2 ? space : max - 1).replace(/[\s,;:–-]+$/u, '')}…`;
+  let out: string;
+  if (clause >= max / 2) out = t.slice(0, clause);
+  else {
+    let space = t.lastIndexOf(' ', max - 1);
+    while (space > max / 2 && /\d/u.test(t.slice(t.lastIndexOf(' ', space - 1) + 1, space))) space = t.lastIndexOf(' ', space - 1);
+    out = t.slice(0, space > max / 2 ? space : max - 1);
+  }
+  // Never leave a bracket open: cut before it when that still says something.
+  if (!balanced(out)) {
+    const open = out.lastIndexOf('(');
+    if (open >= 8) out = out.slice(0, open);
+  }
+  return `${out.replace(/[\s,;:–(-]+$/u, '')}…`;
+}
+
+function balanced(s: string): boolean {
+  return (s.match(/\(/g)?.length ?? 0) <= (s.match(/\)/g)?.length ?? 0);
 }
 
 // ---------------------------------------------------------------------------
