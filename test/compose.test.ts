@@ -155,7 +155,7 @@ describe('every procedure answer of the bundled knowledge', () => {
     }
     lengths.sort((x, y) => x - y);
     // Measured on 2026-12-02 (every aspect of the 39 curated procedures, first answer of a
-    // conversation): median 673, p90 942 before the shorter overview. The bounds leave room for knowledge edits.
+    // conversation): median 643, p90 911. The bounds leave room for knowledge edits.
     expect(lengths[Math.floor(lengths.length / 2)]).toBeLessThanOrEqual(750);
     expect(lengths[Math.floor(lengths.length * 0.9)]).toBeLessThanOrEqual(1200);
   });
