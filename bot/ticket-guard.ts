@@ -101,6 +101,10 @@ export class TicketGuard implements TicketStore {
     return this.track(() => this.inner.update(id, patch));
   }
 
+  append(id: string, entry: Ticket['excerpt'][number]): Promise<Ticket | undefined> {
+    return this.track(() => this.inner.append(id, entry));
+  }
+
   get(id: string): Promise<Ticket | undefined> {
     return this.inner.get(id);
   }

@@ -4,8 +4,10 @@
  *
  *   GET  /               the page (Vietnamese, texts from knowledge/replies.yaml and site.yaml)
  *   GET  /static/*       app.js, app.css (@fastify/static; versioned URLs, cached a day)
- *   POST /api/chat       {sessionId, text, messageId?, cursor?} → {replies, cursor, pending}
+ *   GET  /favicon.ico    our own icon
+ *   POST /api/chat       {sessionId, text, messageId?, cursor?, shown?} → {replies, cursor, pending, notice?}
  *   GET  /api/updates    ?sessionId=&cursor=  long poll for replies that came later (staff)
+ *   GET  /api/history    ?sessionId=          what the page showed, for a reload (channels/web/history.ts)
  *
  * A retried POST with the same messageId waits for the first one instead of asking the
  * engine again; the reply is read from the channel's outbox (bot/channels/web.ts), which
@@ -30,7 +32,8 @@ import type { KnowledgeHolder, KnowledgeVersion } from '../assistant.ts';
 import { MemoryWebOutbox, MESSAGE_ID, SESSION_ID, WEB_DEFAULTS, WebChannel, webConversationId, type TurnObservable, type WebLimits, type WebOutbox, type WebReply } from '../channels/web.ts';
 import { siteValues } from '../dialogue/compose.ts';
 import type { Logger, Turn } from '../dialogue/engine.ts';
-import type { IncomingMessage, Reply } from '../dialogue/types.ts';
+import { ratingPayload, type IncomingMessage, type Reply } from '../dialogue/types.ts';
+import { HISTORY_DEFAULTS, historyBody, recordReplies, WebHistory } from '../channels/web/history.ts';
 import { isQueueDelayed, type ChannelSender, type Pipeline } from '../pipeline.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../ratelimit.ts';
 import { HttpError, WEB_ERRORS } from './errors.ts';
@@ -115,7 +118,9 @@ function parseCursor(raw: unknown, epoch: string): number | null {
 export function chatArea(opts: ChatAreaOptions): ChatArea {
   const limits: WebLimits = { ...WEB_DEFAULTS, ...opts.limits };
   const log = opts.log;
-  const outbox = opts.outbox ?? new MemoryWebOutbox(limits);
+  // What the page showed, for GET /api/history after a reload (bot/channels/web/history.ts).
+  const history = new WebHistory({ ...HISTORY_DEFAULTS, idleMs: limits.outboxIdleMs });
+  const outbox = recordReplies(opts.outbox ?? new MemoryWebOutbox(limits), history);
   const channel = new WebChannel(outbox);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(channel) : channel);
   const sessionLimit = opts.limiters?.session ?? (limits.messagesPerMinute > 0 ? new MemoryRateLimiter(limits.messagesPerMinute, 60_000) : undefined);
@@ -184,8 +189,8 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
         ? {
             ask: r.ratingAsk,
             options: [
-              { label: r.labels.ratingYes, payload: `#r:1:${reply.rating.intent}` },
-              { label: r.labels.ratingNo, payload: `#r:0:${reply.rating.intent}` },
+              { label: r.labels.ratingYes, payload: ratingPayload(reply.rating, true) },
+              { label: r.labels.ratingNo, payload: ratingPayload(reply.rating, false) },
             ],
           }
         : null,
@@ -288,6 +293,7 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       return reply.type('text/html; charset=utf-8').send(p.body);
     };
     app.get('/', (req, reply) => sendPage(req, reply));
+    app.get('/favicon.ico', (_req, reply) => reply.sendFile('favicon.ico', { maxAge: '7d' }));
     app.get('/index.html', (req, reply) => sendPage(req, reply));
 
     app.post('/api/chat', { bodyLimit: limits.maxBodyBytes }, async (req, reply) => {
@@ -315,6 +321,8 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
           }
         }
         const before = await outbox.head(conv);
+        // A tapped button sends its payload; the page shows (and a reload restores) its label.
+        history.citizen(conv, messageId, b.text.startsWith('#') && typeof b.shown === 'string' ? b.shown.slice(0, 200) : b.text);
         const msg: IncomingMessage = { channel: 'web', conversationId: conv, userId: conv, messageId, text: b.text, kind: 'text', sentAt: Date.now(), client: clientId(address) };
         entry = submit(key, msg, before);
         inflight.set(key, entry);
@@ -337,6 +345,15 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       const out = await repliesAfter(conv, head, after);
       const notice = !current.isQueued && !out.replies.length ? { notice: opts.holder.version.knowledge.replies.webDelayed } : {};
       return reply.header('Cache-Control', 'no-store').send({ ...out, pending: out.replies.length === 0, ...notice });
+    });
+
+    app.get('/api/history', async (req, reply) => {
+      const q = req.query as Record<string, unknown>;
+      const sessionId = typeof q.sessionId === 'string' ? q.sessionId : '';
+      if (!SESSION_ID.test(sessionId)) throw new HttpError(400, WEB_ERRORS.sessionId);
+      const conv = webConversationId(sessionId);
+      const head = await outbox.head(conv);
+      return reply.header('Cache-Control', 'no-store').send(historyBody(history, conv, { epoch: head.epoch, lastSeq: head.seq }, toWeb));
     });
 
     app.get('/api/updates', async (req, reply) => {
