@@ -153,6 +153,8 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
 
   const templateFiles = { css: readFileSync(join(STATIC_DIR, 'app.css')), js: readFileSync(join(STATIC_DIR, 'app.js')) };
   const pageTemplate = readFileSync(join(STATIC_DIR, 'index.html'), 'utf8');
+  const faviconBody = readFileSync(join(STATIC_DIR, 'favicon.ico'));
+  const favicon = { body: faviconBody, etag: etagOf(faviconBody) };
   let pageCache: { version: KnowledgeVersion; body: string; etag: string } | undefined;
   const page = (): { body: string; etag: string } => {
     const version = opts.holder.version;
@@ -293,7 +295,11 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
       return reply.type('text/html; charset=utf-8').send(p.body);
     };
     app.get('/', (req, reply) => sendPage(req, reply));
-    app.get('/favicon.ico', (_req, reply) => reply.sendFile('favicon.ico', { maxAge: '7d' }));
+    app.get('/favicon.ico', (req, reply) => {
+      reply.header('Cache-Control', 'public, max-age=604800').header('ETag', favicon.etag);
+      if (req.headers['if-none-match'] === favicon.etag) return reply.code(304).send();
+      return reply.type('image/x-icon').send(favicon.body);
+    });
     app.get('/index.html', (req, reply) => sendPage(req, reply));
 
     app.post('/api/chat', { bodyLimit: limits.maxBodyBytes }, async (req, reply) => {
