@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAssistant, KnowledgeHolder, type AssistantOverrides, type AssistantParts } from '../bot/assistant.ts';
 import { MemoryWebOutbox, webConversationId } from '../bot/channels/web.ts';
+import { HISTORY_DEFAULTS, WebHistory } from '../bot/channels/web/history.ts';
 import { loadConfig } from '../bot/config.ts';
 import { MemoryConversationStore } from '../bot/dialogue/state.ts';
 import { FileTicketStore, MemoryTicketStore, type Ticket } from '../bot/handoff/tickets.ts';
@@ -175,6 +176,25 @@ describe('bounded memory', () => {
     expect(outbox.size.conversations).toBe(0);
     expect(await store.get(webConversationId('bounded-0-0-session'))).toBeUndefined();
     expect((store as unknown as { items: Map<string, unknown> }).items.size).toBe(0);
+  });
+});
+
+describe('the reload transcript (GET /api/history)', () => {
+  it('stays within its byte budget and forgets idle conversations', () => {
+    let now = 0;
+    const history = new WebHistory({ ...HISTORY_DEFAULTS, maxBytes: 50_000, idleMs: 60_000 }, () => now);
+    const reply = { text: 'Hồ sơ cần chuẩn bị — '.repeat(100), options: [], links: [] };
+    for (let i = 0; i < 100; i++) {
+      history.citizen(`c${i}`, 'm1', 'làm căn cước cần gì');
+      history.bot(`c${i}`, 1, reply);
+    }
+    expect(history.size.bytes).toBeLessThanOrEqual(50_000);
+    expect(history.entries('c0')).toEqual([]); // the least recently active went first
+    expect(history.entries('c99').map((e) => e.from)).toEqual(['citizen', 'bot']);
+    expect(history.entries('c99')[1]).toEqual({ from: 'bot', seq: 1, reply });
+    now = 120_000;
+    history.sweep();
+    expect(history.size).toEqual({ conversations: 0, bytes: 0 });
   });
 });
 

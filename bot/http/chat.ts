@@ -80,7 +80,8 @@ interface Inflight {
 }
 /** How long a message id is remembered for a retried POST: the longest wait for a reply, plus the page's retry delays. */
 const INFLIGHT_MS = WEB_DEFAULTS.replyWaitMs + 10_000;
-const INFLIGHT_MAX = 10_000;
+/** At most this many remembered: 35 s at the default overall ceiling (100 msg/s) is 3,500. */
+const INFLIGHT_MAX = 5_000;
 /** The reason every wait is ended with: one object, so ending a wait does not build a DOMException each time. */
 const ENDED = Object.freeze({ reason: 'wait ended' });
 
@@ -143,6 +144,7 @@ export function chatArea(opts: ChatAreaOptions): ChatArea {
   const inflight = new Map<string, Inflight>();
   const waiting = new Map<AbortController, 'chat' | 'poll'>();
   const sweeper = setInterval(() => {
+    history.sweep();
     const t = Date.now();
     for (const [k, e] of inflight) {
       if (e.expires > t) break;

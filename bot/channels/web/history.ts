@@ -5,8 +5,10 @@
  * serves it on `GET /api/history?sessionId=…`; the page draws it before it starts
  * polling, from the cursor the history gives.
  *
- * Kept in memory, bounded per conversation and in total, and forgotten after the same
- * idle time as the outbox. Personal data in the citizen's own words are masked.
+ * Kept in memory, bounded per conversation, in total count and bytes, and forgotten after
+ * the same idle time as the outbox. Replies are kept as UTF-8 JSON (a third of the memory
+ * of live objects, and no longer tied to the outbox's objects, which are dropped once
+ * shown). Personal data in the citizen's own words are masked.
  */
 import { redact } from '../../privacy.ts';
 import type { Reply } from '../../dialogue/types.ts';
@@ -18,17 +20,29 @@ export type HistoryEntry = { from: 'citizen'; text: string } | { from: 'bot'; se
 export const HISTORY_DEFAULTS = Object.freeze({
   /** Bubbles kept per conversation (the page restores the last ones). */
   perConversation: 30,
-  /** Conversations kept (replies are the outbox's own objects, so a conversation costs its citizen texts). */
+  /** Conversations kept. */
   conversations: 10_000,
+  /** Most bytes kept for all conversations together; the least recently active go first. */
+  maxBytes: 16 * 2 ** 20,
   /** Idle time after which a conversation's history is forgotten. */
   idleMs: 6 * 3600_000,
   /** Longest citizen message kept (longer ones end in "…"). */
   textChars: 400,
 });
 
+/** How an entry is kept: a reply as its JSON bytes. */
+type StoredEntry = { from: 'citizen'; text: string } | { from: 'bot'; seq: number; json: Buffer };
+/** `messageIds`: the latest few, oldest first (an array: a few strings cost less than a Set). */
+type StoredConversation = { entries: StoredEntry[]; touched: number; messageIds: string[]; bytes: number };
+
+function entryBytes(e: StoredEntry): number {
+  return 48 + (e.from === 'citizen' ? 2 * e.text.length : e.json.length);
+}
+
 /** The page's transcript, per conversation. */
 export class WebHistory {
-  private readonly convs = new Map<string, { entries: HistoryEntry[]; touched: number; messageIds: Set<string> }>();
+  private readonly convs = new Map<string, StoredConversation>();
+  private bytes = 0;
 
   constructor(
     private readonly limits: typeof HISTORY_DEFAULTS = HISTORY_DEFAULTS,
@@ -38,42 +52,66 @@ export class WebHistory {
   /** A message the citizen sent (a retried POST with the same id is recorded once). */
   citizen(conversationId: string, messageId: string, text: string): void {
     const c = this.conv(conversationId);
-    if (c.messageIds.has(messageId)) return;
-    c.messageIds.add(messageId);
-    if (c.messageIds.size > this.limits.perConversation * 2) c.messageIds.delete(c.messageIds.values().next().value as string);
+    if (c.messageIds.includes(messageId)) return;
+    c.messageIds.push(messageId);
+    if (c.messageIds.length > this.limits.perConversation * 2) c.messageIds.shift();
     const t = text.length > this.limits.textChars ? `${text.slice(0, this.limits.textChars - 1)}…` : text;
-    this.push(c, { from: 'citizen', text: redact(t) });
+    this.push(conversationId, c, { from: 'citizen', text: redact(t) });
   }
 
   /** A reply the page will show (by the outbox's sequence number). */
   bot(conversationId: string, seq: number, reply: Reply): void {
-    this.push(this.conv(conversationId), { from: 'bot', seq, reply });
+    const text = JSON.stringify(reply);
+    const json = Buffer.allocUnsafeSlow(Buffer.byteLength(text)); // its own memory, not a slice of a shared 8 KB pool
+    json.write(text);
+    this.push(conversationId, this.conv(conversationId), { from: 'bot', seq, json });
   }
 
   /** The conversation's bubbles, oldest first (empty when forgotten). */
   entries(conversationId: string): HistoryEntry[] {
     const c = this.convs.get(conversationId);
     if (!c || c.touched <= this.now() - this.limits.idleMs) return [];
-    return [...c.entries];
+    return c.entries.map((e) => (e.from === 'citizen' ? e : { from: 'bot', seq: e.seq, reply: JSON.parse(e.json.toString('utf8')) as Reply }));
   }
 
-  private conv(id: string): { entries: HistoryEntry[]; touched: number; messageIds: Set<string> } {
+  /** Forgets conversations idle past the idle time (the web server runs it on a timer). */
+  sweep(): void {
+    this.evict('');
+  }
+
+  /** Conversations and bytes held now (tests, the memory benchmark). */
+  get size(): { conversations: number; bytes: number } {
+    return { conversations: this.convs.size, bytes: this.bytes };
+  }
+
+  private conv(id: string): StoredConversation {
     const t = this.now();
     let c = this.convs.get(id);
     if (c) this.convs.delete(id);
-    else c = { entries: [], touched: t, messageIds: new Set() };
+    else c = { entries: [], touched: t, messageIds: [], bytes: 0 };
     c.touched = t;
     this.convs.set(id, c); // Map order = least recently touched first
-    for (const [old, x] of this.convs) {
-      if (this.convs.size <= this.limits.conversations && x.touched > t - this.limits.idleMs) break;
-      this.convs.delete(old);
-    }
+    this.evict(id);
     return c;
   }
 
-  private push(c: { entries: HistoryEntry[] }, e: HistoryEntry): void {
+  private push(id: string, c: StoredConversation, e: StoredEntry): void {
     c.entries.push(e);
-    if (c.entries.length > this.limits.perConversation) c.entries.splice(0, c.entries.length - this.limits.perConversation);
+    let added = entryBytes(e);
+    while (c.entries.length > this.limits.perConversation) added -= entryBytes(c.entries.shift() as StoredEntry);
+    c.bytes += added;
+    this.bytes += added;
+    this.evict(id);
+  }
+
+  /** Past the count, the byte budget or the idle time, the least recently active conversations go. */
+  private evict(keep: string): void {
+    const t = this.now();
+    for (const [old, x] of this.convs) {
+      if (old === keep || (this.convs.size <= this.limits.conversations && this.bytes <= this.limits.maxBytes && x.touched > t - this.limits.idleMs)) break;
+      this.convs.delete(old);
+      this.bytes -= x.bytes;
+    }
   }
 }
 
