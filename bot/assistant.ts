@@ -4,7 +4,6 @@
  * tests use it directly, so they all answer exactly as the running assistant does.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
 import { Understander } from '../intents/understand.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge, type KnowledgeIssue } from '../knowledge/load.ts';
@@ -16,7 +15,8 @@ import { DialogueEngine, type DialogueDeps, type Logger } from './dialogue/engin
 import { MemoryConversationStore, type ConversationStore } from './dialogue/state.ts';
 import { createDossierProvider } from './dossier/factory.ts';
 import type { DossierStatusProvider } from './dossier/types.ts';
-import { FileTicketStore, MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
+import { createBaseTicketStore } from './handoff/factory.ts';
+import { MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
 
 /** Knowledge plus the understanding built from it; swapped whole on reload. */
@@ -83,8 +83,10 @@ export class KnowledgeHolder {
   constructor(
     private readonly src: KnowledgeSource,
     private readonly log?: Logger,
+    /** A version already built from `src` (the staff tools' candidate checks), instead of loading again. */
+    initial?: KnowledgeVersion,
   ) {
-    this.current = buildKnowledgeVersion(src);
+    this.current = initial ?? buildKnowledgeVersion(src);
   }
 
   get version(): KnowledgeVersion {
@@ -119,13 +121,13 @@ export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledg
   memoryTickets?: boolean;
 }
 
-/** The embedded default: in-memory state, file tickets, dossiers from the configured provider. */
+/** The embedded default: in-memory state, SQLite tickets under DATA_DIR, dossiers from the configured provider. */
 export function createAssistant(config: Config, overrides: AssistantOverrides = {}): AssistantParts {
   const holder =
     overrides.holder ??
     new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
   const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000, overrides.now);
-  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
+  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : createBaseTicketStore(config));
   // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.
   const dossiers = overrides.dossiers ?? createDossierProvider(config, { log: overrides.log });
   const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);

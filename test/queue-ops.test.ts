@@ -111,7 +111,7 @@ describe('metrics', () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const engine = new EchoEngine(0);
     const handle = engine.handle.bind(engine);
-    engine.handle = async (msg) => ({ ...(await handle(msg)), ticket: { id: 'HT-1', kind: 'handoff', status: 'open', channel: msg.channel, conversationId: msg.conversationId, citizen: '', reason: '', excerpt: [], createdAt: 0, updatedAt: 0 } });
+    engine.handle = async (msg) => ({ ...(await handle(msg)), ticket: { id: 'HT-1', kind: 'handoff', status: 'open', channel: msg.channel, conversationId: msg.conversationId, citizen: '', reason: '', excerpt: [], messages: [], createdAt: 0, updatedAt: 0 } });
     instrumentEngine(engine, metrics);
     await engine.handle(message('web', 'c', 'm', 'gặp cán bộ'));
     expect((await metrics.render()).body).toContain('tthc_handoffs_total{channel="web",kind="handoff"} 1');

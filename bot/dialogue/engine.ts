@@ -172,8 +172,11 @@ export class DialogueEngine {
     const k = this.k;
     const r = k.replies;
 
-    // Staff own this conversation: record, stay quiet.
+    // Staff own this conversation: record on the ticket, stay quiet.
     if (state.handoff && state.handoff.until > now) {
+      const id = state.handoff.ticketId !== 'staff' ? state.handoff.ticketId : (await this.deps.tickets.findOpen(msg.channel, msg.conversationId))?.id;
+      const said = msg.kind === 'text' ? redact(String(msg.text ?? '').slice(0, 2000)) : `[${msg.kind}]`;
+      if (id) await this.deps.tickets.appendMessage(id, { from: 'citizen', text: said, at: now });
       const u = this.deps.understander().understand(String(msg.text ?? ''), {});
       return { reply: null, intent: u.intent, procedure: u.procedure, faq: u.faq, dossierCode: u.dossierCode, confidence: u.confidence, alternatives: [] };
     }
