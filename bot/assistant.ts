@@ -26,6 +26,8 @@ export interface KnowledgeVersion {
   /** Procedures from the national file (not counting those curated entries replace). */
   nationalCount: number;
   loadMs: number;
+  /** Warnings the validator reported for these files (errors would have refused them). */
+  issues?: KnowledgeIssue[];
 }
 
 export interface KnowledgeSource {
@@ -70,6 +72,7 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
     understander,
     nationalCount: procedures.length - kr.knowledge.procedures.length,
     loadMs: performance.now() - t0,
+    issues: [...kr.issues, ...ir.issues],
   };
 }
 

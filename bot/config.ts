@@ -151,6 +151,14 @@ export const configSchema = z.object({
   KNOWLEDGE_WATCH_DEBOUNCE_MS: int(300),
   /** Staff tools: Redis pub/sub channel that makes every process reload knowledge (used when REDIS_URL is set). */
   KNOWLEDGE_RELOAD_CHANNEL: z.string().min(1).default('tthc:knowledge:reload'),
+  /** Staff console: wrong passwords in a row before an account is locked. */
+  STAFF_LOGIN_MAX_FAILURES: int(5),
+  /** Staff console: how long a lockout (and an address throttle) lasts. */
+  STAFF_LOGIN_LOCK_MINUTES: int(15),
+  /** Staff console: wrong passwords from one client address per lock period before it is throttled. */
+  STAFF_LOGIN_ADDRESS_FAILURES: int(20),
+  /** Dashboard: days of analytics kept (no personal data is stored there). */
+  ANALYTICS_KEEP_DAYS: int(400),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -88,7 +88,7 @@ async function perform(cmd: StaffCommand, config: Config, io: HandoffsIo): Promi
       await redis.quit();
     }
   }
-  const queue = new StaffCommandQueue(ticketDbFile(config), io.now);
+  const queue = new StaffCommandQueue(ticketDbFile(config));
   try {
     const id = queue.enqueue(cmd);
     const end = Date.now() + (io.waitMs ?? 15_000);

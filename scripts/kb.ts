@@ -6,8 +6,9 @@
  *   export-sheet FILE.xlsx [--dir DIR]      FAQ and key procedure fields to a spreadsheet
  *   import-sheet FILE.xlsx [--dir DIR]      valid rows back into the YAML files
  *   review [--file F] [--since YYYY-MM-DD] [--top N] [--json] [--archive]
- *   add-alias PROCEDURE_ID "text"           a citizen's wording → the procedure's aliases
- *   add-example INTENT_ID "text"            → intents/examples.yaml
+ *   add-alias PROCEDURE_ID "text" [--force] a citizen's wording → the procedure's aliases
+ *   add-example INTENT_ID "text" [--force]  → intents/examples.yaml
+ *     (both refused when they change a golden/dev answer, unless --force; see bot/staff/guard.ts)
  *   test [--golden F] [--dev F] [--no-save] golden + dev cases; what changed since last run
  *   reload                                  tell every running process to reload (Redis)
  *
@@ -17,12 +18,17 @@
 import { renameSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { buildKnowledgeVersion } from '../bot/assistant.ts';
+import { buildKnowledgeVersion, type KnowledgeVersion } from '../bot/assistant.ts';
+import { openStaffDatabase } from '../bot/staff/accounts.ts';
+import { AuditLog, cliActor } from '../bot/staff/audit.ts';
+import { TeachGuard } from '../bot/staff/guard.ts';
+import { KnowledgeHistory } from '../bot/staff/history.ts';
+import { KnowledgeEditor, type Draft } from '../bot/staff/knowledge-editor.ts';
 import { loadConfig, type Config } from '../bot/config.ts';
 import { publishReload } from '../bot/reload.ts';
 import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
-import { addAlias, addExample, formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
+import { formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
 import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
 import { formatKbTest, runKbTest } from './kbtest.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge } from '../knowledge/load.ts';
@@ -202,32 +208,60 @@ const review: Command = (args) => {
   return 0;
 };
 
+/**
+ * Teaching through the knowledge editor, so the CLI and the console share one path: the
+ * change is validated, tried against the golden table (and the shared dev set when
+ * present) and refused with the list of changed answers unless `--force` is given; a
+ * saved change is kept in the history (DATA_DIR/staff.sqlite) and audited.
+ */
+async function teach(args: string[], make: (editor: KnowledgeEditor) => Draft, reason: string): Promise<number> {
+  const cfg = config();
+  const source = { knowledgeDir: knowledgeDir(args, cfg), intentsDir: resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), nationalFile: cfg.NATIONAL_FILE, maxAgeDays: cfg.KB_MAX_AGE_DAYS };
+  let live: KnowledgeVersion;
+  try {
+    live = buildKnowledgeVersion(source);
+  } catch (err) {
+    console.log(`Kho kiến thức đang có lỗi nên chưa dạy thêm được; chạy "npm run kb -- validate" và sửa trước.
+${(err as Error).message}`);
+    return 1;
+  }
+  const db = openStaffDatabase(cfg);
+  try {
+    const audit = new AuditLog(db);
+    const editor = new KnowledgeEditor({ source, live: () => live, history: new KnowledgeHistory(db), guard: new TeachGuard({ dev: option(args, '--dev') ?? undefined }), audit });
+    const draft = make(editor);
+    if (!draft.ok) {
+      console.log([draft.message, ...draft.errors.filter((e) => e.message !== draft.message).map((i) => `  ${i.file}:${i.line}: ${i.message}${i.hint ? ` — ${i.hint}` : ''}`)].join('\n'));
+      return 1;
+    }
+    const saved = await editor.save(draft.id, { actor: cliActor(), force: args.includes('--force') });
+    console.log(saved.message);
+    if (!saved.ok) return 1;
+    await announceReload(cfg, reason);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
 const addAliasCmd: Command = async (args) => {
-  const [id, ...words] = positional(args, ['--dir']);
+  const [id, ...words] = positional(args, ['--dir', '--dev']);
   const text = words.join(' ');
   if (!id || !text) {
-    console.log('Cách dùng: npm run kb -- add-alias MÃ-THỦ-TỤC "cách người dân gọi"  (vd. add-alias dat-dai.cap-lan-dau "làm sổ đỏ")');
+    console.log('Cách dùng: npm run kb -- add-alias MÃ-THỦ-TỤC "cách người dân gọi" [--force]  (vd. add-alias dat-dai.cap-lan-dau "làm sổ đỏ")');
     return 2;
   }
-  const cfg = config();
-  const r = addAlias(knowledgeDir(args, cfg), id, text);
-  console.log(r.message);
-  if (r.ok) await announceReload(cfg, 'add-alias');
-  return r.ok ? 0 : 1;
+  return teach(args, (e) => e.draftAlias(id, text), 'add-alias');
 };
 
 const addExampleCmd: Command = async (args) => {
-  const [intent, ...words] = positional(args, ['--intents']);
+  const [intent, ...words] = positional(args, ['--intents', '--dev']);
   const text = words.join(' ');
   if (!intent || !text) {
-    console.log('Cách dùng: npm run kb -- add-example Ý-ĐỊNH "câu mẫu"  (vd. add-example procedure.fee "hết bao nhiêu tiền")');
+    console.log('Cách dùng: npm run kb -- add-example Ý-ĐỊNH "câu mẫu" [--force]  (vd. add-example procedure.fee "nộp phí bao nhiêu tiền vậy")');
     return 2;
   }
-  const cfg = config();
-  const r = addExample(resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), intent, text);
-  console.log(r.message);
-  if (r.ok) await announceReload(cfg, 'add-example');
-  return r.ok ? 0 : 1;
+  return teach(args, (e) => e.draftExample(intent, text), 'add-example');
 };
 
 const testCmd: Command = async (args) => {

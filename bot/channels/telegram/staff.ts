@@ -8,6 +8,7 @@ import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import { fill, type Replies } from '../../../knowledge/replies.ts';
 import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
+import type { TicketEvents } from '../../handoff/events.ts';
 import { StaffReplies, type StaffOutcome as ServiceOutcome } from '../../handoff/staff-replies.ts';
 import type { Ticket, TicketMessage, TicketStore } from '../../handoff/tickets.ts';
 import type { Pipeline } from '../../pipeline.ts';
@@ -165,4 +166,26 @@ export class TicketNotifiers {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
+}
+
+/**
+ * Posts tickets to the staff group from ticket events, so tickets created in any process
+ * (a `npm run worker`, another `npm start`) reach the group through the process that owns
+ * Telegram (issue 13 item 10), and a citizen's follow-ups after the hand-off appear under
+ * the ticket. With several Telegram-owning processes, `claim` makes exactly one post.
+ */
+export function postTicketEvents(events: TicketEvents, tickets: Pick<TicketStore, 'get'>, desk: Pick<StaffDesk, 'notify' | 'followUp'>, log?: Logger): () => void {
+  const day = 86_400_000;
+  return events.subscribe((e) => {
+    void (async () => {
+      if (e.type === 'created') {
+        if (!(await events.claim(`staff-post:${e.ticket.id}`, day))) return;
+        const t = await tickets.get(e.ticket.id);
+        if (t) await desk.notify(t);
+      } else if (e.type === 'message' && e.message?.from === 'citizen') {
+        if (!(await events.claim(`staff-msg:${e.ticket.id}:${e.ticket.messageCount}`, day))) return;
+        await desk.followUp(e.ticket, e.message);
+      }
+    })().catch((err: unknown) => log?.error({ err, ticket: e.ticket.id, type: e.type }, 'staff group post failed'));
+  });
 }
