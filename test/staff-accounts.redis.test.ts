@@ -90,17 +90,17 @@ const LIMITERS = [
 describe.each(LIMITERS)('sign-in (counters in $name)', (impl) => {
   it('locks an account after 5 wrong passwords for 15 minutes, even for the right one; success resets the count', async () => {
     const { db, accounts, audit } = setup();
-    await accounts.add('hoa', 'agent', 'mật khẩu của hoa', 'cli:test');
+    await accounts.add('hoa', 'agent', 'chìa khóa bí mật số một', 'cli:test');
     const auth = new StaffAuth(accounts, { redis: await impl.redis(), prefix: `${prefix}-${n}`, audit });
     for (let i = 0; i < 4; i++) expect(await auth.verify('hoa', 'sai rồi', '10.0.0.1')).toEqual({ ok: false, reason: 'invalid' });
-    expect((await auth.verify('hoa', 'mật khẩu của hoa', '10.0.0.1')).ok).toBe(true);
+    expect((await auth.verify('hoa', 'chìa khóa bí mật số một', '10.0.0.1')).ok).toBe(true);
     for (let i = 0; i < 5; i++) expect((await auth.verify('HOA', 'sai rồi', '10.0.0.1')).ok).toBe(false);
-    const locked = await auth.verify('hoa', 'mật khẩu của hoa', '10.0.0.2');
+    const locked = await auth.verify('hoa', 'chìa khóa bí mật số một', '10.0.0.2');
     expect(locked).toMatchObject({ ok: false, reason: 'locked' });
     expect(locked.ok === false && 'retryAfterMs' in locked && locked.retryAfterMs).toBeGreaterThan(14 * 60_000);
     expect(authMessage(locked)).toContain('15 phút');
     await auth.unlock('hoa', 'admin1');
-    expect((await auth.verify('hoa', 'mật khẩu của hoa', '10.0.0.2')).ok).toBe(true);
+    expect((await auth.verify('hoa', 'chìa khóa bí mật số một', '10.0.0.2')).ok).toBe(true);
     const actions = audit.list({ action: 'login' }).map((e) => e.action);
     expect(actions).toContain('login.lockout');
     expect(actions).toContain('login.locked');
@@ -124,18 +124,18 @@ describe.each(LIMITERS)('sign-in (counters in $name)', (impl) => {
 describe('sessions and disabled accounts', () => {
   it('ends sessions issued before a password change or a disable', async () => {
     const { db, accounts } = setup();
-    await accounts.add('mai', 'agent', 'mật khẩu của mai', 'x');
+    await accounts.add('mai', 'agent', 'chìa khóa bí mật số hai', 'x');
     await accounts.add('root1', 'admin', 'mật khẩu quản trị', 'x');
     const auth = new StaffAuth(accounts);
-    const r = await auth.verify('mai', 'mật khẩu của mai', '1.1.1.1');
+    const r = await auth.verify('mai', 'chìa khóa bí mật số hai', '1.1.1.1');
     expect(r.ok).toBe(true);
     const issuedAt = Date.now() + 1;
     expect(auth.sessionAccount('mai', issuedAt)?.username).toBe('mai');
     await new Promise((res) => setTimeout(res, 5));
-    await accounts.setPassword('mai', 'mật khẩu mới của mai', 'x');
+    await accounts.setPassword('mai', 'chìa khóa bí mật số ba', 'x');
     expect(auth.sessionAccount('mai', issuedAt)).toBeUndefined();
     accounts.setDisabled('mai', true, 'root1');
-    expect(await auth.verify('mai', 'mật khẩu mới của mai', '1.1.1.1')).toEqual({ ok: false, reason: 'disabled' });
+    expect(await auth.verify('mai', 'chìa khóa bí mật số ba', '1.1.1.1')).toEqual({ ok: false, reason: 'disabled' });
     expect(auth.sessionAccount('mai', Date.now() + 10)).toBeUndefined();
     db.close();
   });
