@@ -135,7 +135,7 @@ export class KnowledgeEditor {
 
   private draft(action: string, message: string, changes: FileChange[], refusal?: KnowledgeIssue[]): Draft {
     const withBefore = changes.map((c) => ({ ...c, before: this.read(c.root, c.rel) }));
-    const id = createHash('sha256').update(JSON.stringify([action, changes])).digest('hex').slice(0, 16);
+    const id = createHash('sha256').update(JSON.stringify([action, message, changes])).digest('hex').slice(0, 16);
     const cached = this.drafts.get(id);
     if (cached && cached.changes.every((c, i) => c.before === withBefore[i]?.before)) return publicDraft(cached);
     const diff = withBefore.map((c) => ({ root: c.root, rel: c.rel, lines: diffLines(c.before ?? '', c.text ?? '') }));
