@@ -88,10 +88,22 @@ export class AuditLog implements AuditSink {
   list(q: AuditQuery = {}): AuditEntry[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
-    if (q.until !== undefined) (where.push('at < ?'), args.push(q.until));
-    if (q.actor) (where.push('actor = ?'), args.push(q.actor));
-    if (q.action) (where.push("action LIKE ? ESCAPE '\\'"), args.push(`${q.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      args.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('at < ?');
+      args.push(q.until);
+    }
+    if (q.actor) {
+      where.push('actor = ?');
+      args.push(q.actor);
+    }
+    if (q.action) {
+      where.push("action LIKE ? ESCAPE '\\'");
+      args.push(`${q.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
     args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
     return this.db.prepare(sql).all(...args) as AuditEntry[];

@@ -56,8 +56,14 @@ export class KnowledgeHistory {
   list(filter: { root?: KnowledgeRoot; file?: string; limit?: number } = {}): Omit<KnowledgeVersionEntry, 'before' | 'after'>[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (filter.root) (where.push('root = ?'), args.push(filter.root));
-    if (filter.file) (where.push('file = ?'), args.push(filter.file));
+    if (filter.root) {
+      where.push('root = ?');
+      args.push(filter.root);
+    }
+    if (filter.file) {
+      where.push('file = ?');
+      args.push(filter.file);
+    }
     args.push(Math.max(1, Math.min(filter.limit ?? 100, 10_000)));
     return this.db.prepare(`SELECT id, at, actor, action, root, file FROM knowledge_history ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args) as Omit<KnowledgeVersionEntry, 'before' | 'after'>[];
   }
