@@ -8,13 +8,14 @@
  * Zalo listener lock), DOSSIER_PROVIDER=http.
  */
 import { basename, join } from 'node:path';
-import { createAssistant } from './assistant.ts';
+import { createAssistant, type AssistantParts } from './assistant.ts';
 import { createTelegramChannel, type TelegramChannel } from './channels/telegram.ts';
 import { postTicketEvents } from './channels/telegram/staff.ts';
 import { startWebServer } from './channels/web.ts';
-import { startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle } from './channels/zalo/index.ts';
+import { maskZaloConversation, startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle, type ZaloUndeliverable } from './channels/zalo/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { ChannelName } from './dialogue/types.ts';
+import type { Ticket } from './handoff/tickets.ts';
 import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
 import { DossierFollowPoller } from './dossier/follow.ts';
 import { HealthMonitor } from './health.ts';
@@ -25,6 +26,7 @@ import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redi
 import { createTickets, ticketDbFile } from './handoff/factory.ts';
 import { StaffCommandQueue, StaffCommandRelay } from './handoff/relay.ts';
 import { publishReload, startConfiguredLiveReload } from './reload.ts';
+import { redact } from './privacy.ts';
 import { JsonlReviewSink } from './review.ts';
 import { instrumentAnalytics, recordTicketEvents } from './staff/analytics.ts';
 import { createStaffServices } from './staff/index.ts';
@@ -139,6 +141,8 @@ export async function main(config: Config): Promise<void> {
       engine: parts.engine,
       log,
       onAlert: (kind, detail) => void alertStaff(`⚠️ Zalo (${kind}): ${detail}`),
+      // The ticket's `created` event posts it to the staff group (postTicketEvents).
+      onUndeliverable: (u) => zaloHandoff(parts, async () => undefined, u).then(() => undefined),
       pipeline: bull
         ? { submit: (m) => pipeline.submit(m), registerSender: () => undefined }
         : pipeline,
@@ -152,7 +156,7 @@ export async function main(config: Config): Promise<void> {
       const b = bull;
       z.hotline.on('leadership', (leading: boolean) => (leading ? b.registerSender(instrumentSender(z.sender, metrics)) : void b.unregisterSender('zalo')));
     }
-    z.hotline.on('state', (s: string) => health.setListener('zalo', { ok: s === 'connected' || s === 'waiting-leadership', detail: s }));
+    z.hotline.on('state', () => health.setListener('zalo', z.hotline.health()));
   }
 
   // "Theo dõi hồ sơ": push status changes through the citizen's channel (one poller per deployment).
@@ -182,6 +186,26 @@ export async function main(config: Config): Promise<void> {
     { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },
   );
   log.info({ redis: !!redis, telegram: !!telegram, zalo: !!zalo, dossiers: dossiers.name }, 'assistant started');
+}
+
+/**
+ * Zalo would not deliver a reply (error 123: the citizen takes no messages from strangers,
+ * or the hotline account is limited for strangers): open a hand-off ticket with what the
+ * citizen did not get, so staff answer from the hotline phone or call back.
+ */
+export async function zaloHandoff(parts: Pick<AssistantParts, 'store' | 'tickets'>, notify: (ticket: Ticket) => Promise<void>, u: ZaloUndeliverable): Promise<Ticket> {
+  const state = await parts.store.get(u.conversationId);
+  const ticket = await parts.tickets.create({
+    kind: 'handoff',
+    channel: 'zalo',
+    conversationId: u.conversationId,
+    citizen: maskZaloConversation(u.conversationId),
+    reason: `Zalo did not deliver the assistant's reply (error ${u.code}): the citizen may not accept messages from strangers, or the hotline account is limited for strangers. Answer from the hotline phone or call back.`,
+    excerpt: [...(state?.history.slice(-8) ?? []), { from: 'bot', text: redact(u.text.slice(0, 500)), at: Date.now() }],
+  });
+  // The ticket is stored first; a staff group that is down is logged by the sender.
+  await notify(ticket);
+  return ticket;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
