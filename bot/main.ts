@@ -111,6 +111,7 @@ export async function main(config: Config): Promise<void> {
       holder: parts.holder,
       log,
       staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
+      staffReplies: staff.replies,
       webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
       wrapSender: (s) => instrumentSender(s, metrics),
       onHealth: (h) => health.setListener('telegram', h),

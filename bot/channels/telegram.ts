@@ -17,6 +17,7 @@ import type { ListenerHealth } from '../health.ts';
 import { aspectPayload } from '../dialogue/compose.ts';
 import type { DialogueEngine, Logger } from '../dialogue/engine.ts';
 import type { IncomingMessage, MessageKind, Reply } from '../dialogue/types.ts';
+import type { StaffReplies } from '../handoff/staff-replies.ts';
 import type { Ticket, TicketStore } from '../handoff/tickets.ts';
 import { PermanentSendError, type ChannelSender, type Pipeline } from '../pipeline.ts';
 import { maskUserId } from '../privacy.ts';
@@ -50,6 +51,8 @@ export interface TelegramChannelOptions {
   webhook?: { url: string; secret?: string; addRoute: (route: WebRoute) => void };
   /** Staff group chat id: tickets go there, staff replies go to citizens. */
   staffChatId?: string;
+  /** The shared staff reply service (audited, same as the console's); built from the parts above when absent. */
+  staffReplies?: StaffReplies;
   /** Long-poll timeout in seconds (getUpdates `timeout`). */
   pollTimeoutSeconds?: number;
   /** Known bot identity (skips getMe). */
@@ -223,7 +226,7 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   const sender = new TelegramSender(bot, callbacks, opts.holder, opts.maxRetryAfterSeconds ?? 30, log);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(sender) : sender);
   const staff = opts.staffChatId
-    ? new StaffDesk({ api: bot.api, chatId: opts.staffChatId, tickets: opts.tickets, engine: opts.engine, pipeline: opts.pipeline, replies, log })
+    ? new StaffDesk({ api: bot.api, chatId: opts.staffChatId, tickets: opts.tickets, engine: opts.engine, pipeline: opts.pipeline, replies, log, service: opts.staffReplies })
     : undefined;
 
   const submit = async (msg: IncomingMessage): Promise<void> => {
