@@ -28,6 +28,7 @@ let dir: string;
 let config: Config;
 let tickets: SqliteTicketStore;
 let relay: StaffCommandRelay;
+let service: StaffReplies;
 let queue: StaffCommandQueue;
 const pushed: { channel: ChannelName; conversationId: string; reply: Reply }[] = [];
 let parts: ReturnType<typeof createAssistant>;
@@ -50,7 +51,7 @@ beforeAll(async () => {
   tickets = new SqliteTicketStore(ticketDbFile(config), { now: () => OPEN_TIME });
   parts = createAssistant(config, { holder: knowledgeHolder(), tickets, now: () => OPEN_TIME });
   const db = openStaffDatabase(config);
-  const service = new StaffReplies({
+  service = new StaffReplies({
     tickets,
     engine: parts.engine,
     pipeline: { push: async (channel, conversationId, reply) => void pushed.push({ channel, conversationId, reply }) },
@@ -149,6 +150,14 @@ describe('npm run handoffs', () => {
     expect(r).toBe(3);
     relay.start();
     await new Promise((res) => setTimeout(res, 200));
+  });
+
+  it('offers the canned replies of replies.yaml with the site filled in', () => {
+    const canned = service.canned();
+    expect(canned.length).toBeGreaterThanOrEqual(3);
+    const hotline = canned.find((c) => c.id === 'goi-hotline');
+    expect(hotline?.text).toContain(parts.holder.version.knowledge.site.hotline);
+    expect(canned.every((c) => !/\{\w+\}/.test(c.text))).toBe(true);
   });
 
   it('audits every staff action', async () => {
