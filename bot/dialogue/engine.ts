@@ -176,7 +176,7 @@ export class DialogueEngine {
     if (state.handoff && state.handoff.until > now) {
       const id = state.handoff.ticketId !== 'staff' ? state.handoff.ticketId : (await this.deps.tickets.findOpen(msg.channel, msg.conversationId))?.id;
       const said = msg.kind === 'text' ? redact(String(msg.text ?? '').slice(0, 2000)) : `[${msg.kind}]`;
-      if (id) await this.deps.tickets.appendMessage(id, { from: 'citizen', text: said, at: now });
+      if (id) await this.deps.tickets.appendMessage(id, { from: 'citizen', text: said, at: now }).catch((err: unknown) => this.deps.log?.error({ err, ticket: id }, 'follow-up not added to the ticket'));
       const u = this.deps.understander().understand(String(msg.text ?? ''), {});
       return { reply: null, intent: u.intent, procedure: u.procedure, faq: u.faq, dossierCode: u.dossierCode, confidence: u.confidence, alternatives: [] };
     }
