@@ -9,20 +9,22 @@
  *   add-alias PROCEDURE_ID "text" [--force] a citizen's wording → the procedure's aliases
  *   add-example INTENT_ID "text" [--force]  → intents/examples.yaml
  *     (both refused when they change a golden/dev answer, unless --force; see bot/staff/guard.ts)
+ *   history [FILE] · diff ID [ID2] · restore ID [--before] [--force]   saves made through the staff tools
  *   test [--golden F] [--dev F] [--no-save] golden + dev cases; what changed since last run
  *   reload                                  tell every running process to reload (Redis)
  *
  * Commands print Vietnamese for the staff who run them. Commands that change knowledge
  * also publish a reload signal when REDIS_URL is set.
  */
-import { renameSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve, sep } from 'node:path';
 import { Redis } from 'ioredis';
 import { buildKnowledgeVersion, type KnowledgeVersion } from '../bot/assistant.ts';
 import { openStaffDatabase } from '../bot/staff/accounts.ts';
 import { AuditLog, cliActor } from '../bot/staff/audit.ts';
 import { TeachGuard } from '../bot/staff/guard.ts';
-import { KnowledgeHistory } from '../bot/staff/history.ts';
+import { diffLines, formatDiff, KnowledgeHistory } from '../bot/staff/history.ts';
 import { KnowledgeEditor, type Draft } from '../bot/staff/knowledge-editor.ts';
 import { loadConfig, type Config } from '../bot/config.ts';
 import { publishReload } from '../bot/reload.ts';
@@ -158,22 +160,32 @@ const exportSheetCmd: Command = async (args) => {
   return 0;
 };
 
+/**
+ * `kb import-sheet`: valid rows are applied to a staging copy first, then the changed files
+ * go through the knowledge editor like any staff edit (validated, guarded against changed
+ * golden/dev answers unless --force, kept in the history); rows with errors are reported.
+ */
 const importSheetCmd: Command = async (args) => {
-  const [file] = positional(args, ['--dir']);
+  const [file] = positional(args, ['--dir', '--intents', '--dev']);
   if (!file) {
-    console.log('Cách dùng: npm run kb -- import-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC]');
+    console.log('Cách dùng: npm run kb -- import-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC] [--force]');
     return 2;
   }
   const cfg = config();
   const dir = knowledgeDir(args, cfg);
-  const r = await importSheet(dir, file);
-  console.log(formatSheetReport(r));
-  let code = r.errors.length ? 1 : 0;
-  if (r.changed.length) {
-    code = Math.max(code, validateSummary(dir, cfg.KB_MAX_AGE_DAYS));
-    await announceReload(cfg, 'import-sheet');
+  const stage = mkdtempSync(join(tmpdir(), 'kb-sheet-'));
+  try {
+    cpSync(dir, stage, { recursive: true, filter: (src) => statSync(src).isDirectory() || /\.ya?ml$/i.test(src) });
+    const r = await importSheet(stage, file);
+    console.log(formatSheetReport(r).replace('Tệp đã ghi:', 'Tệp sẽ ghi (sau khi kiểm tra):'));
+    const code = r.errors.length ? 1 : 0;
+    if (!r.changed.length) return code;
+    const changes = r.changed.map((rel) => ({ root: 'knowledge' as const, rel: rel.split(sep).join('/'), text: readFileSync(join(stage, rel), 'utf8') }));
+    const saved = await withEditor(args, (editor, _h, c) => saveDraft(editor, editor.draftFiles('sheet', `Nhập bảng tính ${basename(file)}: ${changes.length} tệp.`, changes), args, c, 'import-sheet'));
+    return Math.max(code, saved);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
   }
-  return code;
 };
 
 const review: Command = (args) => {
@@ -214,35 +226,82 @@ const review: Command = (args) => {
  * present) and refused with the list of changed answers unless `--force` is given; a
  * saved change is kept in the history (DATA_DIR/staff.sqlite) and audited.
  */
-async function teach(args: string[], make: (editor: KnowledgeEditor) => Draft, reason: string): Promise<number> {
+async function withEditor(args: string[], run: (editor: KnowledgeEditor, history: KnowledgeHistory, cfg: Config) => Promise<number>): Promise<number> {
   const cfg = config();
   const source = { knowledgeDir: knowledgeDir(args, cfg), intentsDir: resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), nationalFile: cfg.NATIONAL_FILE, maxAgeDays: cfg.KB_MAX_AGE_DAYS };
   let live: KnowledgeVersion;
   try {
     live = buildKnowledgeVersion(source);
   } catch (err) {
-    console.log(`Kho kiến thức đang có lỗi nên chưa dạy thêm được; chạy "npm run kb -- validate" và sửa trước.
-${(err as Error).message}`);
+    console.log(`Kho kiến thức đang có lỗi nên chưa lưu thay đổi qua công cụ được; chạy "npm run kb -- validate" và sửa trước.\n${(err as Error).message}`);
     return 1;
   }
   const db = openStaffDatabase(cfg);
   try {
-    const audit = new AuditLog(db);
-    const editor = new KnowledgeEditor({ source, live: () => live, history: new KnowledgeHistory(db), guard: new TeachGuard({ dev: option(args, '--dev') ?? undefined }), audit });
-    const draft = make(editor);
-    if (!draft.ok) {
-      console.log([draft.message, ...draft.errors.filter((e) => e.message !== draft.message).map((i) => `  ${i.file}:${i.line}: ${i.message}${i.hint ? ` — ${i.hint}` : ''}`)].join('\n'));
-      return 1;
-    }
-    const saved = await editor.save(draft.id, { actor: cliActor(), force: args.includes('--force') });
-    console.log(saved.message);
-    if (!saved.ok) return 1;
-    await announceReload(cfg, reason);
-    return 0;
+    const history = new KnowledgeHistory(db);
+    const editor = new KnowledgeEditor({ source, live: () => live, history, guard: new TeachGuard({ dev: option(args, '--dev') ?? undefined }), audit: new AuditLog(db) });
+    return await run(editor, history, cfg);
   } finally {
     db.close();
   }
 }
+
+/** Saves a draft (guarded: see `teach`), printing what happened. */
+async function saveDraft(editor: KnowledgeEditor, draft: Draft, args: string[], cfg: Config, reason: string): Promise<number> {
+  if (!draft.ok) {
+    console.log([draft.message, ...draft.errors.filter((e) => e.message !== draft.message).map((i) => `  ${i.file}:${i.line}: ${i.message}${i.hint ? ` — ${i.hint}` : ''}`)].join('\n'));
+    return 1;
+  }
+  const saved = await editor.save(draft.id, { actor: cliActor(), force: args.includes('--force') });
+  console.log(saved.message);
+  if (!saved.ok) return 1;
+  await announceReload(cfg, reason);
+  return 0;
+}
+
+async function teach(args: string[], make: (editor: KnowledgeEditor) => Draft, reason: string): Promise<number> {
+  return withEditor(args, (editor, _history, cfg) => saveDraft(editor, make(editor), args, cfg, reason));
+}
+
+function vnTime(ms: number): string {
+  return new Date(ms + 7 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** `kb history [FILE] [--limit N]`: saves made through the staff tools, newest first. */
+const historyCmd: Command = (args) =>
+  withEditor(args, async (_e, history) => {
+    const [file] = positional(args, ['--limit', '--dir', '--intents', '--dev']);
+    const rows = history.list({ file, limit: Number(option(args, '--limit') ?? 30) || 30 });
+    if (!rows.length) console.log('Chưa có lần lưu nào qua công cụ cán bộ.');
+    for (const r of rows) console.log(`${String(r.id).padStart(5)}  ${vnTime(r.at)}  ${r.actor.padEnd(16)} ${r.action.padEnd(10)} ${r.root === 'intents' ? 'intents/' : ''}${r.file}`);
+    if (rows.length) console.log('Xem thay đổi: npm run kb -- diff SỐ · Khôi phục: npm run kb -- restore SỐ [--before]');
+    return 0;
+  });
+
+/** `kb diff ID [ID2]`: what one save changed, or the difference between two saved versions. */
+const diffCmd: Command = (args) =>
+  withEditor(args, async (_e, history) => {
+    const [a, b] = positional(args, ['--dir', '--intents', '--dev']).map(Number);
+    const va = a ? history.get(a) : undefined;
+    const vb = b ? history.get(b) : undefined;
+    if (!va || (b && !vb)) {
+      console.log('Cách dùng: npm run kb -- diff SỐ [SỐ-KHÁC]  (số lấy từ "npm run kb -- history")');
+      return 2;
+    }
+    console.log(formatDiff(vb ? diffLines(va.after ?? '', vb.after ?? '') : diffLines(va.before ?? '', va.after ?? '')) || '(không khác nhau)');
+    return 0;
+  });
+
+/** `kb restore ID [--before] [--force]`: put a file back as it was after (or before) a save. */
+const restoreCmd: Command = (args) =>
+  withEditor(args, async (editor, _h, cfg) => {
+    const [id] = positional(args, ['--dir', '--intents', '--dev']).map(Number);
+    if (!id) {
+      console.log('Cách dùng: npm run kb -- restore SỐ [--before] [--force]');
+      return 2;
+    }
+    return saveDraft(editor, editor.draftRestore(id, args.includes('--before') ? 'before' : 'after'), args, cfg, 'restore');
+  });
 
 const addAliasCmd: Command = async (args) => {
   const [id, ...words] = positional(args, ['--dir', '--dev']);
@@ -315,6 +374,9 @@ export const COMMANDS: Record<string, Command> = {
   'add-example': addExampleCmd,
   test: testCmd,
   reload: reloadCmd,
+  history: historyCmd,
+  diff: diffCmd,
+  restore: restoreCmd,
 };
 
 async function main(): Promise<void> {

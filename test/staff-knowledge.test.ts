@@ -8,12 +8,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnowledgeHolder } from '../bot/assistant.ts';
 import { AuditLog } from '../bot/staff/audit.ts';
 import { TeachGuard } from '../bot/staff/guard.ts';
 import { diffLines, formatDiff, KnowledgeHistory } from '../bot/staff/history.ts';
 import { KnowledgeEditor } from '../bot/staff/knowledge-editor.ts';
+import { openStaffDatabase } from '../bot/staff/accounts.ts';
+import { exportSheet, SHEET_NAMES } from '../knowledge/sheet.ts';
 import { ROOT, runScript, tempKnowledge } from './helpers/staff.ts';
 
 const kb = tempKnowledge();
@@ -182,5 +185,40 @@ describe('npm run kb -- add-example / add-alias (the CLI face)', () => {
     expect(run.stdout).toContain('--force');
     expect(run.code).toBe(1);
     expect(examples()).toBe(before);
+  });
+});
+
+describe('npm run kb -- import-sheet, history, restore (the CLI face of history)', () => {
+  it('saves a spreadsheet edit through the editor, lists it in the history and restores it', async () => {
+    const file = join(kb.knowledge, 'procedures', 'ho-tich.ket-hon.yaml');
+    const original = readFileSync(file, 'utf8');
+    const xlsx = join(kb.root, 'sheet.xlsx');
+    await exportSheet(kb.knowledge, xlsx);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(xlsx);
+    const ws = wb.getWorksheet(SHEET_NAMES.procedures)!;
+    let col = 0;
+    ws.getRow(1).eachCell((c, i) => {
+      if (String(c.value).startsWith('Ngày kiểm tra')) col = i;
+    });
+    ws.eachRow((row) => {
+      if (row.getCell(1).value === 'ho-tich.ket-hon') row.getCell(col).value = '2026-11-20';
+    });
+    await wb.xlsx.writeFile(xlsx);
+    const env = { DATA_DIR: kb.data };
+    const dev = ['--dev', join(kb.root, 'no-dev.jsonl')];
+    const imported = await runScript('kb.ts', ['import-sheet', xlsx, '--dir', kb.knowledge, ...dev], env);
+    expect(imported.stdout).toContain('Đã lưu');
+    expect(imported.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('lastVerified: 2026-11-20');
+    const db = openStaffDatabase({ DATA_DIR: kb.data });
+    const saved = new KnowledgeHistory(db).list({ file: 'procedures/ho-tich.ket-hon.yaml' })[0];
+    db.close();
+    expect(saved).toMatchObject({ action: 'sheet', actor: expect.stringMatching(/^cli:/) });
+    const listed = await runScript('kb.ts', ['history', '--dir', kb.knowledge, ...dev], env);
+    expect(listed.stdout).toMatch(new RegExp(`${saved?.id}\\s+.*sheet\\s+procedures/ho-tich\\.ket-hon\\.yaml`));
+    const restored = await runScript('kb.ts', ['restore', String(saved?.id), '--before', '--dir', kb.knowledge, ...dev], env);
+    expect(restored.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(original);
   });
 });

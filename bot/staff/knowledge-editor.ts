@@ -210,6 +210,11 @@ export class KnowledgeEditor {
     return this.draft('procedure', `Sửa thủ tục ${id}.`, [{ root: 'knowledge', rel: cur.file, text: serializeEdited(source, doc) }]);
   }
 
+  /** Whole files as another staff tool produced them (the spreadsheet import), checked and saved the same way. */
+  draftFiles(action: string, message: string, changes: FileChange[]): Draft {
+    return this.draft(action, message, changes);
+  }
+
   /** Put a file back as it was after (or before) a recorded save. */
   draftRestore(versionId: number, side: 'after' | 'before' = 'after'): Draft {
     const v = this.deps.history.get(versionId);
