@@ -81,6 +81,7 @@ export const REPLY_KEYS = [
   'staffTicketClosed',
   'staffTooLong',
   'staffFollowUp',
+  'staffAnsweredElsewhere',
   'dossierFinishedLine',
   'dossierStepLine',
   'dossierNoteLine',

@@ -101,6 +101,8 @@ describe('staff work across processes (Redis)', () => {
     const got = await workerTickets.tickets.get(ticket.id);
     expect(got?.status).toBe('answered');
     expect(got?.firstStaffReplyAt).toBeGreaterThan(0);
+    // Staff in the Telegram group see the answer given elsewhere, under the ticket number.
+    await api.waitFor('sendMessage', (c) => String(c.payload.chat_id) === String(STAFF_CHAT) && String(c.payload.text).includes('đã trả lời phiếu') && String(c.payload.text).includes('Chào bạn, cán bộ đây.'));
     // The worker's assistant (shared state in Redis) stays quiet now.
     expect((await say('vâng cảm ơn, lệ phí bao nhiêu')).reply).toBeNull();
   });

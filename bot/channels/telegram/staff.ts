@@ -122,9 +122,10 @@ export class StaffDesk {
     return plain(await this.service.release(id, 'telegram'));
   }
 
-  /** A citizen wrote again after the hand-off: show it in the group under the ticket number. */
+  /** A citizen wrote again after the hand-off, or staff answered from the console: show it in the group under the ticket number. */
   async followUp(ticket: Pick<Ticket, 'id'>, message: TicketMessage): Promise<void> {
-    const text = fill(this.deps.replies().staffFollowUp, { ticket: ticket.id, text: message.text });
+    const r = this.deps.replies();
+    const text = message.from === 'staff' ? fill(r.staffAnsweredElsewhere, { ticket: ticket.id, by: message.by ?? '', text: message.text }) : fill(r.staffFollowUp, { ticket: ticket.id, text: message.text });
     const html = escapeTelegramHtml(splitText(text, TELEGRAM_TEXT_LIMIT)[0] ?? ticket.id);
     const sent = await this.deps.api.sendMessage(Number(this.deps.chatId), html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
     this.remember(sent.message_id, ticket.id);
@@ -171,8 +172,8 @@ export class TicketNotifiers {
 /**
  * Posts tickets to the staff group from ticket events, so tickets created in any process
  * (a `npm run worker`, another `npm start`) reach the group through the process that owns
- * Telegram (issue 13 item 10), and a citizen's follow-ups after the hand-off appear under
- * the ticket. With several Telegram-owning processes, `claim` makes exactly one post.
+ * Telegram (issue 13 item 10), and a citizen's follow-ups after the hand-off — and answers
+ * staff gave from the console or the CLI — appear under the ticket. With several Telegram-owning processes, `claim` makes exactly one post.
  */
 export function postTicketEvents(events: TicketEvents, tickets: Pick<TicketStore, 'get'>, desk: Pick<StaffDesk, 'notify' | 'followUp'>, log?: Logger): () => void {
   const day = 86_400_000;
@@ -182,7 +183,7 @@ export function postTicketEvents(events: TicketEvents, tickets: Pick<TicketStore
         if (!(await events.claim(`staff-post:${e.ticket.id}`, day))) return;
         const t = await tickets.get(e.ticket.id);
         if (t) await desk.notify(t);
-      } else if (e.type === 'message' && e.message?.from === 'citizen') {
+      } else if (e.type === 'message' && (e.message?.from === 'citizen' || (e.message?.from === 'staff' && !e.message.by?.startsWith('telegram:')))) {
         if (!(await events.claim(`staff-msg:${e.ticket.id}:${e.ticket.messageCount}`, day))) return;
         await desk.followUp(e.ticket, e.message);
       }
