@@ -2,7 +2,8 @@
  * `npm run bench:staff`: how fast the staff services answer a click, printed (a benchmark,
  * not a test): the teach guard (candidate build + golden/dev pass, first with the live
  * baseline computed, then with it cached), the answer preview, a sign-in check, and the
- * SQLite ticket store (create, append, list open). Uses a throwaway copy of the knowledge.
+ * SQLite ticket store (create, append, list open), analytics writes and the 30-day
+ * dashboard query. Uses a throwaway copy of the knowledge.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import Database from 'better-sqlite3';
 import { KnowledgeHolder } from '../bot/assistant.ts';
 import { SqliteTicketStore } from '../bot/handoff/sqlite-tickets.ts';
 import { StaffAccounts } from '../bot/staff/accounts.ts';
+import { AnalyticsStore } from '../bot/staff/analytics.ts';
 import { StaffAuth } from '../bot/staff/auth.ts';
 import { buildCandidate, TeachGuard } from '../bot/staff/guard.ts';
 import { KnowledgeHistory } from '../bot/staff/history.ts';
@@ -67,6 +69,16 @@ try {
   console.log(`sqlite tickets: create ${(n / (create / 1000)).toFixed(0)}/s, append ${(n / (append / 1000)).toFixed(0)}/s, list ${open.length} open ${ms(t0)}`);
   await tickets.close();
   db.close();
+
+  const analytics = new AnalyticsStore(join(tmp, 'analytics.sqlite'));
+  const m = 20_000;
+  t0 = performance.now();
+  for (let i = 0; i < m; i++) analytics.message({ at: Date.now() - (i % 30) * 86_400_000, channel: i % 3 ? 'web' : 'zalo', intent: 'procedure.fee', procedure: `p.${i % 40}`, faq: null, outcome: i % 10 ? 'answered' : 'unanswered' });
+  const writes = performance.now() - t0;
+  t0 = performance.now();
+  analytics.dashboard(30);
+  console.log(`analytics: ${(m / (writes / 1000)).toFixed(0)} message rows/s written, 30-day dashboard over ${m} rows ${ms(t0)}`);
+  analytics.close();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -72,8 +72,8 @@ export function vnDay(ms: number): string {
   return new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
 }
 
-/** Rows older than this are deleted (default: 400 days, a year plus a month to compare). */
-export const ANALYTICS_DEFAULTS = Object.freeze({ keepDays: 400 });
+/** Rows older than `keepDays` are deleted (a year plus a month to compare); message rows are written in batches. */
+export const ANALYTICS_DEFAULTS = Object.freeze({ keepDays: 400, batch: 500, flushMs: 1000 });
 
 export interface DashboardData {
   days: string[];
@@ -92,6 +92,9 @@ export class AnalyticsStore implements AnalyticsSink {
   readonly db: Database.Database;
   private readonly stmt: Record<'message' | 'rating' | 'handoff' | 'reply', Database.Statement>;
   private writes = 0;
+  /** Message rows wait here and are written in one transaction (a crash loses at most `flushMs` of them). */
+  private pending: unknown[][] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     file: string,
@@ -115,14 +118,39 @@ export class AnalyticsStore implements AnalyticsSink {
   private run(stmt: Database.Statement, ...args: unknown[]): void {
     try {
       stmt.run(...args);
-      if (++this.writes % 5000 === 0) this.prune();
     } catch (err) {
       this.opts.log?.warn({ err: { message: (err as Error).message } }, 'analytics write failed');
     }
   }
 
   message(e: MessageEvent): void {
-    this.run(this.stmt.message, e.at, vnDay(e.at), e.channel, e.intent, e.procedure, e.faq, e.outcome);
+    this.pending.push([e.at, vnDay(e.at), e.channel, e.intent, e.procedure, e.faq, e.outcome]);
+    if (this.pending.length >= ANALYTICS_DEFAULTS.batch) this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flush(), ANALYTICS_DEFAULTS.flushMs);
+      this.flushTimer.unref?.();
+    }
+  }
+
+  /** Writes waiting message rows now (the dashboard and `close` call it). */
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const rows = this.pending;
+    if (!rows.length || !this.db.open) return;
+    this.pending = [];
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) this.stmt.message.run(...r);
+      })();
+      this.writes += rows.length;
+      if (this.writes >= 50_000) {
+        this.writes = 0;
+        this.prune();
+      }
+    } catch (err) {
+      this.opts.log?.warn({ err: { message: (err as Error).message }, rows: rows.length }, 'analytics write failed');
+    }
   }
 
   rating(e: { at: number; channel: string; procedure: string | null; helpful: boolean }): void {
@@ -145,6 +173,7 @@ export class AnalyticsStore implements AnalyticsSink {
 
   /** The dashboard's figures for the last `days` Vietnam calendar days (today included). */
   dashboard(days: 7 | 30 | number = 7): DashboardData {
+    this.flush();
     const now = this.now();
     const n = Math.max(1, Math.min(366, Math.floor(days)));
     const list = Array.from({ length: n }, (_, i) => vnDay(now - (n - 1 - i) * 86_400_000));
@@ -186,6 +215,7 @@ export class AnalyticsStore implements AnalyticsSink {
   }
 
   close(): void {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 }
