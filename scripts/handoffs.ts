@@ -58,8 +58,9 @@ function minutes(ms: number): string {
   return m < 60 ? `${m} phút` : `${Math.floor(m / 60)} giờ ${m % 60} phút`;
 }
 
-function row(t: Ticket): string {
-  return [t.id.padEnd(15), t.kind.padEnd(9), t.status.padEnd(8), t.channel.padEnd(8), vnTime(t.createdAt), ` ${cut(t.citizen, 18).padEnd(18)}`, ` ${cut(t.reason, 60)}`].join(' ');
+function row(t: Ticket, now: number): string {
+  const wait = t.status === 'open' ? minutes(waitingMs(t, now)) : '';
+  return [t.id.padEnd(15), t.kind.padEnd(9), t.status.padEnd(8), t.channel.padEnd(8), vnTime(t.createdAt), wait.padStart(13), ` ${cut(t.citizen, 18).padEnd(18)}`, ` ${cut(t.reason, 60)}`].join(' ');
 }
 
 function option(argv: string[], name: string): string | undefined {
@@ -143,8 +144,8 @@ export async function runHandoffs(argv: string[], io: HandoffsIo): Promise<numbe
         io.err(`no ticket ${rawId}`);
         return 1;
       }
-      io.out(row(ticket));
       const now = (io.now ?? Date.now)();
+      io.out(row(ticket, now));
       io.out(`  ${ticket.firstStaffReplyAt ? `cán bộ trả lời sau ${minutes(waitingMs(ticket, now))}` : `đang chờ ${minutes(waitingMs(ticket, now))}`}${ticket.outcome ? ` · kết quả: ${TICKET_OUTCOMES[ticket.outcome]}${ticket.outcomeNote ? ` (${ticket.outcomeNote})` : ''}` : ''}`);
       const handoffAt = ticket.excerpt.length;
       conversationOf(ticket).forEach((e, i) => {
@@ -183,8 +184,9 @@ export async function runHandoffs(argv: string[], io: HandoffsIo): Promise<numbe
       io.out(`no ${status === 'all' ? '' : status === 'active' ? 'open ' : `${status} `}tickets`);
       return 0;
     }
-    io.out(['id'.padEnd(15), 'kind'.padEnd(9), 'status'.padEnd(8), 'channel'.padEnd(8), 'created (UTC+7)'.padEnd(16), ' citizen'.padEnd(19), ' reason'].join(' '));
-    for (const t of tickets) io.out(row(t));
+    io.out(['id'.padEnd(15), 'kind'.padEnd(9), 'status'.padEnd(8), 'channel'.padEnd(8), 'created (UTC+7)'.padEnd(16), 'waiting'.padStart(13), ' citizen'.padEnd(19), ' reason'].join(' '));
+    const now = (io.now ?? Date.now)();
+    for (const t of tickets) io.out(row(t, now));
     return 0;
   } finally {
     await store.close?.();

@@ -85,6 +85,7 @@ describe('npm run handoffs', () => {
     expect(r.out).toHaveLength(2);
     expect(r.out[1]).toContain(handoff.id);
     expect(r.out[1]).toContain('2026-11-23 10:00');
+    expect(r.out[1]).toContain('10 phút');
     expect(r.out.join('\n')).not.toContain(complaint.id);
   });
 
@@ -140,6 +141,7 @@ describe('npm run handoffs', () => {
     expect(t).toMatchObject({ status: 'closed', outcome: 'resolved' });
     expect(t?.outcomeNote).not.toContain('0987654321');
     expect(pushed.slice(before).map((p) => p.reply.text)).toEqual([parts.holder.version.knowledge.replies.handoffReleased]);
+    expect(t?.messages.at(-1)).toMatchObject({ from: 'bot', text: parts.holder.version.knowledge.replies.handoffReleased });
     expect((await say('lệ phí làm căn cước')).reply?.text).toBeTruthy();
     expect((await run('reply', handoff.id, 'còn nữa')).code).toBe(1);
   });

@@ -105,7 +105,9 @@ export class StaffReplies {
   private async resume(t: Ticket): Promise<void> {
     const notice = await this.deps.engine.release(t.conversationId);
     const channel = this.channelOf(t);
-    if (notice && channel) await this.deps.pipeline.push(channel, t.conversationId, notice);
+    if (!notice || !channel) return;
+    await this.deps.pipeline.push(channel, t.conversationId, notice);
+    await this.deps.tickets.appendMessage(t.id, { from: 'bot', text: notice.text, at: this.now() });
   }
 
   /** The canned replies of replies.yaml with site placeholders filled. */
