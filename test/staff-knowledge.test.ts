@@ -6,7 +6,7 @@
  * and keep history (diff, restore), and the CLI faces.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,15 @@ describe('teach guard', () => {
     const draft = editor.draftExample(m?.[1] as string, m?.[2] as string);
     expect(draft.ok).toBe(true);
     expect((await editor.check(draft.id))?.changes).toEqual([]);
+  });
+
+  it('works with knowledge folders given as relative paths (KNOWLEDGE_DIR=./…)', () => {
+    const rel = { knowledgeDir: `./${relative(process.cwd(), kb.knowledge)}`, intentsDir: `./${relative(process.cwd(), kb.intents)}` };
+    const e = new KnowledgeEditor({ source: rel, live: () => holder.version, history, guard });
+    const d = e.draftAlias('ho-tich.khai-sinh', 'giấy khai sinh cho bé');
+    expect(d.errors).toEqual([]);
+    expect(d.changes[0]?.rel).toBe('procedures/ho-tich.khai-sinh.yaml');
+    expect(d.ok).toBe(true);
   });
 
   it('reports duplicates and unknown intents before trying anything', () => {

@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { buildKnowledgeVersion, KnowledgeLoadError, type KnowledgeSource, type KnowledgeVersion } from '../assistant.ts';
 import { DialogueEngine } from '../dialogue/engine.ts';
 import { MemoryConversationStore } from '../dialogue/state.ts';
@@ -72,7 +72,7 @@ function linkTree(from: string, to: string, skip: ReadonlySet<string>, rel = '')
     const src = join(from, name);
     const r = rel ? `${rel}/${name}` : name;
     if (statSync(src).isDirectory()) linkTree(src, join(to, name), skip, r);
-    else if (/\.ya?ml$/i.test(name) && !skip.has(r)) symlinkSync(src, join(to, name));
+    else if (/\.ya?ml$/i.test(name) && !skip.has(r)) symlinkSync(resolve(src), join(to, name));
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { Document, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { KnowledgeSource, KnowledgeVersion } from '../assistant.ts';
@@ -156,7 +156,7 @@ export class KnowledgeEditor {
 
   private fromPlan(action: string, root: KnowledgeRoot, plan: EditPlan): Draft {
     if (!plan.ok) return this.draft(action, plan.message, [], [{ severity: 'error', file: plan.file ?? '', line: 1, message: plan.message }]);
-    const rel = plan.path.slice(this.dirs[root].replace(/\/?$/, '/').length).split('\\').join('/');
+    const rel = relative(this.dirs[root], plan.path).split(sep).join('/');
     return this.draft(action, plan.message, [{ root, rel, text: plan.after }]);
   }
 
