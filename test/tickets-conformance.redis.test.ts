@@ -87,6 +87,8 @@ describe.each(STORES)('TicketStore conformance: $name', (impl) => {
     const store = await impl.make(clock().now);
     const t = await store.create({ ...handoff(), reason: 'x'.repeat(TICKET_LIMITS.reason * 2) });
     expect((await store.get(t.id))?.reason).toHaveLength(TICKET_LIMITS.reason);
+    const cutEmoji = await store.appendMessage(t.id, { from: 'citizen', text: `${'x'.repeat(TICKET_LIMITS.text - 1)}😀`, at: 0 });
+    expect(cutEmoji?.messages[0]?.text.isWellFormed()).toBe(true);
     for (let i = 0; i < TICKET_LIMITS.messages + 5; i++) await store.appendMessage(t.id, { from: 'citizen', text: i === 0 ? 'y'.repeat(5000) : `m${i}`, at: i });
     const got = await store.get(t.id);
     expect(got?.messages).toHaveLength(TICKET_LIMITS.messages);

@@ -125,14 +125,14 @@ export function waitingMs(t: Ticket, now: number): number {
 
 /** A message cut to the ticket limits (stores call it so every backend keeps the same). */
 export function boundedMessage(m: TicketMessage): TicketMessage {
-  const out: TicketMessage = { from: m.from, text: String(m.text ?? '').slice(0, TICKET_LIMITS.text), at: Number(m.at) || 0 };
+  const out: TicketMessage = { from: m.from, text: String(m.text ?? '').slice(0, TICKET_LIMITS.text).toWellFormed(), at: Number(m.at) || 0 };
   if (m.by) out.by = String(m.by).slice(0, 80);
   return out;
 }
 
 /** A new ticket's fields cut to the limits. */
 export function boundedNewTicket(t: NewTicket): NewTicket {
-  return { ...t, reason: String(t.reason ?? '').slice(0, TICKET_LIMITS.reason), excerpt: (t.excerpt ?? []).slice(-TICKET_LIMITS.excerpt).map(boundedMessage) };
+  return { ...t, reason: String(t.reason ?? '').slice(0, TICKET_LIMITS.reason).toWellFormed(), excerpt: (t.excerpt ?? []).slice(-TICKET_LIMITS.excerpt).map(boundedMessage) };
 }
 
 /** Named error: a ticket operation that cannot apply (unknown id, closed ticket). */

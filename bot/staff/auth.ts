@@ -88,7 +88,8 @@ export class StaffAuth {
       audit('login.throttled');
       return { ok: false, reason: 'throttled', retryAfterMs: addr.msBeforeNext };
     }
-    const user = await this.byUser.get(username);
+    const userKey = username || '-';
+    const user = await this.byUser.get(userKey);
     if (user && user.consumedPoints > this.maxFailures) {
       audit('login.locked');
       return { ok: false, reason: 'locked', retryAfterMs: user.msBeforeNext };
@@ -100,12 +101,12 @@ export class StaffAuth {
       await this.byAddress.penalty(address, 1).catch(() => undefined);
       let failures = 1;
       try {
-        failures = (await this.byUser.penalty(username, 1)).consumedPoints;
+        failures = (await this.byUser.penalty(userKey, 1)).consumedPoints;
       } catch (err) {
         failures = err instanceof RateLimiterRes ? err.consumedPoints : failures;
       }
       if (failures >= this.maxFailures) {
-        await this.byUser.block(username, this.lockSeconds);
+        await this.byUser.block(userKey, this.lockSeconds);
         audit('login.lockout', `${failures} lần sai`);
         this.opts.log?.warn({ user: username }, 'staff account locked after repeated wrong passwords');
       } else audit('login.failed');
@@ -115,7 +116,7 @@ export class StaffAuth {
       audit('login.disabled');
       return { ok: false, reason: 'disabled' };
     }
-    await this.byUser.delete(username);
+    await this.byUser.delete(userKey);
     this.accounts.markLogin(creds.account.username);
     audit('login.ok');
     return { ok: true, account: creds.account, passwordChangedAt: creds.passwordChangedAt };
