@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,21 +15,11 @@ import { AnalyticsStore } from '../bot/staff/analytics.ts';
 import { runHandoffs } from '../scripts/handoffs.ts';
 import { ROOT } from './helpers/staff.ts';
 import { until } from './queue-helpers.ts';
+import { freePort } from './helpers/net.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'staff-main-'));
 let child: ChildProcess | undefined;
 let base = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();
