@@ -174,5 +174,5 @@ describe('npm run staff', () => {
     const auth = new StaffAuth(new StaffAccounts(db));
     expect((await auth.verify('piped', 'mật khẩu qua ống dẫn', '127.0.0.1')).ok).toBe(true);
     db.close();
-  });
+  }, 60_000);
 });

@@ -194,7 +194,7 @@ describe('npm run kb -- add-example / add-alias (the CLI face)', () => {
     expect(run.stdout).toContain('--force');
     expect(run.code).toBe(1);
     expect(examples()).toBe(before);
-  });
+  }, 90_000);
 });
 
 describe('npm run kb -- import-sheet, history, restore (the CLI face of history)', () => {
@@ -229,5 +229,5 @@ describe('npm run kb -- import-sheet, history, restore (the CLI face of history)
     const restored = await runScript('kb.ts', ['restore', String(saved?.id), '--before', '--dir', kb.knowledge, ...dev], env);
     expect(restored.code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(original);
-  });
+  }, 180_000); // three runs of the CLI (tsx start-up each) on a shared two-core machine
 });
