@@ -38,6 +38,8 @@ export interface RedisTicketStoreOptions {
   prefix: string;
   /** Days a released or closed ticket is kept (default 180). */
   keepClosedDays?: number;
+  /** Messages kept per ticket (default TICKET_LIMITS.messages). */
+  maxMessages?: number;
   now?: () => number;
 }
 
@@ -46,6 +48,7 @@ export class RedisTicketStore implements TicketStore {
   private readonly p: string;
   private readonly keepMs: number;
   private readonly now: () => number;
+  private readonly maxMessages: number;
 
   constructor(
     private readonly redis: Redis,
@@ -54,6 +57,7 @@ export class RedisTicketStore implements TicketStore {
     this.p = opts.prefix;
     this.keepMs = Math.max(1, opts.keepClosedDays ?? 180) * 86_400_000;
     this.now = opts.now ?? Date.now;
+    this.maxMessages = opts.maxMessages ?? TICKET_LIMITS.messages;
   }
 
   private key(id: string): string {
@@ -182,12 +186,12 @@ export class RedisTicketStore implements TicketStore {
 
   async appendMessage(id: string, message: TicketMessage): Promise<Ticket | undefined> {
     const key = this.key(id);
-    if (!(await this.redis.exists(key))) return undefined;
+    const ttl = await this.redis.pttl(key);
+    if (ttl === -2) return undefined; // no such ticket
     const msg = boundedMessage(message);
-    const m = this.redis.multi().rpush(`${key}:messages`, JSON.stringify(msg)).ltrim(`${key}:messages`, -TICKET_LIMITS.messages, -1).hset(key, 'updatedAt', String(this.now()));
+    const m = this.redis.multi().rpush(`${key}:messages`, JSON.stringify(msg)).ltrim(`${key}:messages`, -this.maxMessages, -1).hset(key, 'updatedAt', String(this.now()));
     if (msg.from === 'staff') m.hsetnx(key, 'firstStaffReplyAt', String(msg.at));
     // A message on a ticket that was set to expire keeps the same expiry on its list.
-    const ttl = await this.redis.pttl(key);
     if (ttl > 0) m.pexpire(`${key}:messages`, ttl);
     await m.exec();
     return this.get(id);

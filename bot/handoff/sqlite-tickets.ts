@@ -99,7 +99,7 @@ export class SqliteTicketStore implements TicketStore {
 
   constructor(
     readonly file: string,
-    private readonly opts: { now?: () => number; legacyFile?: string } = {},
+    private readonly opts: { now?: () => number; legacyFile?: string; /** Messages kept per ticket (default TICKET_LIMITS.messages). */ maxMessages?: number } = {},
   ) {
     this.db = openPrivateDatabase(file);
     this.db.exec(SCHEMA);
@@ -216,7 +216,7 @@ export class SqliteTicketStore implements TicketStore {
     const append = this.db.transaction(() => {
       if (!this.stmt.get.get(id)) return false;
       this.stmt.append.run(id, id, m.from, m.by ?? null, m.text, m.at);
-      this.stmt.trim.run(id, id, TICKET_LIMITS.messages);
+      this.stmt.trim.run(id, id, this.opts.maxMessages ?? TICKET_LIMITS.messages);
       if (m.from === 'staff') this.stmt.firstReply.run(m.at, id);
       this.stmt.touch.run(this.now(), id);
       return true;

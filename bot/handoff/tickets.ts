@@ -158,8 +158,14 @@ export function applyFilter(tickets: Ticket[], filter: TicketListFilter = {}): T
 export class MemoryTicketStore implements TicketStore {
   private readonly tickets = new Map<string, Ticket>();
   private readonly seq = new Map<string, number>();
+  private readonly maxMessages: number;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    opts: { maxMessages?: number } = {},
+  ) {
+    this.maxMessages = opts.maxMessages ?? TICKET_LIMITS.messages;
+  }
 
   async create(input: NewTicket): Promise<Ticket> {
     const t = boundedNewTicket(input);
@@ -187,7 +193,7 @@ export class MemoryTicketStore implements TicketStore {
     if (!t) return undefined;
     const m = boundedMessage(message);
     t.messages.push(m);
-    if (t.messages.length > TICKET_LIMITS.messages) t.messages.splice(0, t.messages.length - TICKET_LIMITS.messages);
+    if (t.messages.length > this.maxMessages) t.messages.splice(0, t.messages.length - this.maxMessages);
     if (m.from === 'staff' && t.firstStaffReplyAt === undefined) t.firstStaffReplyAt = m.at;
     t.updatedAt = this.now();
     return structuredClone(t);
