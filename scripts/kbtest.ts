@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createAssistant } from '../bot/assistant.ts';
 import { DEFAULT_DEV, DEFAULT_GOLDEN, KB_TEST_CLOCK, knowledgeFingerprint, loadCases, passes, type KbAnswer } from '../bot/staff/cases.ts';
 import type { Config } from '../bot/config.ts';
-import { numberedText } from '../bot/dialogue/types.ts';
+import { plainText } from '../bot/dialogue/types.ts';
 import { writeFileAtomic } from '../knowledge/staff-files.ts';
 
 export { DEFAULT_DEV, DEFAULT_GOLDEN, KB_TEST_CLOCK, knowledgeFingerprint, loadCases, passes, PROJECT_ROOT, type KbAnswer, type KbCase } from '../bot/staff/cases.ts';
@@ -72,7 +72,7 @@ export async function runKbTest(opts: KbTestOptions): Promise<KbTestReport> {
     const set = { name, path, total: cases.length, passed: 0, failures: [] as KbTestReport['sets'][number]['failures'] };
     for (const c of cases) {
       const turn = await engine.handle({ channel: 'cli', conversationId: c.conv, userId: c.conv, messageId: `kbtest-${++seq}`, text: c.text, kind: 'text' });
-      const answer = { intent: turn.intent, procedure: turn.procedure, faq: turn.faq, dossierCode: turn.dossierCode, reply: turn.reply ? numberedText(turn.reply) : '' };
+      const answer = { intent: turn.intent, procedure: turn.procedure, faq: turn.faq, dossierCode: turn.dossierCode, reply: turn.reply ? plainText(turn.reply) : '' };
       const pass = passes(c, answer);
       if (pass) set.passed++;
       else
