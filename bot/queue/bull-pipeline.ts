@@ -100,6 +100,8 @@ export interface BullPipelineOptions {
   lockMs?: number;
   /** How often each process looks for stuck conversations (default lockMs / 3). */
   sweepIntervalMs?: number;
+  /** Base of the exponential backoff between attempts of a failed wake job. */
+  wakeBackoffMs?: number;
   /** How long message ids and sent replies are remembered for dedupe. */
   dedupeSeconds?: number;
   /** Failed jobs (and dead letters) kept per queue for inspection. */
@@ -170,6 +172,7 @@ export class BullPipeline implements Pipeline {
       messageAttempts: opts.messageAttempts ?? 5,
       lockMs,
       sweepIntervalMs: opts.sweepIntervalMs ?? Math.max(200, Math.round(lockMs / 3)),
+      wakeBackoffMs: opts.wakeBackoffMs ?? 1000,
       dedupeSeconds: opts.dedupeSeconds ?? 72 * 3600,
       keepFailed: opts.keepFailed ?? 5000,
       submitTimeoutMs: opts.submitTimeoutMs ?? 30_000,
@@ -188,7 +191,7 @@ export class BullPipeline implements Pipeline {
       prefix: this.prefix,
       defaultJobOptions: {
         attempts: 3,
-        backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+        backoff: { type: 'exponential', delay: this.o.wakeBackoffMs, jitter: 0.5 },
         removeOnComplete: true,
         removeOnFail: { count: this.o.keepFailed },
       },
@@ -312,8 +315,8 @@ export class BullPipeline implements Pipeline {
     this.scheduleSweep();
   }
 
-  private async wake(member: string, jobId?: string): Promise<void> {
-    await this.inQueue.add('wake', { conv: member }, jobId ? { jobId } : {});
+  private async wake(member: string): Promise<void> {
+    await this.inQueue.add('wake', { conv: member });
   }
 
   /** Handles the conversation's waiting messages in order while holding its lock. */
@@ -413,7 +416,11 @@ export class BullPipeline implements Pipeline {
     let woken = 0;
     for (const [i, member] of stuck.entries()) {
       if (locked[i]) continue;
-      await this.wake(member, `sweep-${jobIdPart(member)}`);
+      // One sweep job per conversation at a time across all processes, by deduplication
+      // id rather than job id: a fixed job id would collide with a sweep job that failed
+      // every attempt and is kept for inspection, and that conversation would never be
+      // woken again. A deduplication id is freed when its job completes or fails for good.
+      await this.inQueue.add('wake', { conv: member }, { deduplication: { id: `sweep-${member}` } });
       woken++;
     }
     if (woken) this.log?.warn({ conversations: woken }, 'woke conversations left by a stopped worker');
