@@ -47,7 +47,7 @@ export const configSchema = z.object({
   HANDOFF_QUIET_MINUTES: int(30),
   RATING_CHANNELS: z.string().default('web,telegram'),
   REDIS_URL: optional,
-  /** Queue (with REDIS_URL): key prefix of every queue key; use a hash tag such as {tthc} on Redis Cluster. */
+  /** Queue (with REDIS_URL): key prefix of every queue, lock, state and limit key (several deployments can share one Redis). */
   QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, 'no spaces or colons').default('tthc'),
   /** Queue: conversations handled at once per process. */
   QUEUE_CONCURRENCY: int(32),

@@ -4,16 +4,13 @@
  * answered exactly once (or, for a crash inside the platform call, reported and not
  * resent until an operator says so).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueAdmin } from '../bot/queue/admin.ts';
 import { BullPipeline } from '../bot/queue/bull-pipeline.ts';
-import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, REDIS_URL, tally, until } from './queue-helpers.ts';
+import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, REDIS_URL, startThrowawayRedis, tally, until } from './queue-helpers.ts';
 
 const CHILD = join(import.meta.dirname, 'queue-child.ts');
 
@@ -133,53 +130,10 @@ describe('BullMQ pipeline under crashes', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-function findRedisServer(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
-  return undefined;
-}
-
 describe('BullMQ pipeline across a Redis restart', () => {
   it('loses no message when Redis is killed and restarted mid-stream (AOF on)', async () => {
-    const bin = findRedisServer();
-    if (!bin) throw new Error('This test starts its own throwaway Redis and needs the redis-server binary: apt-get install -y redis-server');
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'redis-restart-'));
-    const url = `redis://127.0.0.1:${port}`;
-    let server: ChildProcess | undefined;
-    const startServer = async (): Promise<void> => {
-      server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
-      await until(async () => {
-        const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          return false;
-        } finally {
-          probe.disconnect();
-        }
-      }, 'throwaway redis-server up', 10_000, 50);
-    };
-    const stopServer = async (): Promise<void> => {
-      const s = server;
-      if (!s || s.exitCode !== null) return;
-      const gone = new Promise((r) => s.once('exit', r));
-      s.kill('SIGKILL');
-      await gone;
-    };
-    await startServer();
+    const server = await startThrowawayRedis(['--appendonly', 'yes']);
+    const url = server.url;
     const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
     redis.on('error', () => undefined);
     const engine = new EchoEngine(1);
@@ -201,8 +155,8 @@ describe('BullMQ pipeline across a Redis restart', () => {
       // while it is down: those submits wait for the reconnect.
       const answeredAtKill = sender.sent.length;
       const restarted = (async () => {
-        await stopServer();
-        await startServer();
+        await server.kill();
+        await server.start();
       })();
       await submitRange(12, perConv);
       await restarted;
@@ -220,8 +174,7 @@ describe('BullMQ pipeline across a Redis restart', () => {
     } finally {
       await pipeline.close();
       redis.disconnect();
-      await stopServer();
-      rmSync(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   });
 });
