@@ -1,8 +1,8 @@
 /**
  * The BullMQ pipeline under failure: worker processes killed with SIGKILL in the middle
  * of a job, a graceful SIGTERM, and Redis itself restarted mid-stream. Every message is
- * answered exactly once (or, for a crash inside the platform call, reported and not
- * resent until an operator says so).
+ * answered at least once, and twice only when the crash cut a platform call (the
+ * platform may have taken the message before the worker died).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -55,7 +55,7 @@ describe('BullMQ pipeline under crashes', () => {
     redis?.disconnect();
   });
 
-  it('a worker killed with SIGKILL mid-job: every reply is sent exactly once', async () => {
+  it('a worker killed with SIGKILL mid-job: every reply is sent, twice only if the kill cut its platform call', async () => {
     const prefix = randomPrefix('crash');
     prefixes.push(prefix);
     // This process only submits; the children do the work.
@@ -67,7 +67,7 @@ describe('BullMQ pipeline under crashes', () => {
       await producer.submit(message('web', conv, `m-${id}`, id));
     }
     // Hung in three places: handling h2, just after the platform took s1, inside the
-    // platform call for s2. Meanwhile a1 and b1 went out normally.
+    // platform call for s2 before the platform got it. Meanwhile a1 and b1 went out.
     await until(() => ['h2', 'echo:s1', 'echo:s2'].every((t) => first.messages.some((m) => m.type === 'hanging' && m.text === t)), 'worker hanging in all three places');
     await until(async () => (await platform(redis, prefix)).includes('echo:a1') && (await platform(redis, prefix)).includes('echo:b1'), 'a1 and b1 sent');
     first.proc.kill('SIGKILL');
@@ -76,29 +76,22 @@ describe('BullMQ pipeline under crashes', () => {
     const second = child(prefix);
     await until(async () => {
       const sent = await platform(redis, prefix);
-      const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
-      return sent.includes('echo:h2') && sent.includes('echo:a3') && failed.length === 2;
+      return ['echo:h2', 'echo:a3', 'echo:s2'].every((t) => sent.includes(t)) && sent.filter((t) => t === 'echo:s1').length === 2;
     }, 'recovery by the second worker');
+    await until(async () => {
+      const s = await admin.stats();
+      return s.inbound.messages === 0 && s.outbound.web?.active === 0 && s.outbound.web.waiting === 0 && s.outbound.web.delayed === 0;
+    }, 'queues drained');
     const stats = await admin.stats();
-    // Nothing left to handle. (The dead worker's wake job may still count as active until
-    // the stalled check moves it; re-run, it finds an empty inbox.)
     expect(stats.inbound).toMatchObject({ messages: 0, deadLetters: 0 });
-    expect(stats.outbound.web).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 2 });
+    expect(stats.outbound.web).toMatchObject({ failed: 0 });
 
     // h2 was handled again after the crash and answered once; s1 reached the platform
-    // before the crash and is not sent again; s2's outcome is unknown: kept, not sent.
-    expect(tally(await platform(redis, prefix))).toEqual(new Map([['echo:a1', 1], ['echo:b1', 1], ['echo:s1', 1], ['echo:h2', 1], ['echo:a3', 1]]));
-    const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
-    expect(failed.map((f) => f.conversation).sort()).toEqual(['S1', 'S2']);
-    for (const f of failed) expect(f.reason).toMatch(/outcome unknown/);
+    // just before the crash and, since nobody can know that, is sent again (the one
+    // duplicate); s2 was cut before the platform had it: sent once. Nothing is lost.
+    expect(tally(await platform(redis, prefix))).toEqual(new Map([['echo:a1', 1], ['echo:b1', 1], ['echo:s1', 2], ['echo:h2', 1], ['echo:a3', 1], ['echo:s2', 1]]));
     const order = (await platform(redis, prefix)).filter((t) => ['echo:a1', 'echo:h2', 'echo:a3'].includes(t));
     expect(order).toEqual(['echo:a1', 'echo:h2', 'echo:a3']);
-
-    // The operator checks the S2 conversation and retries its reply: sent once.
-    const s2 = failed.find((f) => f.conversation === 'S2');
-    expect(await admin.retry([s2?.id ?? 'none'])).toEqual({ retried: [s2?.id], missing: [] });
-    await until(async () => (await platform(redis, prefix)).includes('echo:s2'), 's2 sent after retry');
-    expect(tally(await platform(redis, prefix)).get('echo:s2')).toBe(1);
 
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);

@@ -156,12 +156,23 @@ describe('send-once guard', () => {
     expect(await g.claim('r1', 'B', 5000)).toEqual({ state: 'sent' });
   });
 
-  it('a claim whose holder died expires; a call whose holder died is "unknown"', async () => {
+  it('a claim whose holder died expires; a call whose holder died is sent again; a live call is not', async () => {
     const g = new SendGuard(redis, { prefix, keepSeconds: 60 });
     expect((await g.claim('r2', 'A', 30)).state).toBe('claimed');
     await until(async () => (await g.claim('r2', 'B', 5000)).state === 'claimed', 'the dead claim to expire');
     expect(await g.calling('r2', 'B', 30)).toBe(true);
-    await until(async () => (await g.claim('r2', 'C', 5000)).state === 'unknown', 'the call deadline to pass');
+    await until(async () => (await g.claim('r2', 'C', 5000)).state === 'resend', 'the call deadline to pass');
+    // The resend is C's claim now: nobody else gets it, and C may call.
+    expect((await g.claim('r2', 'D', 5000)).state).toBe('busy');
+    expect(await g.heartbeat('r2', 'B', 5000)).toBe(false);
+    expect(await g.calling('r2', 'C', 200)).toBe(true);
+    // A holder that keeps beating is never taken for dead, however long its call takes.
+    const started = Date.now();
+    while (Date.now() - started < 600) {
+      expect(await g.heartbeat('r2', 'C', 200)).toBe(true);
+      expect((await g.claim('r2', 'D', 5000)).state).toBe('busy');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // A send that failed for certain releases the guard.
     expect((await g.claim('r3', 'A', 5000)).state).toBe('claimed');
     expect(await g.calling('r3', 'A', 1000)).toBe(true);
