@@ -63,6 +63,9 @@ function expectSafeHtml(html: string): void {
 beforeAll(async () => {
   api = new FakeBotApi();
   await api.start();
+  // The bot was added to the staff group; citizens 1010–1011 wrote to it before.
+  api.addChat(STAFF);
+  for (const id of [1010, 1011, 1012]) api.addChat(privateChat(id).chat);
   const notifiers = new TicketNotifiers();
   parts = createAssistant(loadConfig({ LOG_LEVEL: 'silent' }), { memoryTickets: true, onTicket: notifiers.notify, log });
   pipeline = new InProcessPipeline(parts.engine, log, { maxSeen: 10_000, sendAttempts: 2, backoffMs: 1 });
