@@ -138,6 +138,8 @@ export const configSchema = z.object({
   TELEGRAM_WEBHOOK_SECRET: optional.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'only A-Z a-z 0-9 _ - (1-256)').optional()),
   /** Self-hosted Bot API server (default https://api.telegram.org). */
   TELEGRAM_API_ROOT: optional.pipe(z.url().optional()),
+  /** Long polling with Redis: lease on polling (one poller per bot); a dead poller is replaced within this time. */
+  TELEGRAM_POLL_LOCK_TTL_MS: int(10_000),
   /** Chat id of the staff group that receives hand-off tickets (e.g. -1001234567890). */
   TELEGRAM_STAFF_CHAT_ID: optional.pipe(z.string().regex(/^-?\d+$/, 'a numeric chat id such as -1001234567890').optional()),
   /** Staff tools: the bot's @username (without @) used in QR poster deep links; unset = posters carry a placeholder and a draft banner. */

@@ -20,7 +20,7 @@ import { HealthMonitor } from './health.ts';
 import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
-import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
+import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, telegramPollLease, zaloListenerLease, type BullPipeline } from './queue/index.ts';
 import { startConfiguredLiveReload } from './reload.ts';
 import { JsonlReviewSink } from './review.ts';
 
@@ -83,6 +83,9 @@ export async function main(config: Config): Promise<void> {
       log,
       staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
       webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
+      // Long polling from several processes: one poller per bot, by lease.
+      pollLease: redis && !config.TELEGRAM_WEBHOOK_URL ? telegramPollLease(redis, config, config.TELEGRAM_BOT_TOKEN, log) : undefined,
+      pollStandbyRetryMs: Math.max(200, Math.round(config.TELEGRAM_POLL_LOCK_TTL_MS / 3)),
       wrapSender: (s) => instrumentSender(s, metrics),
       onHealth: (h) => health.setListener('telegram', h),
     });

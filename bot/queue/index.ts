@@ -58,6 +58,16 @@ export function createBullPipeline(engine: TurnHandler, config: Config, deps: { 
 }
 
 /**
+ * The lease on long polling for one Telegram bot (named by the bot id, the part of the
+ * token before ':', never the secret): Telegram allows one `getUpdates` at a time, so
+ * only the holder polls and another process takes over within the TTL when it dies.
+ */
+export function telegramPollLease(redis: Redis, config: Config, token: string, log?: Logger): LeaderLease {
+  const name = `telegram-poller:${token.split(':')[0] || 'bot'}`;
+  return new LeaderLease(new RedisLeaderLock(redis, name, { prefix: config.QUEUE_PREFIX, ttlMs: Math.max(1000, config.TELEGRAM_POLL_LOCK_TTL_MS) }), { name, log });
+}
+
+/**
  * The lease on the Zalo listener of one hotline account (`account` names it, e.g. the
  * credentials file or the account's phone-less id): its `acquire` is the hotline's
  * `acquireLeadership`, and `onLost` should call `hotline.leadershipLost()`.
