@@ -22,6 +22,8 @@ export interface ApiCall {
   /** What the fake answered: the result, or the scripted error. */
   result?: unknown;
   error?: { error_code: number; description: string };
+  /** When the fake answered (epoch ms). */
+  at: number;
 }
 
 interface Poller {
@@ -146,7 +148,8 @@ export class FakeBotApi {
     return this.updates.filter((u) => u.update_id >= offset).slice(0, 100);
   }
 
-  private record(call: ApiCall): void {
+  private record(entry: Omit<ApiCall, 'at'>): void {
+    const call: ApiCall = { ...entry, at: Date.now() };
     this.calls.push(call);
     const index = this.calls.length - 1;
     this.waiters = this.waiters.filter((w) => {
@@ -240,6 +243,7 @@ export class FakeBotApi {
         if (visible.length > TEXT_LIMIT) return refuse('Bad Request: message is too long');
         const markup = keyboardProblem(payload.reply_markup);
         if (markup) return refuse(markup);
+        // A client that dies meanwhile does not unsend it: Telegram would deliver it.
         if (this.options.sendLatencyMs) await new Promise((r) => setTimeout(r, this.options.sendLatencyMs));
         const message = { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat, from: this.botInfo as User, text: visible } as Message.TextMessage;
         return ok(message);
