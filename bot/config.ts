@@ -74,7 +74,12 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: int(0),
   DOSSIER_VERIFY_PHONE: bool,
   DOSSIER_LOOKUPS_PER_HOUR: int(10),
+  /** Dossier lookups for everyone: a steady rate per minute, spread over the minute (bot/dossier/access.ts). */
   DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: int(120),
+  /** Extra lookups per minute for bursts, beyond the steady rate. */
+  DOSSIER_GLOBAL_LOOKUP_BURST: int(60),
+  /** With DOSSIER_VERIFY_PHONE: phone-digit attempts per dossier code per 24 hours, whoever makes them. */
+  DOSSIER_VERIFY_ATTEMPTS_PER_DAY: int(5),
   /** Keep the Zalo hotline off even when credentials are stored. */
   ZALO_DISABLED: bool,
   /** Zalo session credentials from `npm run zalo:login` (default `${DATA_DIR}/zalo-credentials.json`); the hotline starts when this file exists. */

@@ -10,6 +10,7 @@ import type { Understander, Understanding } from '../../intents/understand.ts';
 import type { Knowledge } from '../../knowledge/load.ts';
 import { fill } from '../../knowledge/replies.ts';
 import type { Procedure } from '../../knowledge/schema.ts';
+import { DossierAccess } from '../dossier/access.ts';
 import { NEXT_STEP, DossierUnavailableError, overdueDays, type DossierRecord, type DossierStatusProvider } from '../dossier/types.ts';
 import type { Ticket, TicketKind, TicketStore } from '../handoff/tickets.ts';
 import { maskName, maskUserId, redact } from '../privacy.ts';
@@ -71,6 +72,8 @@ export interface DialogueDeps {
   userLookups: RateLimiter;
   /** Global dossier lookup limit. */
   globalLookups: RateLimiter;
+  /** Phone-digit attempts per dossier code (DOSSIER_VERIFY_PHONE); see bot/dossier/access.ts. */
+  verifyAttempts?: RateLimiter;
   follows?: FollowStore;
   review?: ReviewSink;
   /** Called for every new ticket (staff group notification). */
@@ -99,10 +102,12 @@ const NUMBER_WORDS: Record<string, number> = { mot: 1, hai: 2, ba: 3, bon: 4, na
 export class DialogueEngine {
   private readonly cfg: DialogueConfig;
   private readonly now: () => number;
+  private readonly access: DossierAccess;
 
   constructor(private readonly deps: DialogueDeps) {
     this.cfg = { ...DIALOGUE_DEFAULTS, ...deps.config };
     this.now = deps.now ?? Date.now;
+    this.access = new DossierAccess(deps);
   }
 
   /** Handles one message. Never throws for bad input; infrastructure errors give the `error` reply. */
@@ -447,12 +452,10 @@ export class DialogueEngine {
     delete state.awaiting;
     delete state.pendingFollow;
     const code = u.dossierCode;
-    const userWait = await this.deps.userLookups.hit(`${msg.channel}:${msg.userId}`);
-    const globalWait = userWait ? 0 : await this.deps.globalLookups.hit('all');
-    const wait = userWait || globalWait;
-    if (wait) {
-      this.deps.log?.warn({ channel: msg.channel, user: maskUserId(msg.userId), scope: userWait ? 'user' : 'global' }, 'dossier lookup rate limited');
-      return { ...base, reply: { text: fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(wait / 60_000)) }), options: [], links: [] } };
+    const admitted = await this.access.admit(`${msg.channel}:${msg.userId}`);
+    if (!admitted.ok) {
+      this.deps.log?.warn({ channel: msg.channel, user: maskUserId(msg.userId), scope: admitted.scope }, 'dossier lookup rate limited');
+      return { ...base, reply: { text: fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(admitted.waitMs / 60_000)) }), options: [], links: [] } };
     }
     return this.dossierDetails(msg, state, code, null, follow);
   }
@@ -461,28 +464,31 @@ export class DialogueEngine {
     const r = this.k.replies;
     const site = siteValues(this.k.site);
     const base = { intent: 'dossier.status' as IntentId, procedure: null, faq: null, dossierCode: code, confidence: 0.99, alternatives: [] };
+    // With verification, the digits come before any lookup, and every failure reads the
+    // same, so the chat never tells whether a code exists (bot/dossier/access.ts).
+    const verify = this.cfg.verifyPhone && state.verifiedDossierCode !== code;
+    if (verify && !phoneDigits) {
+      state.awaiting = 'phoneDigits';
+      state.pendingDossierCode = code;
+      if (follow) state.pendingFollow = true;
+      else delete state.pendingFollow;
+      return { ...base, reply: { text: fill(r.dossierVerifyPhone, { code }), options: [], links: [] } };
+    }
     let rec: DossierRecord | null;
     try {
-      rec = await this.deps.dossiers.lookup(code);
+      const v = verify && phoneDigits ? await this.access.verify(code, phoneDigits) : null;
+      if (v?.kind === 'limited') return { ...base, reply: { text: fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(v.waitMs / 60_000)) }), options: [], links: [] } };
+      if (v?.kind === 'refused') {
+        this.deps.log?.info({ channel: msg.channel, user: maskUserId(msg.userId) }, 'dossier phone verification failed');
+        return { ...base, reply: { text: fill(r.dossierVerifyFailed, { ...site, code }), options: [], links: [] } };
+      }
+      rec = v ? v.record : await this.deps.dossiers.lookup(code);
     } catch (err) {
       this.deps.log?.warn({ err: err instanceof DossierUnavailableError ? err.message : err, provider: this.deps.dossiers.name }, 'dossier lookup failed');
       return { ...base, reply: { text: fill(r.dossierUnavailable, site), options: [], links: [] } };
     }
     if (!rec) return { ...base, reply: { text: fill(r.dossierNotFound, { ...site, code }), options: [], links: [] } };
-    if (this.cfg.verifyPhone && rec.phone && state.verifiedDossierCode !== code) {
-      if (!phoneDigits) {
-        state.awaiting = 'phoneDigits';
-        state.pendingDossierCode = code;
-        if (follow) state.pendingFollow = true;
-        else delete state.pendingFollow;
-        return { ...base, reply: { text: fill(r.dossierVerifyPhone, { code }), options: [], links: [] } };
-      }
-      if (!rec.phone.replace(/\D/g, '').endsWith(phoneDigits)) {
-        this.deps.log?.info({ channel: msg.channel, user: maskUserId(msg.userId) }, 'dossier phone verification failed');
-        return { ...base, reply: { text: fill(r.dossierVerifyFailed, { ...site, code }), options: [], links: [] } };
-      }
-      state.verifiedDossierCode = code;
-    }
+    if (verify) state.verifiedDossierCode = code;
     const text = [formatDossier(this.k, rec, this.now())];
     if (follow && this.deps.follows) {
       await this.deps.follows.subscribe({ code, conversationId: msg.conversationId, channel: msg.channel, userId: msg.userId, lastStatus: rec.status });

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { AssistantOverrides } from '../assistant.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../dialogue/engine.ts';
+import { globalLookupLimiter } from '../dossier/access.ts';
 import { BullPipeline, type BullPipelineOptions, type PipelineObserver, type TurnHandler } from './bull-pipeline.ts';
 import { LeaderLease, RedisLeaderLock } from './leader.ts';
 import { channelLimitsFromConfig } from './limits.ts';
@@ -23,12 +24,14 @@ export { installShutdown, type Shutdown, type ShutdownStep } from './shutdown.ts
 export { SendRateLimitedError } from './errors.ts';
 
 /** `createAssistant` overrides that put conversation state and lookup limits in Redis. */
-export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups'> {
+export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups' | 'verifyAttempts'> {
   const prefix = config.QUEUE_PREFIX;
+  const limiter = (name: string, max: number, windowMs: number): RedisRateLimiter => new RedisRateLimiter(redis, { prefix, name, max, windowMs });
   return {
     store: new RedisConversationStore(redis, { prefix, ttlMs: config.CONVERSATION_TTL_MINUTES * 60_000, log }),
-    userLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-user', max: config.DOSSIER_LOOKUPS_PER_HOUR, windowMs: 3600_000 }),
-    globalLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-global', max: config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, windowMs: 60_000 }),
+    userLookups: limiter('dossier-user', config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000),
+    globalLookups: globalLookupLimiter(limiter, config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, config.DOSSIER_GLOBAL_LOOKUP_BURST),
+    verifyAttempts: config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY > 0 ? limiter('dossier-verify', config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY, 86_400_000) : undefined,
   };
 }
 
