@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../bot/config.ts';
 import { FileTicketStore, type Ticket, type TicketKind, type TicketStatus } from '../bot/handoff/tickets.ts';
+import { stripControl } from '../bot/privacy.ts';
 
 const STATUSES: readonly TicketStatus[] = ['open', 'answered', 'released', 'closed'];
 const KINDS: readonly TicketKind[] = ['handoff', 'complaint'];
@@ -99,5 +100,6 @@ export async function runHandoffs(argv: string[], io: HandoffsIo): Promise<numbe
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = loadConfig();
-  process.exitCode = await runHandoffs(process.argv.slice(2), { dataDir: config.DATA_DIR, out: (l) => console.log(l), err: (l) => console.error(l) });
+  // Citizens' words reach the terminal: no escape sequences, even from an old file.
+  process.exitCode = await runHandoffs(process.argv.slice(2), { dataDir: config.DATA_DIR, out: (l) => console.log(stripControl(l)), err: (l) => console.error(stripControl(l)) });
 }

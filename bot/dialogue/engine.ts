@@ -15,6 +15,7 @@ import { NEXT_STEP, DossierUnavailableError, overdueDays, type DossierRecord, ty
 import type { Ticket, TicketKind, TicketStore } from '../handoff/tickets.ts';
 import { maskName, maskUserId, redact } from '../privacy.ts';
 import type { RateLimiter } from '../ratelimit.ts';
+import { parseRating } from '../rating.ts';
 import { aspectPayload, composeFaq, composeProcedure, siteValues, viDate } from './compose.ts';
 import { isOpen, nextOpening } from './hours.ts';
 import { emptyState, type ConversationState, type ConversationStore } from './state.ts';
@@ -124,7 +125,7 @@ export class DialogueEngine {
       turn = this.plain(fill(this.k.replies.error, siteValues(this.k.site)), 'out_of_scope');
     }
     const text = typeof msg.text === 'string' ? msg.text : '';
-    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500)), at: now });
+    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500), { names: [msg.userName] }), at: now });
     if (turn.reply) state.history.push({ from: 'bot', text: turn.reply.text.slice(0, 300), at: now });
     state.history = state.history.slice(-HISTORY);
     state.updatedAt = now;
@@ -279,12 +280,14 @@ export class DialogueEngine {
       return { reply: composeFaq(this.k, faq), intent: 'faq', procedure: null, faq: faq.id, dossierCode: null, confidence: 1, alternatives: [] };
     }
     if (kind === 'h') return this.handoff(msg, state, 'Công dân chọn gặp cán bộ', this.now());
-    if (kind === 'r' && (a === '1' || a === '0')) {
-      if (a === '0') {
+    if (kind === 'r') {
+      const rating = parseRating(p);
+      if (!rating) return null;
+      if (!rating.helpful) {
         const last = [...state.history].reverse().find((h) => h.from === 'citizen');
-        this.deps.review?.record({ text: last?.text ?? '', intent: String(b ?? ''), procedure: state.lastProcedure ?? null, confidence: 1, reason: 'unhelpful', channel: msg.channel, at: this.now() });
+        this.deps.review?.record({ text: last?.text ?? '', intent: rating.intent, procedure: state.lastProcedure ?? null, confidence: 1, reason: 'unhelpful', channel: msg.channel, at: this.now() });
       }
-      this.deps.log?.info({ rating: a === '1' ? 'helpful' : 'unhelpful', procedure: state.lastProcedure, channel: msg.channel }, 'rating');
+      this.deps.log?.info({ rating: rating.helpful ? 'helpful' : 'unhelpful', procedure: state.lastProcedure, channel: msg.channel }, 'rating');
       return this.plain(this.k.replies.ratingThanks, 'thanks');
     }
     if (kind === 'help') return this.plain(fill(this.k.replies.help, siteValues(this.k.site)), 'greeting');
@@ -395,8 +398,8 @@ export class DialogueEngine {
       channel: msg.channel,
       conversationId: msg.conversationId,
       citizen: msg.userName ? maskName(msg.userName) : maskUserId(msg.userId),
-      reason: redact(reason),
-      excerpt: [...state.history.slice(-8), { from: 'citizen', text: redact(String(msg.text).slice(0, 500)), at: this.now() }],
+      reason: redact(reason, { names: [msg.userName] }),
+      excerpt: [...state.history.slice(-8), { from: 'citizen', text: redact(String(msg.text).slice(0, 500), { names: [msg.userName] }), at: this.now() }],
     });
     this.deps.log?.info({ ticket: ticket.id, kind, channel: msg.channel, conversation: msg.conversationId }, 'ticket created');
     if (this.deps.onTicket) {
