@@ -9,7 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant } from '../bot/assistant.ts';
 import { createTelegramChannel, type PollLease, type TelegramChannel } from '../bot/channels/telegram.ts';
 import { loadConfig } from '../bot/config.ts';
+import { CallbackPayloads } from '../bot/channels/telegram/render.ts';
 import { InProcessPipeline } from '../bot/pipeline.ts';
+import { RedisCallbackStore } from '../bot/queue/callbacks.ts';
 import { LeaderLease, RedisLeaderLock } from '../bot/queue/leader.ts';
 import { knowledgeHolder } from './helpers/assistant.ts';
 import { FakeBotApi, privateChat, textMessage } from './helpers/fake-bot-api.ts';
@@ -114,5 +116,18 @@ describe('two processes long-polling one bot', () => {
     expect(leader.lease?.isLeader).toBe(false);
     for (let i = 0; i < 3; i++) expect(await citizenAsks()).toBe(1);
     expect(api.conflicts).toBe(conflictsBefore);
+  });
+
+  it('a long button payload sent by one process resolves in the other (after a takeover too)', async () => {
+    const store = new RedisCallbackStore(janitor, { prefix, ttlSeconds: 60 });
+    const sender = new CallbackPayloads(100, store);
+    const poller = new CallbackPayloads(100, store);
+    const payload = `#p:${'x'.repeat(60)}:procedure.documents`;
+    const data = sender.encode(payload);
+    expect(data.startsWith('k:')).toBe(true);
+    expect(poller.decode(data)).toBeNull();
+    await sender.flush();
+    expect(await poller.resolve(data)).toBe(payload);
+    expect(await poller.resolve('k:never-sent')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The real grammY bot (long polling through @grammyjs/runner, and webhook mode on our web
+ * The real grammY bot (long polling through our poller, bot/channels/telegram/poller.ts, and webhook mode on our web
  * server) against a local fake Bot API server. Messages go through the real pipeline and
  * dialogue engine; tests await the calls the fake server records, never a timer.
  */

@@ -22,12 +22,13 @@ import type { Ticket, TicketStore } from '../handoff/tickets.ts';
 import { PermanentSendError, type ChannelSender, type Pipeline } from '../pipeline.ts';
 import { maskUserId } from '../privacy.ts';
 import { TelegramPoller, type PollLease } from './telegram/poller.ts';
-import { CallbackPayloads, escapeTelegramHtml, procedureIdFromPayload, renderReply, type TelegramMessage } from './telegram/render.ts';
+import { CallbackPayloads, escapeTelegramHtml, procedureIdFromPayload, renderReply, type CallbackStore, type TelegramMessage } from './telegram/render.ts';
 import { RELEASE_PREFIX, StaffDesk } from './telegram/staff.ts';
 import { HttpError as WebHttpError, readBody, type WebRoute } from './web.ts';
 
 export { deepLink, deepLinkPayload, procedureIdFromPayload } from './telegram/render.ts';
 export type { PollLease } from './telegram/poller.ts';
+export type { CallbackStore } from './telegram/render.ts';
 export { StaffDesk, TicketNotifiers } from './telegram/staff.ts';
 
 /** Updates the bot asks Telegram for. */
@@ -61,6 +62,8 @@ export interface TelegramChannelOptions {
    * process polls (one process).
    */
   pollLease?: PollLease;
+  /** Long button payloads shared by every process (Redis), so a tap resolves wherever it arrives. */
+  callbackStore?: CallbackStore;
   /** How often a process without the lease tries to take it (default 3 s). */
   pollStandbyRetryMs?: number;
   /** Longest pause between polling attempts after errors and 409s (default 30 s). */
@@ -171,6 +174,7 @@ class TelegramSender implements ChannelSender {
 
   async send(conversationId: string, reply: Reply): Promise<void> {
     const messages = renderReply(reply, this.holder.version.knowledge.replies, this.callbacks);
+    await this.callbacks.flush();
     for (let i = 0; i < messages.length; i++) {
       try {
         await this.sendOne(conversationId, messages[i] as TelegramMessage, i > 0);
@@ -231,7 +235,7 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   const log = opts.log;
   const apiRoot = opts.apiRoot?.replace(/\/+$/, '');
   const bot = new Bot(opts.token, { ...(opts.botInfo ? { botInfo: opts.botInfo } : {}), client: apiRoot ? { apiRoot } : {} });
-  const callbacks = new CallbackPayloads();
+  const callbacks = new CallbackPayloads(20_000, opts.callbackStore);
   const replies = () => opts.holder.version.knowledge.replies;
   const sender = new TelegramSender(bot, callbacks, opts.holder, opts.maxRetryAfterSeconds ?? 30, log);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(sender) : sender);
@@ -272,7 +276,7 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
       if (out.ok) await notice(ctx, chatId, out.notice, q.message?.message_id);
       return;
     }
-    const payload = callbacks.decode(q.data);
+    const payload = await callbacks.resolve(q.data);
     if (payload === null || chatId === undefined) {
       await answer(ctx, replies().telegramButtonExpired);
       return;

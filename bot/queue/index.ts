@@ -17,6 +17,7 @@ import { RedisConversationStore } from './store.ts';
 export { BullPipeline, type BullPipelineOptions, type PipelineObserver, type SentInfo, type TurnHandler } from './bull-pipeline.ts';
 export { QueueAdmin, type QueueStats, type FailedItem } from './admin.ts';
 export { LeaderElection, LeaderLease, RedisLeaderLock, type LeaderTask } from './leader.ts';
+export { RedisCallbackStore } from './callbacks.ts';
 export { RedisRateLimiter } from './ratelimit.ts';
 export { RedisConversationStore } from './store.ts';
 export { checkRedisSetup, createRedis, pingRedis } from './redis.ts';
