@@ -281,7 +281,9 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
       await answer(ctx, replies().telegramButtonExpired);
       return;
     }
-    await answer(ctx);
+    // Not awaited: updates are handled one at a time, and a round trip to Telegram per tap
+    // would hold up everyone else's (the answer only stops the button's spinner).
+    void answer(ctx);
     typing(ctx, chatId);
     await submit({
       channel: 'telegram',
