@@ -43,10 +43,18 @@ export function stripControl(text: string): string {
     .replace(CONTROL, '');
 }
 
-/** Lower case without diacritics ("Nguyễn" → "nguyen"), to compare words however they were typed. */
-function foldWord(w: string): string {
-  return w.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
+// Precomposed Latin letters → their lower-case base letter ("ễ" → "e"), built once, to
+// compare words however they were typed. Folding is on the hot path: every logged or
+// stored message goes through `redact`.
+const BASE = new Map<string, string>();
+for (const [from, to] of [[0xc0, 0x24f], [0x1e00, 0x1eff]] as const) {
+  for (let c = from; c <= to; c++) {
+    const ch = String.fromCodePoint(c);
+    const base = ch.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    if (base !== ch.toLowerCase()) BASE.set(ch, base);
+  }
 }
+BASE.set('đ', 'd').set('Đ', 'd');
 
 /** Common Vietnamese family names (with and without diacritics, compared as typed). */
 const SURNAMES = new Set(
@@ -66,6 +74,8 @@ const NAME_CUES = [
   .sort((a, b) => b.length - a.length);
 /** Cues that also start ordinary sentences ("tôi là sinh viên"): only a capitalised word after them is a name. */
 const WEAK_CUES = ['toi la', 'em la', 'minh la', 'chau la', 'con la'].map((c) => c.split(' '));
+/** First words of cues, to skip the cue lists for the many words that start none. */
+const CUE_STARTS = new Set([...NAME_CUES, ...WEAK_CUES].map((c) => c[0] as string));
 /** Words that end a name after a cue (folded). */
 const NOT_NAME = new Set(
   ('la gi cua thi nhe a ah oi vay the nao muon can hoi o sinh nam dang lam xin va nhung co khong ko k duoc se da vua bi de cho toi em minh ' +
@@ -80,13 +90,56 @@ interface Word {
   end: number;
 }
 
+const letterCache = new Map<string, boolean>();
+const isLetter = (ch: string): boolean => {
+  let v = letterCache.get(ch);
+  if (v === undefined) {
+    v = /[\p{L}\p{M}]/u.test(ch);
+    if (letterCache.size < 10_000) letterCache.set(ch, v);
+  }
+  return v;
+};
+
+/** The words of a text with their folded forms, in one pass (this runs on every redacted text). */
 function words(text: string): Word[] {
-  return [...text.matchAll(/[\p{L}\p{M}]+/gu)].map((m) => ({ text: m[0], folded: foldWord(m[0]), start: m.index, end: m.index + m[0].length }));
+  const out: Word[] = [];
+  let start = -1;
+  let folded = '';
+  for (let i = 0; i <= text.length; i++) {
+    let f: string | undefined;
+    if (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c >= 97 && c <= 122) f = text[i];
+      else if (c >= 65 && c <= 90) f = String.fromCharCode(c + 32);
+      else if (c >= 0x300 && c <= 0x36f) f = ''; // a combining mark: part of the word, not of its folded form
+      else if (c >= 0xc0) {
+        const ch = text[i] as string;
+        f = BASE.get(ch) ?? (isLetter(ch) ? ch.toLowerCase() : undefined);
+      }
+    }
+    if (f !== undefined) {
+      if (start < 0) {
+        start = i;
+        folded = '';
+      }
+      folded += f;
+    } else if (start >= 0) {
+      out.push({ text: text.slice(start, i), folded, start, end: i });
+      start = -1;
+    }
+  }
+  return out;
 }
 
 /** Only spaces (and an optional colon) between two words: still one phrase. */
 function joined(text: string, a: Word, b: Word): boolean {
-  return /^\s*:?\s*$/u.test(text.slice(a.end, b.start)) && !/\n/.test(text.slice(a.end, b.start));
+  let colon = false;
+  for (let i = a.end; i < b.start; i++) {
+    const c = text[i];
+    if (c === ':' && !colon) colon = true;
+    else if (c !== ' ' && c !== '\t') return false;
+  }
+  return true;
 }
 
 const capitalised = (w: string): boolean => /^\p{Lu}/u.test(w);
@@ -128,6 +181,7 @@ export function maskNames(text: string, known: readonly (string | undefined)[] =
     }
   }
   const matchCue = (i: number, cues: string[][]): number => {
+    if (!CUE_STARTS.has((ws[i] as Word).folded)) return 0;
     for (const cue of cues) if (cue.every((c, j) => ws[i + j]?.folded === c && (j === 0 || joined(text, ws[i + j - 1] as Word, ws[i + j] as Word)))) return cue.length;
     return 0;
   };
