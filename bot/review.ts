@@ -19,6 +19,8 @@ export interface ReviewLine {
   reason: 'unmatched' | 'low-confidence' | 'clarify' | 'unhelpful';
   intent: string;
   procedure: string | null;
+  /** The FAQ entry rated unhelpful (absent for other lines). */
+  faq?: string;
   confidence: number;
   text: string;
 }
@@ -57,6 +59,7 @@ export class JsonlReviewSink implements ReviewSink {
       reason: item.reason,
       intent: label(item.intent),
       procedure: item.procedure ? label(item.procedure) : null,
+      ...(item.faq ? { faq: label(item.faq) } : {}),
       confidence: Math.round((Number(item.confidence) || 0) * 1000) / 1000,
       text: reviewText(item.text),
     };

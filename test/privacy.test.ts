@@ -53,7 +53,13 @@ describe('the rating payload', () => {
   it('accepts only the shape the buttons carry', () => {
     expect(parseRating('#r:0:procedure.fee')).toEqual({ helpful: false, intent: 'procedure.fee' });
     expect(parseRating('#r:1:procedure.documents')).toEqual({ helpful: true, intent: 'procedure.documents' });
-    for (const bad of ['#r:0:0912345678', '#r:2:procedure.fee', '#r:0:procedure.fee:x', '#r:0:\u001b[2J', '#r:0:', '#r:0:procedure.fees']) expect(parseRating(bad)).toBeNull();
+    expect(parseRating('#r:0:3:procedure.fee:ho-tich.khai-sinh')).toEqual({ helpful: false, intent: 'procedure.fee', answer: 3, id: 'ho-tich.khai-sinh' });
+    expect(parseRating('#r:1:2:faq:gio-lam-viec')).toEqual({ helpful: true, intent: 'faq', answer: 2, id: 'gio-lam-viec' });
+    expect(parseRating('#r:1:7:procedure.online:1.001193')).toEqual({ helpful: true, intent: 'procedure.online', answer: 7, id: '1.001193' });
+    for (const bad of [
+      '#r:0:0912345678', '#r:2:procedure.fee', '#r:0:procedure.fee:x', '#r:0:\u001b[2J', '#r:0:', '#r:0:procedure.fees', '#r:0:faq',
+      '#r:0:1:procedure.fee:tôi là Lê Văn Tám 0912345678', '#r:0:x:procedure.fee:a', '#r:0:1:procedure.fee:a:b', '#r:0:1:nonsense:a', '#r:0:1:procedure.fee:\u001b[2J',
+    ]) expect(parseRating(bad)).toBeNull();
   });
 });
 
