@@ -13,6 +13,7 @@ import type { Procedure } from '../knowledge/schema.ts';
 import type { Config } from './config.ts';
 import { DialogueEngine, type DialogueDeps, type Logger } from './dialogue/engine.ts';
 import { MemoryConversationStore, type ConversationStore } from './dialogue/state.ts';
+import { globalLookupLimiter } from './dossier/access.ts';
 import { createDossierProvider } from './dossier/factory.ts';
 import type { DossierStatusProvider } from './dossier/types.ts';
 import { createBaseTicketStore } from './handoff/factory.ts';
@@ -140,7 +141,9 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
   // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.
   const dossiers = overrides.dossiers ?? createDossierProvider(config, { log: overrides.log });
   const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);
-  const globalLookups: RateLimiter = overrides.globalLookups ?? new MemoryRateLimiter(config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, 60_000);
+  const memoryLimiter = (_name: string, max: number, windowMs: number): RateLimiter => new MemoryRateLimiter(max, windowMs);
+  const globalLookups: RateLimiter = overrides.globalLookups ?? globalLookupLimiter(memoryLimiter, config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, config.DOSSIER_GLOBAL_LOOKUP_BURST);
+  const verifyAttempts = overrides.verifyAttempts ?? (config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY > 0 ? new MemoryRateLimiter(config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY, 86_400_000) : undefined);
   const engine = new DialogueEngine({
     ...overrides,
     knowledge: () => holder.version.knowledge,
@@ -150,6 +153,7 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
     dossiers,
     userLookups,
     globalLookups,
+    verifyAttempts,
     config: {
       conversationTtlMs: config.CONVERSATION_TTL_MINUTES * 60_000,
       handoffQuietMs: config.HANDOFF_QUIET_MINUTES * 60_000,

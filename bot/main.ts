@@ -22,7 +22,7 @@ import { HealthMonitor } from './health.ts';
 import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
-import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
+import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, RedisCallbackStore, redisAssistantOverrides, telegramPollLease, zaloListenerLease, type BullPipeline } from './queue/index.ts';
 import { createTickets, ticketDbFile } from './handoff/factory.ts';
 import { StaffCommandQueue, StaffCommandRelay } from './handoff/relay.ts';
 import { publishReload, startConfiguredLiveReload } from './reload.ts';
@@ -113,6 +113,10 @@ export async function main(config: Config): Promise<void> {
       staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
       staffReplies: staff.replies,
       webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
+      // Long polling from several processes: one poller per bot, by lease.
+      pollLease: redis && !config.TELEGRAM_WEBHOOK_URL ? telegramPollLease(redis, config, config.TELEGRAM_BOT_TOKEN, log) : undefined,
+      pollStandbyRetryMs: Math.max(200, Math.round(config.TELEGRAM_POLL_LOCK_TTL_MS / 3)),
+      callbackStore: redis ? new RedisCallbackStore(redis, { prefix: config.QUEUE_PREFIX }) : undefined,
       wrapSender: (s) => instrumentSender(s, metrics),
       onHealth: (h) => health.setListener('telegram', h),
     });

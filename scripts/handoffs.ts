@@ -25,6 +25,7 @@ import { createBullPipeline, createRedis, redisAssistantOverrides } from '../bot
 import { cliActor } from '../bot/staff/audit.ts';
 import { openStaffDatabase } from '../bot/staff/accounts.ts';
 import { AuditLog } from '../bot/staff/audit.ts';
+import { stripControl } from '../bot/privacy.ts';
 
 export const USAGE = `usage: npm run handoffs -- [--status all|${TICKET_STATUSES.join('|')}] [--kind ${TICKET_KINDS.join('|')}] [--json]
        npm run handoffs -- show <ticket id>
@@ -196,5 +197,6 @@ export async function runHandoffs(argv: string[], io: HandoffsIo): Promise<numbe
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = loadConfig();
-  process.exitCode = await runHandoffs(process.argv.slice(2), { dataDir: config.DATA_DIR, config, out: (l) => console.log(l), err: (l) => console.error(l) });
+  // Citizens' words reach the terminal: no escape sequences, even from an old file.
+  process.exitCode = await runHandoffs(process.argv.slice(2), { dataDir: config.DATA_DIR, config, out: (l) => console.log(stripControl(l)), err: (l) => console.error(stripControl(l)) });
 }

@@ -28,6 +28,7 @@ import { TeachGuard } from '../bot/staff/guard.ts';
 import { diffLines, formatDiff, KnowledgeHistory } from '../bot/staff/history.ts';
 import { KnowledgeEditor, type Draft } from '../bot/staff/knowledge-editor.ts';
 import { loadConfig, type Config } from '../bot/config.ts';
+import { stripControl } from '../bot/privacy.ts';
 import { publishReload } from '../bot/reload.ts';
 import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
@@ -242,7 +243,8 @@ const review: Command = (args) => {
       console.log('(Kho kiến thức đang có lỗi nên không hiện được cách trợ lý hiểu bây giờ.)');
     }
     console.log(`Hộp thư rà soát: ${file}`);
-    console.log(formatReview(groups, { total: entries.length, bad, top: Number(option(args, '--top') ?? 30), current }));
+    // Citizens' words reach the terminal: no escape sequences, even from an old file.
+    console.log(stripControl(formatReview(groups, { total: entries.length, bad, top: Number(option(args, '--top') ?? 30), current })));
   }
   if (args.includes('--archive') && existsSync(file)) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -60,7 +60,7 @@ export class DialogueEngine {
       turn = plainTurn(fill(this.k.replies.error, siteValues(this.k.site)), 'out_of_scope');
     }
     const text = typeof msg.text === 'string' ? msg.text : '';
-    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500)), at: now });
+    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500), { names: [msg.userName] }), at: now });
     if (turn.reply) state.history.push({ from: 'bot', text: turn.reply.text.slice(0, 300), at: now });
     state.history = state.history.slice(-HISTORY);
     state.updatedAt = now;
