@@ -5,8 +5,9 @@
  * in Redis when several processes share the work, so a client cannot multiply its
  * quota by landing on different processes.
  *
- * Windows are fixed windows of whole seconds starting at a key's first hit (the
- * library's model): at most `max` hits per window, then the wait until it ends.
+ * Windows are fixed windows starting at a key's first hit (the library's model): at most
+ * `max` hits per window, then the wait until it ends. In Redis they are whole seconds
+ * (keys expire in seconds), rounded up.
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -37,10 +38,13 @@ export class FlexibleRateLimiter implements RateLimiter {
   }
 }
 
-/** In-process limits (the embedded default). Expired keys are removed by the library's own timers. */
+/**
+ * In-process limits (the embedded default), windows to the millisecond. Expired keys are
+ * removed by the library's own timers; tests that need a clock use fake timers.
+ */
 export class MemoryRateLimiter extends FlexibleRateLimiter {
   constructor(max: number, windowMs: number) {
-    super(new RateLimiterMemory({ points: max, duration: seconds(windowMs) }));
+    super(new RateLimiterMemory({ points: max, duration: Math.max(1, windowMs) / 1000 }));
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import type { DialogueEngine, Logger } from './dialogue/engine.ts';
 import type { IncomingMessage } from './dialogue/types.ts';
-import type { Ticket, TicketKind, TicketStatus, TicketStore } from './handoff/tickets.ts';
+import type { NewTicket, Ticket, TicketListFilter, TicketMessage, TicketPatch, TicketStore } from './handoff/tickets.ts';
 import type { RateLimiter } from './ratelimit.ts';
 
 /** What `/healthz` shows about ticket writes (a type alias, so it fits a health check's result as is). */
@@ -77,40 +77,48 @@ export class TicketGuard implements TicketStore {
     };
   }
 
-  async create(t: Omit<Ticket, 'id' | 'createdAt' | 'updatedAt' | 'status'>): Promise<Ticket> {
+  async create(t: NewTicket): Promise<Ticket> {
     const msg = this.handling.get(`${t.channel}:${t.conversationId}`);
     const key = msg ? ticketClientKey(msg) : `${t.channel}:conversation:${t.conversationId}`;
     if (this.limiter && (await this.limiter.hit(key))) {
       const last = this.recent.get(key);
       const ticket = last ? await this.inner.get(last.id) : undefined;
-      if (ticket && ticket.status !== 'closed') {
+      if (ticket && (ticket.status === 'open' || ticket.status === 'answered')) {
         this.reused++;
         this.log?.warn({ ticket: ticket.id, kind: t.kind, channel: t.channel }, 'ticket limit reached for this client; its latest ticket is reused');
         const copy = { ...ticket };
         this.reusedTickets.add(copy);
         return copy;
       }
-      // Its tickets were opened by another process or are closed: a new one, rather than none.
+      // Its tickets were opened by another process, or staff are done with them: a new one, rather than none.
     }
     const ticket = await this.track(() => this.inner.create(t));
     this.remember(key, ticket.id);
     return ticket;
   }
 
-  update(id: string, patch: Partial<Pick<Ticket, 'status'>>): Promise<Ticket | undefined> {
+  update(id: string, patch: TicketPatch): Promise<Ticket | undefined> {
     return this.track(() => this.inner.update(id, patch));
   }
 
-  append(id: string, entry: Ticket['excerpt'][number]): Promise<Ticket | undefined> {
-    return this.track(() => this.inner.append(id, entry));
+  appendMessage(id: string, message: TicketMessage): Promise<Ticket | undefined> {
+    return this.track(() => this.inner.appendMessage(id, message));
   }
 
   get(id: string): Promise<Ticket | undefined> {
     return this.inner.get(id);
   }
 
-  list(filter?: { status?: TicketStatus; kind?: TicketKind }): Promise<Ticket[]> {
+  list(filter?: TicketListFilter): Promise<Ticket[]> {
     return this.inner.list(filter);
+  }
+
+  findOpen(channel: string, conversationId: string): Promise<Ticket | undefined> {
+    return this.inner.findOpen(channel, conversationId);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 
   /** For `/healthz`: degraded while the last write failed. */

@@ -8,9 +8,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './helpers/net.ts';
 
 /** True when a Redis answers PING on that port (also used by tests that run their own redis-server). */
 export function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -27,18 +28,6 @@ export function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
       resolve(false);
       s.destroy();
     });
-  });
-}
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
   });
 }
 

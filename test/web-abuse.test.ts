@@ -16,7 +16,7 @@ import { MemoryWebOutbox, webConversationId } from '../bot/channels/web.ts';
 import { HISTORY_DEFAULTS, WebHistory } from '../bot/channels/web/history.ts';
 import { loadConfig } from '../bot/config.ts';
 import { MemoryConversationStore } from '../bot/dialogue/state.ts';
-import { FileTicketStore, MemoryTicketStore, type Ticket } from '../bot/handoff/tickets.ts';
+import { MemoryTicketStore, type NewTicket, type Ticket } from '../bot/handoff/tickets.ts';
 import { startWebServer, WEB_ERRORS, type WebServer, type WebServerOptions } from '../bot/http/index.ts';
 import { InProcessPipeline } from '../bot/pipeline.ts';
 import { MemoryRateLimiter } from '../bot/ratelimit.ts';
@@ -200,10 +200,16 @@ describe('the reload transcript (GET /api/history)', () => {
 
 describe('health', () => {
   it('reports when tickets cannot be written, until a write works again', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tthc-tickets-'));
-    writeFileSync(join(dir, 'not-a-folder'), '');
-    const broken = new FileTicketStore(join(dir, 'not-a-folder', 'tickets.jsonl')); // a file where its folder should be
-    const { web } = await serve((parts) => ({ limits: { messagesPerMinute: 0, replyWaitMs: 1000 }, healthChecks: { tickets: () => parts.ticketGuard.health() } }), { tickets: broken });
+    // The disk under the ticket database turns read-only, then is fixed by the operator.
+    class Disk extends MemoryTicketStore {
+      readOnly = true;
+      override async create(t: NewTicket): Promise<Ticket> {
+        if (this.readOnly) throw Object.assign(new Error('SQLITE_READONLY: attempt to write a readonly database'), { code: 'SQLITE_READONLY' });
+        return super.create(t);
+      }
+    }
+    const disk = new Disk();
+    const { web } = await serve((parts) => ({ limits: { messagesPerMinute: 0, replyWaitMs: 1000 }, healthChecks: { tickets: () => parts.ticketGuard.health() } }), { tickets: disk });
     expect(((await (await fetch(`${web.url}/healthz`)).json()) as { status: string }).status).toBe('ok');
     await post(web, { sessionId: 'health-session-1', text: 'cho tôi gặp cán bộ' });
     const res = await fetch(`${web.url}/healthz`);
@@ -211,12 +217,10 @@ describe('health', () => {
     const body = (await res.json()) as { status: string; tickets: { ok: boolean; error: string } };
     expect(body.status).toBe('degraded');
     expect(body.tickets.ok).toBe(false);
-    expect(body.tickets.error).toMatch(/EEXIST|ENOTDIR/);
-    // The operator fixes the folder: the next ticket is written and health is ok again.
-    rmSync(join(dir, 'not-a-folder'));
+    expect(body.tickets.error).toMatch(/SQLITE_READONLY/);
+    disk.readOnly = false;
     await post(web, { sessionId: 'health-session-2', text: 'cho tôi gặp cán bộ' });
     expect(((await (await fetch(`${web.url}/healthz`)).json()) as { status: string; tickets: { ok: boolean } }).tickets.ok).toBe(true);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports a refused knowledge reload while the last good knowledge keeps serving', async () => {

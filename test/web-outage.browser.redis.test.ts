@@ -16,7 +16,8 @@ import { createAssistant, KnowledgeHolder } from '../bot/assistant.ts';
 import { loadConfig } from '../bot/config.ts';
 import { startWebServer, type WebServer } from '../bot/http/index.ts';
 import { createBullPipeline, createRedis, type BullPipeline } from '../bot/queue/index.ts';
-import { answers, freePort } from './global-setup.ts';
+import { answers } from './global-setup.ts';
+import { freePort } from './helpers/net.ts';
 import { randomPrefix, until } from './queue-helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
