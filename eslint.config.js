@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'qr/**', 'data/**', 'coverage/**', 'bot/channels/web/static/**'] },
+  { ignores: ['node_modules/**', 'qr/**', 'data/**', 'coverage/**', 'bot/channels/web/static/**', 'bot/http/console/static/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

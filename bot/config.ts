@@ -220,6 +220,16 @@ export const configSchema = z.object({
   STAFF_LOGIN_ADDRESS_FAILURES: int(20),
   /** Dashboard: days of analytics kept (no personal data is stored there). */
   ANALYTICS_KEEP_DAYS: int(400),
+  /** Staff console: mark the session cookie `Secure` (set it when staff reach the console over HTTPS, behind the centre's proxy). */
+  STAFF_COOKIE_SECURE: bool,
+  /** Staff console: a session with no action by its owner for this long is signed out. */
+  STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).default(30),
+  /** Staff console: a session ends this long after sign-in, however active. */
+  STAFF_SESSION_MAX_HOURS: z.coerce.number().int().min(1).default(12),
+  /** Staff console: key that signs session cookies (32+ characters); unset: a random key kept in DATA_DIR/staff-session.key (0600). Set it when processes on several machines serve the console. */
+  STAFF_SESSION_SECRET: optional.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  /** Staff console: largest file staff may upload (dossier CSV), in MB. */
+  STAFF_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(10),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,7 +7,7 @@
  * credentials file (`npm run zalo:login`), REDIS_URL (BullMQ pipeline, shared state,
  * Zalo listener lock), DOSSIER_PROVIDER=http.
  */
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { createAssistant, type AssistantParts } from './assistant.ts';
 import { createTelegramChannel, type TelegramChannel } from './channels/telegram.ts';
 import { postTicketEvents } from './channels/telegram/staff.ts';
@@ -19,6 +19,7 @@ import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
 import { DossierFollowPoller } from './dossier/follow.ts';
 import { HealthMonitor } from './health.ts';
 import { startWebServer, webServerConfig } from './http/index.ts';
+import { consoleArea } from './http/console/index.ts';
 import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
@@ -27,7 +28,7 @@ import { createTickets, ticketDbFile } from './handoff/factory.ts';
 import { StaffCommandQueue, StaffCommandRelay } from './handoff/relay.ts';
 import { publishReload, startConfiguredLiveReload } from './reload.ts';
 import { redact } from './privacy.ts';
-import { JsonlReviewSink } from './review.ts';
+import { JsonlReviewSink, reviewFile } from './review.ts';
 import { instrumentAnalytics, recordTicketEvents } from './staff/analytics.ts';
 import { createStaffServices } from './staff/index.ts';
 
@@ -47,7 +48,7 @@ export async function main(config: Config): Promise<void> {
     log,
     dossiers,
     follows,
-    review: new JsonlReviewSink(join(config.DATA_DIR, 'review.jsonl'), log),
+    review: new JsonlReviewSink(reviewFile(config), log),
     tickets,
   });
   instrumentEngine(parts.engine, metrics);
@@ -112,7 +113,7 @@ export async function main(config: Config): Promise<void> {
     if (tg.staff) postTicketEvents(events, tickets, tg.staff, log);
   }
 
-  // Web chat (always on): page, JSON API, /healthz, /metrics.
+  // Web chat (always on): page, JSON API, /healthz, /metrics; and the staff console.
   const web = await startWebServer({
     port: config.PORT,
     host: config.HOST,
@@ -123,6 +124,8 @@ export async function main(config: Config): Promise<void> {
     ...webServerConfig(config, redis),
     wrapSender: (s) => instrumentSender(s, metrics),
     routes: telegram?.webhookRoute ? [telegram.webhookRoute] : [],
+    // The staff console at /staff/ (sessions in Redis when scaled out).
+    areas: [consoleArea({ staff, holder: parts.holder, config, redis, log })],
     healthChecks: { runtime: () => health.check(), tickets: () => parts.ticketGuard.health() },
   });
 

@@ -8,9 +8,14 @@
  * dossier codes masked too. The file is created readable by its owner only (0600).
  */
 import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger, ReviewSink } from './dialogue/engine.ts';
 import { redact, stripControl } from './privacy.ts';
+
+/** Where the review inbox lives: `DATA_DIR/review.jsonl` (the sink writes it, the staff tools read it). */
+export function reviewFile(config: { DATA_DIR: string }): string {
+  return join(config.DATA_DIR, 'review.jsonl');
+}
 
 /** One line of review.jsonl. */
 export interface ReviewLine {

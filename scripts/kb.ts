@@ -34,6 +34,8 @@ import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
 import { checkNationalFile, formatCheckNational } from '../knowledge/check-national.ts';
 import { formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
+import { ReviewInbox } from '../bot/staff/review-inbox.ts';
+import { reviewFile } from '../bot/review.ts';
 import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
 import { formatKbTest, runKbTest } from './kbtest.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge } from '../knowledge/load.ts';
@@ -224,7 +226,7 @@ const importSheetCmd: Command = async (args) => {
 
 const review: Command = (args) => {
   const cfg = config();
-  const file = option(args, '--file') ?? join(cfg.DATA_DIR, 'review.jsonl');
+  const file = option(args, '--file') ?? reviewFile(cfg);
   const { entries, bad } = readReviewFile(file, { since: option(args, '--since') });
   const intentsDir = resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR);
   const lexicon = loadIntentData(intentsDir).data?.lexicon;
@@ -235,10 +237,8 @@ const review: Command = (args) => {
     let current;
     try {
       const v = buildKnowledgeVersion({ knowledgeDir: knowledgeDir(args, cfg), intentsDir, nationalFile: cfg.NATIONAL_FILE, nationalDataDate: cfg.NATIONAL_DATA_DATE, maxAgeDays: cfg.KB_MAX_AGE_DAYS });
-      current = (text: string) => {
-        const u = v.understander.understand(text, {});
-        return { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence };
-      };
+      const inbox = new ReviewInbox({ file, intentsDir, live: () => v });
+      current = (text: string) => inbox.understand(text);
     } catch {
       console.log('(Kho kiến thức đang có lỗi nên không hiện được cách trợ lý hiểu bây giờ.)');
     }

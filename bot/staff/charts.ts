@@ -169,12 +169,15 @@ function percent(x: number): string {
   return `${Math.round(x * 1000) / 10}%`.replace('.', ',');
 }
 
-/** "12 phút", "1 giờ 5 phút", "40 giây". */
+/** "40 giây", "12 phút", "1 giờ 5 phút", "2 ngày 3 giờ" (the dashboard and the console's waiting times). */
 export function durationText(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} giây`;
   const m = Math.round(s / 60);
-  return m < 60 ? `${m} phút` : `${Math.floor(m / 60)} giờ${m % 60 ? ` ${m % 60} phút` : ''}`;
+  if (m < 60) return `${m} phút`;
+  if (m < 24 * 60) return `${Math.floor(m / 60)} giờ${m % 60 ? ` ${m % 60} phút` : ''}`;
+  const h = Math.floor(m / 60);
+  return `${Math.floor(h / 24)} ngày${h % 24 ? ` ${h % 24} giờ` : ''}`;
 }
 
 /** Every dashboard chart as SVG text, plus the sentences shown beside them. */

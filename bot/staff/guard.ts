@@ -188,7 +188,20 @@ export class TeachGuard {
   }
 }
 
-function answerText(a: CaseAnswer): string {
+/** What a changed case means: it now passes (`fixed`), now fails (`broken`), or still does as before. */
+export type GuardVerdict = 'fixed' | 'broken' | 'still-right' | 'still-wrong';
+
+/** Staff words for each verdict (the CLI report and the console show the same). */
+export const GUARD_VERDICTS: Readonly<Record<GuardVerdict, string>> = Object.freeze({ fixed: 'NAY ĐÚNG', broken: 'NAY SAI', 'still-right': 'vẫn đúng', 'still-wrong': 'vẫn sai' });
+
+/** The verdict of one changed case. */
+export function guardVerdict(c: Pick<GuardChange, 'passedBefore' | 'passedAfter'>): GuardVerdict {
+  if (c.passedBefore === c.passedAfter) return c.passedAfter ? 'still-right' : 'still-wrong';
+  return c.passedAfter ? 'fixed' : 'broken';
+}
+
+/** A case's answer as one short line (`intent / procedure / faq`). */
+export function answerText(a: CaseAnswer): string {
   return `${a.intent}${a.procedure ? ` / ${a.procedure}` : ''}${a.faq ? ` / ${a.faq}` : ''}`;
 }
 
@@ -198,7 +211,7 @@ export function formatGuardReport(r: GuardReport, opts: { forced?: boolean } = {
   if (!r.changes.length) return `Đã thử trên ${tried}: không câu trả lời nào thay đổi.`;
   const lines = [`Thay đổi này làm đổi câu trả lời của ${r.changes.length} câu kiểm tra (đã thử ${tried}):`];
   for (const c of r.changes) {
-    const verdict = c.passedBefore === c.passedAfter ? (c.passedAfter ? 'vẫn đúng' : 'vẫn sai') : c.passedAfter ? 'NAY ĐÚNG' : 'NAY SAI';
+    const verdict = GUARD_VERDICTS[guardVerdict(c)];
     lines.push(`  [${c.key}] «${c.text}»: ${answerText(c.before)} → ${answerText(c.after)} (${verdict})`);
   }
   lines.push(

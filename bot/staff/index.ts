@@ -19,10 +19,12 @@ import { AnalyticsStore } from './analytics.ts';
 import { AuditLog } from './audit.ts';
 import { StaffAuth } from './auth.ts';
 import { DossierDesk, type DossierWriter } from './dossiers.ts';
-import { TeachGuard } from './guard.ts';
+import { sourceDirs, TeachGuard } from './guard.ts';
 import { KnowledgeHistory } from './history.ts';
 import { KnowledgeEditor } from './knowledge-editor.ts';
 import { listPosters, renderPoster } from './posters.ts';
+import { ReviewInbox } from './review-inbox.ts';
+import { reviewFile } from '../review.ts';
 
 export { can, PERMISSIONS, ROLE_LABELS, ROLE_PERMISSIONS, ROLES, type Permission, type Role, type StaffAccount } from './accounts.ts';
 export { authMessage, type AuthResult } from './auth.ts';
@@ -45,6 +47,8 @@ export interface StaffServicesDeps {
   log?: Logger;
   /** Makes saved knowledge live everywhere (holder reload + Redis signal). */
   onKnowledgeSaved?: (files: string[]) => void | Promise<void>;
+  /** The teach guard (default: the golden table plus the shared dev set when present). */
+  guard?: TeachGuard;
 }
 
 /** Everything the console needs (see the module comment). */
@@ -59,6 +63,7 @@ export interface StaffServices {
   history: KnowledgeHistory;
   analytics: AnalyticsStore;
   dossiers: DossierDesk;
+  review: ReviewInbox;
   posters: { list: () => ReturnType<typeof listPosters>; render: (name: string, format: 'svg' | 'png') => Buffer | undefined };
   close(): Promise<void>;
 }
@@ -78,7 +83,7 @@ export function createStaffServices(config: Config, deps: StaffServicesDeps): St
     log: deps.log,
   });
   const history = new KnowledgeHistory(db);
-  const knowledge = new KnowledgeEditor({ source: deps.source, live: () => deps.holder.version, history, guard: new TeachGuard(), audit, onSaved: deps.onKnowledgeSaved });
+  const knowledge = new KnowledgeEditor({ source: deps.source, live: () => deps.holder.version, history, guard: deps.guard ?? new TeachGuard(), audit, onSaved: deps.onKnowledgeSaved });
   const analytics = new AnalyticsStore(analyticsDbFile(config), { keepDays: config.ANALYTICS_KEEP_DAYS, log: deps.log });
   const writer = typeof (deps.dossiers as Partial<DossierWriter>).upsert === 'function' ? (deps.dossiers as unknown as DossierWriter) : undefined;
   const replies = new StaffReplies({ tickets: deps.tickets, engine: deps.engine, pipeline: deps.pipeline, knowledge: () => deps.holder.version.knowledge, audit, log: deps.log });
@@ -93,6 +98,7 @@ export function createStaffServices(config: Config, deps: StaffServicesDeps): St
     history,
     analytics,
     dossiers: new DossierDesk({ provider: deps.dossiers, writer, audit }),
+    review: new ReviewInbox({ file: reviewFile(config), intentsDir: sourceDirs(deps.source).intents, live: () => deps.holder.version }),
     posters: {
       list: () => listPosters(deps.holder.version.knowledge, config.TELEGRAM_BOT_USERNAME),
       render: (name, format) => renderPoster(deps.holder.version.knowledge, name, format, config.TELEGRAM_BOT_USERNAME),
