@@ -92,6 +92,7 @@ export const REPLY_KEYS = [
   'staffTooLong',
   'staffFollowUp',
   'staffAnsweredElsewhere',
+  'staffCloseUsage',
   'dossierFinishedLine',
   'dossierStepLine',
   'dossierNoteLine',

@@ -91,11 +91,22 @@ describe('analytics from the real engine', () => {
     }
     expect(svg.messages).toContain('Tin nhắn mỗi ngày theo kênh');
     expect(svg.messages).toContain('Trang web');
-    expect(svg.messages).toMatch(/>5<\/text>/);
+    expect(svg.messages).toContain('<title>23/11 — Trang web: 5</title>');
+    expect(svg.messages).toMatch(/text-anchor="middle">6<\/text>/); // the day's total written on its column
     expect(svg.procedures).toContain('Đăng ký khai sinh');
     expect(svg.outcomes).toContain('Phải hỏi lại');
     expect(notes.join(' ')).toContain('5 phút');
     expect(durationText(3_700_000)).toBe('1 giờ 2 phút');
+    expect(durationText(27 * 3600_000 + 60_000)).toBe('1 ngày 3 giờ');
+  });
+
+  it('labels the value axis with distinct whole numbers, also for small counts', () => {
+    for (const top of [1, 2, 3, 5, 7, 10, 20, 40, 120]) {
+      const svg = lineChart({ title: 't', labels: ['01/12', '02/12'], series: [{ name: 'n', values: [0, top] }] });
+      const ticks = [...svg.matchAll(/text-anchor="end">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+      expect(new Set(ticks).size, `max ${top}: ${ticks.join(' ')}`).toBe(ticks.length);
+      expect(ticks[ticks.length - 1]).toBeGreaterThanOrEqual(top);
+    }
   });
 
   it('escapes what it draws and says so when there is nothing to draw', () => {

@@ -317,6 +317,36 @@ describe('telegram staff group', () => {
     expect(webSent.filter((w) => w.conversationId === conv).map((w) => w.reply.text)).toContain(parts.holder.version.knowledge.replies.handoffReleased);
   });
 
+  it('closes a ticket with /close and an outcome, through the shared staff service', async () => {
+    const { chat, from } = privateChat(3002, 'Lê Văn Cường');
+    const from0 = api.mark();
+    api.push(textMessage(chat, from, 'cho tôi gặp cán bộ'));
+    const post = await sentTo(STAFF.id, from0, 'HT-');
+    const ticketId = /HT-\d{6}-\d{4}/.exec(String(post.payload.text))?.[0] as string;
+    expect(String(post.payload.text)).toContain('/close');
+    const ticketMessage = { message_id: messageIdOf(post), date: 0, chat: STAFF, from: api.botInfo, text: String(post.payload.text) };
+
+    // Without an outcome: the usage, with the outcomes to pick from; nothing closes.
+    const from1 = api.mark();
+    api.push(textMessage(STAFF, STAFF_MEMBER, '/close', { reply_to_message: ticketMessage as never }));
+    const usage = await sentTo(STAFF.id, from1, 'Đóng phiếu');
+    expect(String(usage.payload.text)).toContain('1. resolved — Đã giải quyết, trả lời xong');
+    expect((await parts.tickets.get(ticketId))?.status).toBe('open');
+
+    // By number, with a note; the citizen hears that the assistant is back.
+    const from2 = api.mark();
+    api.push(textMessage(STAFF, STAFF_MEMBER, '/close 2 đã hướng dẫn sang Công an phường', { reply_to_message: ticketMessage as never }));
+    await sentTo(STAFF.id, from2, `Phiếu ${ticketId}: đã đóng (Đã hướng dẫn tới cơ quan khác)`);
+    expect(await parts.tickets.get(ticketId)).toMatchObject({ status: 'closed', outcome: 'referred', outcomeNote: 'đã hướng dẫn sang Công an phường' });
+    await sentTo(3002, from2, parts.holder.version.knowledge.replies.handoffReleased);
+
+    // By name and ticket number, without replying: a closed ticket stays closed.
+    const from3 = api.mark();
+    api.push(textMessage(STAFF, STAFF_MEMBER, `/close ${ticketId} duplicate`));
+    await sentTo(STAFF.id, from3, `Phiếu ${ticketId}: đã đóng (Trùng với phiếu khác)`);
+    expect((await parts.tickets.get(ticketId))?.outcome).toBe('duplicate');
+  });
+
   it('ignores staff chatter and explains when a reply names no ticket', async () => {
     const from0 = api.mark();
     api.push(textMessage(STAFF, STAFF_MEMBER, 'mọi người ơi trưa nay ăn gì'));

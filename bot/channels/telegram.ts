@@ -349,6 +349,12 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
       await notice(ctx, m.chat.id, out.notice, m.message_id);
       return;
     }
+    const close = m.text ? /^\/close(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/i.exec(m.text) : null;
+    if (close) {
+      const out = await staff.close(m, close[1] ?? '');
+      await notice(ctx, m.chat.id, out.notice, m.message_id);
+      return;
+    }
     // Only replies to the bot's own messages (ticket posts, confirmations) are for citizens.
     if (m.reply_to_message?.from?.id !== ctx.me.id) return;
     const out = await staff.forward(m);

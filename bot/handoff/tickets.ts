@@ -93,6 +93,24 @@ export const TICKET_OUTCOMES = Object.freeze({
 });
 export type TicketOutcome = keyof typeof TICKET_OUTCOMES;
 
+/**
+ * The outcome a staff member typed: its id (`resolved`), or its number in the list
+ * (`1` = resolved … `6` = other), as the Telegram `/close` usage lists them.
+ */
+export function ticketOutcomeOf(typed: string): TicketOutcome | undefined {
+  const t = typed.trim().toLowerCase();
+  if (isTicketOutcome(t)) return t;
+  const ids = Object.keys(TICKET_OUTCOMES) as TicketOutcome[];
+  return /^\d$/.test(t) ? ids[Number(t) - 1] : undefined;
+}
+
+/** The outcomes as staff pick them: "1. resolved — Đã giải quyết, trả lời xong", one a line. */
+export function outcomeList(): string {
+  return Object.entries(TICKET_OUTCOMES)
+    .map(([id, label], i) => `${i + 1}. ${id} — ${label}`)
+    .join('\n');
+}
+
 /** True for a known outcome id. */
 export function isTicketOutcome(v: unknown): v is TicketOutcome {
   return typeof v === 'string' && Object.hasOwn(TICKET_OUTCOMES, v);

@@ -75,12 +75,19 @@ function legend(series: readonly Series[], x: number, y: number): string[] {
   });
 }
 
+/** Grid lines at whole numbers: a small maximum gets one line per unit, a round one 4 or 5 equal steps (no "0 1 1 2 2"). */
+export function axisSteps(max: number): number {
+  if (max <= 5) return Math.max(1, Math.round(max));
+  return max % 4 === 0 ? 4 : 5;
+}
+
 function axis(x0: number, y0: number, w: number, h: number, max: number): string[] {
   const out: string[] = [];
-  for (let k = 0; k <= 4; k++) {
-    const y = y0 + h - (h * k) / 4;
+  const steps = axisSteps(max);
+  for (let k = 0; k <= steps; k++) {
+    const y = y0 + h - (h * k) / steps;
     out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd" stroke-width="1"/>`);
-    out.push(`<text x="${x0 - 6}" y="${y + 4}" ${FONT} font-size="11" fill="#444" text-anchor="end">${Math.round((max * k) / 4)}</text>`);
+    out.push(`<text x="${x0 - 6}" y="${y + 4}" ${FONT} font-size="11" fill="#444" text-anchor="end">${Math.round((max * k) / steps)}</text>`);
   }
   return out;
 }

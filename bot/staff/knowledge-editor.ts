@@ -42,7 +42,7 @@ export interface Draft {
   changes: (FileChange & { before: string | null })[];
   /** Validation errors, with the messages of `npm run kb -- validate`. */
   errors: KnowledgeIssue[];
-  /** Warnings about the changed files. */
+  /** Warnings about the changed files that the live files do not have already. */
   warnings: KnowledgeIssue[];
   diff: { root: KnowledgeRoot; rel: string; lines: DiffLine[] }[];
 }
@@ -146,7 +146,9 @@ export class KnowledgeEditor {
       const built = buildCandidate(this.deps.source, changes);
       const changed = new Set(changes.map((c) => c.rel));
       const errors = built.issues.filter((i) => i.severity === 'error');
-      const warnings = built.issues.filter((i) => i.severity === 'warning' && changed.has(i.file));
+      // Only what this edit brings: warnings the live files already have are not the editor's doing.
+      const known = new Set((this.deps.live().issues ?? []).map((i) => `${i.file}|${i.message}`));
+      const warnings = built.issues.filter((i) => i.severity === 'warning' && changed.has(i.file) && !known.has(`${i.file}|${i.message}`));
       state = { id, action, message: errors.length ? `Chưa lưu được: ${errors.length} lỗi.` : message, ok: !errors.length && !!built.version, changes: withBefore, errors, warnings, diff, version: built.version };
     }
     this.drafts.set(id, state);

@@ -1,7 +1,8 @@
 /**
  * The staff desk in a Telegram group: new hand-off and complaint tickets are posted there
  * with the (already redacted) excerpt; a staff member answers a citizen by replying to the
- * ticket message, and hands the conversation back with the button or `/release`. The
+ * ticket message, hands the conversation back with the button or `/release`, and closes
+ * the ticket with `/close <outcome> [note]`. The
  * citizen gets the answer on their own channel (web, Zalo or Telegram) through the pipeline.
  */
 import type { Api } from 'grammy';
@@ -10,7 +11,7 @@ import { fill, type Replies } from '../../../knowledge/replies.ts';
 import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
 import type { TicketEvents } from '../../handoff/events.ts';
 import { StaffReplies, type StaffOutcome as ServiceOutcome } from '../../handoff/staff-replies.ts';
-import type { Ticket, TicketMessage, TicketStore } from '../../handoff/tickets.ts';
+import { outcomeList, ticketOutcomeOf, type Ticket, type TicketMessage, type TicketStore } from '../../handoff/tickets.ts';
 import type { Pipeline } from '../../pipeline.ts';
 import { escapeTelegramHtml, splitText, TELEGRAM_TEXT_LIMIT } from './render.ts';
 
@@ -115,6 +116,21 @@ export class StaffDesk {
   /** Hands the conversation back to the assistant and tells the citizen. */
   async release(ticket: Ticket, by = 'telegram'): Promise<StaffOutcome> {
     return plain(await this.service.release(ticket.id, by));
+  }
+
+  /**
+   * `/close <outcome> [note]` as a reply to a ticket message (or with the ticket number in
+   * the text): closes the ticket through the shared service; without a known outcome, the
+   * usage with the list of outcomes.
+   */
+  async close(message: Message, argument = ''): Promise<StaffOutcome> {
+    const r = this.deps.replies();
+    const ticket = await this.ticketFor(message, argument);
+    if (!ticket) return { ok: false, notice: r.staffUnknownTicket };
+    const [first = '', ...note] = argument.replace(TICKET_ID, ' ').trim().split(/\s+/);
+    const outcome = ticketOutcomeOf(first);
+    if (!outcome) return { ok: false, notice: fill(r.staffCloseUsage, { outcomes: outcomeList() }) };
+    return plain(await this.service.close(ticket.id, outcome, staffName(message), note.join(' ')));
   }
 
   /** Release by ticket number (the button's callback data). */

@@ -104,9 +104,10 @@ ${tickets.length ? tickets.map((t) => listItem(t, now, selected?.id)) : html`<li
       t.status === 'closed'
         ? ''
         : html`<form method="post" action="/staff/inbox/${t.id}/reply" class="reply">${csrf}
-<label for="reply-text">${T.replyLabel}</label>
+<h3>${T.replyLabel}</h3>
 ${canned.length ? html`<label class="sub" for="canned">${T.cannedLabel}</label><select id="canned" name="canned" data-canned="reply-text"><option value="">${T.cannedNone}</option>${canned.map((c) => html`<option value="${c.id}" data-text="${c.text}">${c.title}</option>`)}</select>` : ''}
-<textarea id="reply-text" name="text" rows="4" maxlength="2000"></textarea>
+<label class="sub" for="reply-text">${T.replyText}</label>
+<textarea id="reply-text" name="text" rows="3" maxlength="2000"></textarea>
 <p class="hint">${T.replyHint}</p>
 <button type="submit" class="primary">${T.send}</button>
 </form>

@@ -141,8 +141,8 @@ ${o ? outcomeView(o) : ''}
 ${CHANNEL_METHODS.map((m) => {
   const c = channel(m);
   return html`<div class="channel-row"><h3>${T.methods[m] ?? m}</h3>
-<label for="fee-${m}">${T.fee}</label><input id="fee-${m}" name="fee_${m}" value="${c.fee}" maxlength="500">
-<label for="time-${m}">${T.time}</label><input id="time-${m}" name="time_${m}" value="${c.time}" maxlength="300"></div>`;
+<div><label for="fee-${m}">${T.fee}</label><input id="fee-${m}" name="fee_${m}" value="${c.fee}" maxlength="500"></div>
+<div><label for="time-${m}">${T.time}</label><input id="time-${m}" name="time_${m}" value="${c.time}" maxlength="300"></div></div>`;
 })}</fieldset>
 <label for="p-where">${T.where}</label><textarea id="p-where" name="where" rows="4" required>${p.where.join('\n')}</textarea>
 <label for="p-date">${T.lastVerified}</label><input id="p-date" name="lastVerified" type="date" value="${p.lastVerified}" required>

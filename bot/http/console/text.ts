@@ -54,6 +54,7 @@ export const T = Object.freeze({
   channel: 'Kênh',
   opened: 'Mở lúc',
   replyLabel: 'Trả lời người dân',
+  replyText: 'Nội dung tin nhắn',
   replyHint: 'Tin nhắn được gửi tới người dân qua đúng kênh họ đang dùng (trang web, Telegram hoặc Zalo).',
   cannedLabel: 'Câu trả lời mẫu',
   cannedNone: '— Chọn câu mẫu —',
