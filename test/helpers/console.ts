@@ -51,7 +51,7 @@ export interface ConsoleRigOptions {
   /** Another rig's knowledge and DATA_DIR (two processes of one deployment). */
   share?: Pick<ConsoleRig, 'kb' | 'config'>;
   /** The pipeline over the engine (default: in-process). */
-  pipeline?: (engine: DialogueEngine) => Pipeline;
+  pipeline?: (engine: DialogueEngine, config: Config) => Pipeline;
   now?: () => number;
 }
 
@@ -73,7 +73,7 @@ export async function startConsoleRig(opts: ConsoleRigOptions = {}): Promise<Con
   const holder = new KnowledgeHolder(source);
   const { tickets, events } = createTickets(config, { redis });
   const parts = createAssistant(config, { ...(redis ? redisAssistantOverrides(redis, config) : {}), holder, tickets });
-  const pipeline = opts.pipeline ? opts.pipeline(parts.engine) : new InProcessPipeline(parts.engine);
+  const pipeline = opts.pipeline ? opts.pipeline(parts.engine, config) : new InProcessPipeline(parts.engine);
   const staff = createStaffServices(config, {
     holder,
     source,
