@@ -231,3 +231,31 @@ describe('npm run kb -- import-sheet, history, restore (the CLI face of history)
     expect(readFileSync(file, 'utf8')).toBe(original);
   }, 180_000); // three runs of the CLI (tsx start-up each) on a shared two-core machine
 });
+
+describe('draft warnings', () => {
+  it('shows the warnings an edit brings, not the ones the live files already had', () => {
+    const own = tempKnowledge();
+    try {
+      // An FAQ whose check date is already old: the live knowledge carries that warning.
+      const stale = join(own.knowledge, 'faq', 'faq.dia-chi.yaml');
+      writeFileSync(stale, readFileSync(stale, 'utf8').replace(/^lastVerified: .*$/m, 'lastVerified: 2020-01-02'));
+      const src = { knowledgeDir: own.knowledge, intentsDir: own.intents, maxAgeDays: 365 };
+      const live = new KnowledgeHolder(src);
+      expect((live.version.issues ?? []).some((i) => i.file === 'faq/faq.dia-chi.yaml' && i.severity === 'warning')).toBe(true);
+      const e = new KnowledgeEditor({ source: src, live: () => live.version, history: new KnowledgeHistory(new Database(':memory:')), guard });
+      const cur = e.readFaq('faq.dia-chi')?.fields;
+      expect(cur).toBeDefined();
+      const { id: _id, ...fields } = cur as NonNullable<typeof cur>;
+      const edit = e.draftFaq('faq.dia-chi', { ...fields, answer: `${fields.answer}\n\nMang theo căn cước.` });
+      expect(edit.ok).toBe(true);
+      expect(edit.warnings).toEqual([]);
+      // A new old date in another FAQ is this edit's own warning.
+      const other = e.readFaq('faq.hotline')?.fields as NonNullable<ReturnType<typeof e.readFaq>>['fields'];
+      const { id: _o, ...otherFields } = other;
+      const aged = e.draftFaq('faq.hotline', { ...otherFields, lastVerified: '2020-01-03' });
+      expect(aged.warnings.map((w) => w.file)).toEqual(['faq/faq.hotline.yaml']);
+    } finally {
+      own.cleanup();
+    }
+  });
+});

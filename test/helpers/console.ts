@@ -53,6 +53,8 @@ export interface ConsoleRigOptions {
   /** The pipeline over the engine (default: in-process). */
   pipeline?: (engine: DialogueEngine, config: Config) => Pipeline;
   now?: () => number;
+  /** Which proxies may state the client's address and protocol (TRUST_PROXY). */
+  trustProxy?: boolean;
 }
 
 /** Starts the assistant, its staff services and the web server with the console on a free port. */
@@ -96,6 +98,7 @@ export async function startConsoleRig(opts: ConsoleRigOptions = {}): Promise<Con
     holder,
     limits: { messagesPerMinute: 1000 },
     redis,
+    trustProxy: opts.trustProxy,
     areas: [consoleArea({ staff, holder, config, redis, now: opts.now })],
   });
   return {
