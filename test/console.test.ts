@@ -57,7 +57,7 @@ let clock = Date.now();
 
 beforeAll(async () => {
   rig = await startConsoleRig({ env: { STAFF_SESSION_IDLE_MINUTES: '30', STAFF_SESSION_MAX_HOURS: '12', STAFF_UPLOAD_MAX_MB: '1' }, now: () => clock });
-  for (const [u, role] of [['lan', 'agent'], ['hoa', 'agent'], ['quantri', 'admin']] as const) await rig.staff.accounts.add(u, role, PASSWORD, 'test');
+  for (const [u, role] of [['lan', 'agent'], ['hoa', 'agent'], ['quantri', 'admin'], ['minh', 'editor']] as const) await rig.staff.accounts.add(u, role, PASSWORD, 'test');
 });
 
 afterAll(async () => {
@@ -163,6 +163,30 @@ describe('sessions', () => {
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('Trang đăng nhập đã cũ');
     expect(c.cookies.has('tthc_staff')).toBe(false);
+  });
+});
+
+describe('procedure key fields', () => {
+  it('saves a fee typed in the form and the assistant answers with it at once; a bad date gets the validator message', async () => {
+    const c = new Client(rig.web.url);
+    await c.signIn('minh');
+    const page = await (await c.go('/staff/knowledge/procedure/ho-tich.khai-sinh')).text();
+    expect(page).toContain('name="fee_truc-tiep"');
+    const cur = rig.staff.knowledge.readProcedure('ho-tich.khai-sinh')?.fields;
+    if (!cur) throw new Error('no procedure');
+    const form: Record<string, string> = { _csrf: c.token, name: cur.name, aliases: cur.aliases.join('\n'), where: cur.where.join('\n'), lastVerified: cur.lastVerified, preview: 'lệ phí khai sinh bao nhiêu' };
+    for (const ch of cur.channels) Object.assign(form, { [`fee_${ch.method}`]: ch.fee, [`time_${ch.method}`]: ch.time });
+    const bad = await c.go('/staff/knowledge/procedure/ho-tich.khai-sinh', { form: { ...form, lastVerified: '2026-02-30', action: 'save' } });
+    expect(bad.status).toBe(409);
+    expect(await bad.text()).toContain('ngày không có thật');
+    const fee = 'Miễn lệ phí khi đăng ký đúng hạn;\nquá hạn nộp 5.000 đồng theo mức của tỉnh (thử nghiệm).';
+    const saved = await c.go('/staff/knowledge/procedure/ho-tich.khai-sinh', { form: { ...form, _csrf: c.token, 'fee_truc-tiep': fee, action: 'save' } });
+    expect(saved.status).toBe(303);
+    const p = rig.holder.version.knowledge.procedures.find((x) => x.id === 'ho-tich.khai-sinh');
+    expect(p?.channels.find((ch) => ch.method === 'truc-tiep')?.fee).toBe(fee.replace(/\s+/g, ' '));
+    const turn = await rig.parts.engine.handle({ channel: 'web', conversationId: 'web-fee-check', userId: 'u', messageId: 'fee-1', text: 'lệ phí đăng ký khai sinh bao nhiêu', kind: 'text' });
+    expect(turn.reply?.text).toContain('thử nghiệm');
+    expect(rig.staff.history.list({ file: 'procedures/ho-tich.khai-sinh.yaml' })[0]?.actor).toBe('minh');
   });
 });
 

@@ -141,8 +141,8 @@ ${o ? outcomeView(o) : ''}
 ${CHANNEL_METHODS.map((m) => {
   const c = channel(m);
   return html`<div class="channel-row"><h3>${T.methods[m] ?? m}</h3>
-<div><label for="fee-${m}">${T.fee}</label><input id="fee-${m}" name="fee_${m}" value="${c.fee}" maxlength="500"></div>
-<div><label for="time-${m}">${T.time}</label><input id="time-${m}" name="time_${m}" value="${c.time}" maxlength="300"></div></div>`;
+<div><label for="fee-${m}">${T.fee}</label><textarea id="fee-${m}" name="fee_${m}" rows="2" maxlength="500">${c.fee}</textarea></div>
+<div><label for="time-${m}">${T.time}</label><textarea id="time-${m}" name="time_${m}" rows="2" maxlength="300">${c.time}</textarea></div></div>`;
 })}</fieldset>
 <label for="p-where">${T.where}</label><textarea id="p-where" name="where" rows="4" required>${p.where.join('\n')}</textarea>
 <label for="p-date">${T.lastVerified}</label><input id="p-date" name="lastVerified" type="date" value="${p.lastVerified}" required>
@@ -168,7 +168,8 @@ ${draftButtons(o)}
       aliases: lines(b.aliases),
       where: lines(b.where),
       lastVerified: str(b, 'lastVerified', 10),
-      channels: CHANNEL_METHODS.map((m) => ({ method: m, fee: str(b, `fee_${m}`, 500).trim(), time: str(b, `time_${m}`, 300).trim() })),
+      // One line each in the file: a line break typed in the box is a space.
+      channels: CHANNEL_METHODS.map((m) => ({ method: m, fee: str(b, `fee_${m}`, 500).replace(/\s+/g, ' ').trim(), time: str(b, `time_${m}`, 300).replace(/\s+/g, ' ').trim() })),
     };
     const question = str(b, 'preview', 500) || fields.name;
     const o = await runDraft(ctx, editor.draftProcedure(cur.id, fields), draftIntent(b.action), ctx.account(req).username, question);
