@@ -60,4 +60,13 @@ describe('npm start with staff services (embedded default)', () => {
     await until(() => analytics.dashboard(7).handoffs.answered === 1 && analytics.dashboard(7).totals.messages >= 1, 'the dashboard to count the message, the hand-off and its first reply', 10_000, 100);
     analytics.close();
   });
+
+  it('serves the staff console at /staff/ from the same process', async () => {
+    const res = await fetch(`${base}/staff/`, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/staff\/login/);
+    const login = await fetch(`${base}/staff/login`);
+    expect(login.status).toBe(200);
+    expect(await login.text()).toContain('name="username"');
+  });
 });
