@@ -33,6 +33,10 @@ export interface RetrievalMatch {
   coverage: number;
   /** Message words any of the entry's phrases explain (a procedure explaining more of the message wins a tie). */
   explained: ReadonlySet<string>;
+  /** Share of the (weighted) message its phrases explain. */
+  queryCoverage: number;
+  /** Position of the entry in the index. */
+  index: number;
 }
 
 interface CompiledPhrase {
@@ -48,6 +52,8 @@ interface CompiledPhrase {
 const POSTING_BUDGET = 1500;
 /** Phrases scored exactly after the first, term-at-a-time pass. */
 const EXACT_CANDIDATES = 48;
+/** Entries whose families are added to the exact pass. */
+const FAMILY_SEEDS = 6;
 
 /** Inverted index over entries' phrases. Build once per knowledge version. */
 export class PhraseIndex {
@@ -61,12 +67,17 @@ export class PhraseIndex {
   private readonly acc: Float64Array;
   /** Every token that occurs in some phrase. */
   readonly vocabulary = new Set<string>();
+  /** Phrase ids of each entry. */
+  private readonly entryPhrases: number[][] = [];
+  private readonly byId = new Map<string, number>();
 
   constructor(entries: IndexEntry[]) {
     this.entries = entries;
     const n = entries.length || 1;
     const lists = new Map<string, number[]>();
     entries.forEach((e, ei) => {
+      this.byId.set(e.id, ei);
+      this.entryPhrases.push([]);
       const terms = new Set<string>();
       for (const p of e.phrases) for (const t of [...p.tokens, ...bigrams(p.tokens)]) terms.add(t);
       for (const t of terms) this.df.set(t, (this.df.get(t) ?? 0) + 1);
@@ -78,6 +89,7 @@ export class PhraseIndex {
         // so candidates are found without touching the long lists of common syllables.
         const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
         this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight });
+        (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
         for (const t of all) {
           let list = lists.get(t);
@@ -112,30 +124,33 @@ export class PhraseIndex {
   }
 
   /**
-   * Best entries for the query tokens (fillers already removed), best first.
+   * Best entries for the query, best first. A plain token list weighs every token 1; a
+   * weighted query lets the sentence that asks count more than the story around it and
+   * adds the variant words its life events imply ("bị mất" → "cấp lại") at a lower weight.
    *
    * Two passes: term-at-a-time accumulation over the rarer terms' postings (within a
-   * budget), then exact scoring of the best few dozen phrases.
+   * budget), then exact scoring of the best few dozen phrases — plus, through `expand`,
+   * the other members of the best entries' families, so a variant whose name shares
+   * little with the message is still weighed.
    */
-  search(query: readonly string[], limit = 5): RetrievalMatch[] {
-    if (!query.length) return [];
-    const qset = new Set(query);
-    const qbi = new Set(bigrams(query));
+  search(query: readonly string[] | WeightedQuery, limit = 5, expand?: (entry: number) => readonly number[]): RetrievalMatch[] {
+    const q = weigh(query);
+    if (!q.size) return [];
     let qmass = 0;
-    for (const t of qset) qmass += this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
+    for (const [t, w] of q) if (!t.includes('_')) qmass += w * (this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5);
 
-    const terms: { t: string; list: Int32Array }[] = [];
-    for (const t of [...qset, ...qbi]) {
+    const terms: { t: string; list: Int32Array; w: number }[] = [];
+    for (const [t, w] of q) {
       const list = this.postings.get(t);
-      if (list) terms.push({ t, list });
+      if (list) terms.push({ t, list, w });
     }
     terms.sort((a, b) => a.list.length - b.list.length);
     const acc = this.acc;
     const touched: number[] = [];
     let budget = POSTING_BUDGET;
-    for (const { t, list } of terms) {
+    for (const { t, list, w: qw } of terms) {
       if (touched.length > 0 && list.length > budget) continue;
-      const w = this.idf(t);
+      const w = this.idf(t) * qw;
       for (let i = 0; i < list.length; i++) {
         const pid = list[i] as number;
         if (acc[pid] === 0) touched.push(pid);
@@ -153,7 +168,23 @@ export class PhraseIndex {
         .map((x) => x.pid);
     }
     for (const pid of touched) acc[pid] = 0;
+    if (expand) {
+      const seen = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
+      const extra: number[] = [];
+      for (const ei of [...seen].slice(0, FAMILY_SEEDS)) {
+        for (const fe of expand(ei)) {
+          if (seen.has(fe)) continue;
+          seen.add(fe);
+          for (const pid of this.entryPhrases[fe] ?? []) extra.push(pid);
+        }
+      }
+      cands = [...cands, ...extra];
+    }
+    return this.scoreExact(q, qmass, cands, limit);
+  }
 
+  /** Exact scores of the given phrases' entries for a weighted query. */
+  private scoreExact(q: ReadonlyMap<string, number>, qmass: number, cands: readonly number[], limit: number): RetrievalMatch[] {
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
     const perEntry = new Map<number, { cov: number; explained: Set<string>; matched: Set<string> }>();
@@ -162,10 +193,10 @@ export class PhraseIndex {
       let m = 0;
       const matched: string[] = [];
       for (const t of p.terms) {
-        if (qset.has(t)) {
-          m += this.idf(t);
-          matched.push(t);
-        } else if (qbi.has(t)) m += this.idf(t);
+        const w = q.get(t);
+        if (w === undefined) continue;
+        m += this.idf(t) * w;
+        if (!t.includes('_')) matched.push(t);
       }
       if (!matched.length) continue;
       const cov = (m / p.mass) * p.weight;
@@ -180,14 +211,44 @@ export class PhraseIndex {
     const out: RetrievalMatch[] = [];
     for (const [ei, e] of perEntry) {
       let explainedMass = 0;
-      for (const t of e.explained) explainedMass += this.idf(t);
+      for (const t of e.explained) explainedMass += this.idf(t) * (q.get(t) ?? 0);
       const qcov = Math.min(1, explainedMass / (qmass || 1));
       const entry = this.entries[ei] as IndexEntry;
-      out.push({ id: entry.id, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained });
+      out.push({ id: entry.id, index: ei, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov });
     }
     out.sort((a, b) => b.score - a.score);
     return out.slice(0, limit);
   }
+
+  /** Position of an entry id in this index (for families and evidence lookups). */
+  indexOf(id: string): number {
+    return this.byId.get(id) ?? -1;
+  }
+}
+
+/**
+ * A query with a weight per token: segments are runs of adjacent tokens (pairs are
+ * formed inside a segment only), e.g. the message itself and each implied variant phrase.
+ */
+export interface WeightedQuery {
+  segments: readonly { tokens: readonly string[]; weights: readonly number[] }[];
+}
+
+/** Term → weight (the highest of its occurrences; a pair weighs as its lighter word). */
+export function weigh(query: readonly string[] | WeightedQuery): Map<string, number> {
+  const segments = Array.isArray(query) ? [{ tokens: query as readonly string[], weights: (query as readonly string[]).map(() => 1) }] : (query as WeightedQuery).segments;
+  const out = new Map<string, number>();
+  const put = (t: string, w: number) => {
+    if (w > (out.get(t) ?? 0)) out.set(t, w);
+  };
+  for (const s of segments) {
+    for (let i = 0; i < s.tokens.length; i++) {
+      const w = s.weights[i] ?? 1;
+      put(s.tokens[i] as string, w);
+      if (i > 0) put(`${s.tokens[i - 1]}_${s.tokens[i]}`, Math.min(w, s.weights[i - 1] ?? 1));
+    }
+  }
+  return out;
 }
 
 /** Positions of tokens that are not part of a filler phrase (longest filler first). */

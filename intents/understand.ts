@@ -354,7 +354,7 @@ export class Understander {
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
-      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content) }];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
     }
     // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
     // one named first is what the question is about.
