@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { lineOf, parseFile, zodIssues, type KnowledgeIssue } from '../knowledge/load.ts';
+import { compilePhrase, type CuePhrase } from './cues.ts';
 import { canonicalize, foldTokens, type ContextRule, type Lexicon } from './normalize.ts';
 
 /** Where the bundled understanding data lives (this folder). */
@@ -58,6 +59,35 @@ const abbreviationsSchema = z
   })
   .strict();
 
+const variantsSchema = z
+  .object({
+    version: z.literal(1),
+    variants: z
+      .array(
+        z
+          .object({
+            means: z.array(phrase).min(1),
+            cues: z.array(phrase).min(1),
+            unless: z.array(phrase).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+/**
+ * A variant qualifier ("cấp lại", "có yếu tố nước ngoài") and the life events that
+ * imply it ("bị móc túi", "chồng người Hàn"), from `intents/variants.yaml`.
+ */
+export interface VariantCue {
+  /** Words the variants' names use, as folded token arrays. */
+  means: string[][];
+  cues: CuePhrase[];
+  /** A cue inside one of these phrases does not count ("quốc tịch Việt Nam"). */
+  unless: CuePhrase[];
+}
+
 const examplesSchema = z
   .object({
     version: z.literal(1),
@@ -70,8 +100,10 @@ export interface IntentData {
   lexicon: Lexicon;
   /** Filler phrases as folded token arrays, longest first. */
   fillers: string[][];
-  /** Folded abusive words/phrases, answered with a short polite reply. */
-  abuse: string[][];
+  /** Abusive words/phrases (accent-aware), answered with a short polite reply. */
+  abuse: CuePhrase[];
+  /** Life events → the procedure variant they select. */
+  variants: VariantCue[];
   /** Intent → example sentences (raw, with `{p}` placeholders). */
   examples: Map<IntentId, string[]>;
 }
@@ -85,7 +117,8 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
   const issues: KnowledgeIssue[] = [];
   let lexicon: Lexicon | null = null;
   let fillers: string[][] = [];
-  let abuse: string[][] = [];
+  let abuse: CuePhrase[] = [];
+  let variants: VariantCue[] = [];
   const abbrPath = join(dir, 'abbreviations.yaml');
   const exPath = join(dir, 'examples.yaml');
   for (const p of [abbrPath, exPath]) {
@@ -112,7 +145,20 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
       }));
       lexicon = { abbreviations, rules };
       fillers = v.fillers.map(foldPhrase).sort((a, b) => b.length - a.length);
-      abuse = v.abuse.map(foldPhrase);
+      abuse = v.abuse.map(compilePhrase);
+    }
+  }
+  const varPath = join(dir, 'variants.yaml');
+  const vr = existsSync(varPath) ? parseFile(dir, varPath, issues) : null;
+  if (vr) {
+    const r = zodIssues(vr.file, variantsSchema, vr.data);
+    issues.push(...r.issues);
+    if (r.ok) {
+      variants = (r.value as z.infer<typeof variantsSchema>).variants.map((v) => ({
+        means: v.means.map(foldPhrase),
+        cues: v.cues.map(compilePhrase),
+        unless: v.unless.map(compilePhrase),
+      }));
     }
   }
   const examples = new Map<IntentId, string[]>();
@@ -145,5 +191,5 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
     }
   }
   if (issues.some((i) => i.severity === 'error') || !lexicon) return { data: null, issues };
-  return { data: { lexicon, fillers, abuse, examples }, issues };
+  return { data: { lexicon, fillers, abuse, variants, examples }, issues };
 }

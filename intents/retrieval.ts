@@ -26,7 +26,10 @@ export interface IndexEntry {
 
 export interface RetrievalMatch {
   id: string;
+  /** How sure (0–1+): thresholds and comparisons with other intents use this. */
   score: number;
+  /** Order among candidates: like `score`, but a short alias fully named counts less than more words of a long name. */
+  rank: number;
   /** Query tokens explained by the best phrase. */
   matched: Set<string>;
   /** Share of the best phrase found in the message. */
@@ -37,6 +40,41 @@ export interface RetrievalMatch {
   queryCoverage: number;
   /** Position of the entry in the index. */
   index: number;
+  /** Message words only the entry's description explains (weak evidence). */
+  described?: string[];
+  /** Set when the entry won as a variant of this head (understand.ts). */
+  variantOf?: string;
+  /** Share of the variant's extra words the message evidenced. */
+  variantEvidence?: number;
+}
+
+/** Tuning knobs of the entry score. */
+export interface Scoring {
+  /** `linear`: cov·(1−a+a·qcov); `geometric`: cov^(1−a)·qcov^a. */
+  mode: 'linear' | 'geometric';
+  a: number;
+  /** Softening of short names (IDF mass added to every phrase's). */
+  k: number;
+}
+/** Procedures: long messages and long official names, so the message's share weighs more. */
+export const PROCEDURE_SCORING: Scoring = { mode: 'geometric', a: 0.3, k: 10 };
+/** FAQ topics: short questions against short phrases. */
+export const FAQ_SCORING: Readonly<Scoring> = Object.freeze({ mode: 'linear', a: 0.45, k: 0 });
+/** IDF mass of a typical three-word name (unigrams and pairs): fully named, it covers 1. */
+const REFERENCE_MASS = 30;
+
+/**
+ * An entry's score from how much of its best name the message contains (`cov`) and how
+ * much of the message its phrases and description explain (`qcov`).
+ */
+function combine(s: Scoring, cov: number, qcov: number): number {
+  return s.mode === 'linear' ? cov * (1 - s.a + s.a * qcov) : cov ** (1 - s.a) * Math.max(qcov, 0.01) ** s.a;
+}
+
+/** Descriptions of the entries, looked up for candidates only (see evidence.ts). */
+export interface WeakEvidence {
+  has(entry: number, term: string): boolean;
+  specificity(term: string): number;
 }
 
 interface CompiledPhrase {
@@ -52,6 +90,8 @@ interface CompiledPhrase {
 const POSTING_BUDGET = 1500;
 /** Phrases scored exactly after the first, term-at-a-time pass. */
 const EXACT_CANDIDATES = 48;
+/** A word explained only by an entry's description counts this much of a name word. */
+const DESCRIPTION_WEIGHT = 0.35;
 /** Entries whose families are added to the exact pass. */
 const FAMILY_SEEDS = 6;
 
@@ -71,7 +111,10 @@ export class PhraseIndex {
   private readonly entryPhrases: number[][] = [];
   private readonly byId = new Map<string, number>();
 
-  constructor(entries: IndexEntry[]) {
+  constructor(
+    entries: IndexEntry[],
+    private readonly scoring: Readonly<Scoring> = PROCEDURE_SCORING,
+  ) {
     this.entries = entries;
     const n = entries.length || 1;
     const lists = new Map<string, number[]>();
@@ -133,7 +176,7 @@ export class PhraseIndex {
    * the other members of the best entries' families, so a variant whose name shares
    * little with the message is still weighed.
    */
-  search(query: readonly string[] | WeightedQuery, limit = 5, expand?: (entry: number) => readonly number[]): RetrievalMatch[] {
+  search(query: readonly string[] | WeightedQuery, limit = 5, expand?: (entry: number) => readonly number[], evidence?: WeakEvidence, softening?: number): RetrievalMatch[] {
     const q = weigh(query);
     if (!q.size) return [];
     let qmass = 0;
@@ -180,14 +223,14 @@ export class PhraseIndex {
       }
       cands = [...cands, ...extra];
     }
-    return this.scoreExact(q, qmass, cands, limit);
+    return this.scoreExact(q, qmass, cands, limit, evidence, softening ?? this.scoring.k);
   }
 
   /** Exact scores of the given phrases' entries for a weighted query. */
-  private scoreExact(q: ReadonlyMap<string, number>, qmass: number, cands: readonly number[], limit: number): RetrievalMatch[] {
+  private scoreExact(q: ReadonlyMap<string, number>, qmass: number, cands: readonly number[], limit: number, evidence: WeakEvidence | undefined, k: number): RetrievalMatch[] {
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
-    const perEntry = new Map<number, { cov: number; explained: Set<string>; matched: Set<string> }>();
+    const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string> }>();
     for (const pid of cands) {
       const p = this.phrases[pid] as CompiledPhrase;
       let m = 0;
@@ -199,24 +242,39 @@ export class PhraseIndex {
         if (!t.includes('_')) matched.push(t);
       }
       if (!matched.length) continue;
+      // How much of the name the message holds, softened for short names: naming three
+      // words of a long name is more evidence than naming the two words of a short alias.
       const cov = (m / p.mass) * p.weight;
+      const soft = (m / (p.mass + k)) * (1 + k / REFERENCE_MASS) * p.weight;
       let e = perEntry.get(p.entry);
-      if (!e) perEntry.set(p.entry, (e = { cov: 0, explained: new Set(), matched: new Set() }));
+      if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set() }));
       for (const t of matched) e.explained.add(t);
       if (cov > e.cov) {
         e.cov = cov;
         e.matched = new Set(matched);
       }
+      if (soft > e.soft) e.soft = soft;
     }
     const out: RetrievalMatch[] = [];
     for (const [ei, e] of perEntry) {
       let explainedMass = 0;
       for (const t of e.explained) explainedMass += this.idf(t) * (q.get(t) ?? 0);
+      // What the record says about itself explains story words its names do not, weakly.
+      let described: string[] | undefined;
+      if (evidence) {
+        described = [];
+        for (const [t, w] of q) {
+          if (t.includes('_') || e.explained.has(t) || !evidence.has(ei, t)) continue;
+          explainedMass += DESCRIPTION_WEIGHT * w * (this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5) * evidence.specificity(t);
+          described.push(t);
+        }
+      }
       const qcov = Math.min(1, explainedMass / (qmass || 1));
       const entry = this.entries[ei] as IndexEntry;
-      out.push({ id: entry.id, index: ei, score: e.cov * (0.55 + 0.45 * qcov) + (entry.priority / 100) * 0.02, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov });
+      const prio = (entry.priority / 100) * 0.02;
+      out.push({ id: entry.id, index: ei, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
     }
-    out.sort((a, b) => b.score - a.score);
+    out.sort((a, b) => b.rank - a.rank);
     return out.slice(0, limit);
   }
 

@@ -18,14 +18,21 @@ import type { Faq, Procedure } from '../knowledge/schema.ts';
 import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
+import { describeProcedure } from '../knowledge/describe.ts';
+import { compilePhrase, findPhrases, matchesAt, type CuePhrase } from './cues.ts';
+import { EvidenceIndex } from './evidence.ts';
+import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
-import { contentPositions, PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
+import { contentPositions, FAQ_SCORING, PROCEDURE_SCORING, PhraseIndex, removeFillers, TypoCorrector, weigh, type IndexEntry, type RetrievalMatch, type WeightedQuery } from './retrieval.ts';
+import { clauseWeights, splitClauses, type Clause } from './story.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
 
 /** Tunable thresholds in one frozen object (Fuse.js habit). */
 export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Procedure score at which we answer without asking. */
   procedureStrong: 0.5,
+  /** Share of its best name a strong candidate's message must contain. */
+  procedureStrongCoverage: 0.45,
   /** Below this a procedure candidate is not worth mentioning. */
   procedureWeak: 0.3,
   /** Second candidate within this ratio of the first → ask which one. */
@@ -44,7 +51,27 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
   socialMin: 0.45,
   maxOptions: 3,
+  /** Weight of the words a life event implies ("bị mất" → "cấp lại") against the words typed. */
+  impliedWeight: 0.6,
+  /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
+  variantEvidence: 0.5,
 });
+
+/** A message after normalization, cut into clauses, with the views each matcher uses. */
+interface Prepared {
+  norm: Normalized;
+  /** Normalized, corrected tokens. */
+  tokens: string[];
+  /** Accented form typed per token (null when typed without accents or rewritten). */
+  accents: (string | null)[];
+  /** Weight per token from the role of its clause (story.ts). */
+  weights: number[];
+  clauses: Clause[];
+  unknown: number;
+  /** Tokens for the classifier and for retrieval, words of a different accented reading hidden. */
+  cls: string[];
+  ret: string[];
+}
 
 /** What the dialogue remembers between messages that understanding needs. */
 export interface UnderstandingContext {
@@ -75,6 +102,16 @@ export interface Understanding {
   entities: { age?: number; channel?: ChannelMethod };
   /** Tokens after normalization and correction (for logs and the review inbox). */
   tokens: string[];
+  /**
+   * Abusive wording: `strong` when unmistakable, `weak` when only an ambiguous word typed
+   * without accents matched ("deo" may be "đeo"): the dialogue adds its polite note only
+   * when nothing else in the message makes sense.
+   */
+  abuse: 'strong' | 'weak' | null;
+  /** Other aspects the message asks about as well ("cần giấy tờ gì và nộp ở đâu"). */
+  aspects: Aspect[];
+  /** Variants of the chosen procedure that differ for a citizen, when the message named none. */
+  variants: string[];
 }
 
 const CHIT_CHAT: IntentId[] = ['out_of_scope'];
@@ -83,14 +120,37 @@ const SOCIAL: IntentId[] = ['greeting', 'thanks', 'handoff', 'feedback', 'dossie
 const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'];
 const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
 
-/** Procedure phrases for the index: name without the "Thủ tục" prefix, aliases, keywords. */
+/**
+ * Where the core of an official name ends and its qualifications begin: "Cấp giấy phép
+ * xây dựng sửa chữa, cải tạo | đối với công trình cấp III…", "Khai thuế | đối với cá nhân…".
+ */
+const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|tại|theo|do|của)\s|\s*[(;:]/iu;
+
+/** The name without "Thủ tục" and without parenthesised parts ("(thực hiện tại cấp tỉnh)"). */
+export function coreName(name: string): string {
+  return name.replace(/^thủ tục\s+/iu, '').replace(/\([^)]*\)?/gu, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The part of a name before its qualifying tail, when that part has two words or more. */
+export function nameCore(name: string): string {
+  const n = name.replace(/^thủ tục\s+/iu, '');
+  const cut = n.search(NAME_TAIL);
+  const core = cut > 0 ? n.slice(0, cut).trim() : '';
+  return core && core.split(' ').length >= 2 ? core : coreName(n);
+}
+
+/** Procedure phrases for the index: name without the "Thủ tục" prefix, its core, aliases, keywords. */
 function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean }[] {
   const name = p.name.replace(/^thủ tục\s+/iu, '');
-  return [
+  const phrases = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
     ...p.keywords.map((k) => ({ text: k, weight: 0.9, name: false })),
   ];
+  // A long official name is mostly qualifications a citizen never types: its core counts too.
+  const core = nameCore(name);
+  if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
+  return phrases;
 }
 
 /** Built once per knowledge version; `understand` is then pure and fast. */
@@ -115,8 +175,16 @@ export class Understander {
   /** Every accented word seen anywhere: a typed form in here is a real word, not a typo. */
   private readonly accentedWords = new Set<string>();
   readonly buildMs: number;
-  /** Folded abusive phrases (from abbreviations.yaml). */
-  readonly abuseList: string[][];
+  /** Abusive phrases (from abbreviations.yaml), matched accent-aware. */
+  readonly abuseList: CuePhrase[];
+  /** Folded abusive words that are also ordinary words once folded ("đĩ"/"đi", "đéo"/"đeo"). */
+  private readonly ambiguousAbuse = new Set<string>();
+  /** Families of procedures derived from their names (same order as the index). */
+  private readonly families: Families;
+  /** What each procedure's record says about itself (same order as the index). */
+  private readonly evidence: EvidenceIndex;
+  /** Variant cues with their implied words, fillers removed. */
+  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[] }[];
 
   constructor(
     procedures: readonly Procedure[],
@@ -160,6 +228,17 @@ export class Understander {
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
     this.procIndex = new PhraseIndex(procEntries);
+    const procList = [...this.procedures.values()];
+    const famTokens = (text: string) => removeFillers(tok(text), data.fillers);
+    this.families = new Families(
+      procList.map((p) => ({
+        core: famTokens(nameCore(p.name)),
+        heads: p.status === 'curated' ? p.aliases.map(famTokens) : undefined,
+        curated: p.status === 'curated',
+      })),
+    );
+    this.evidence = new EvidenceIndex(procList.length, (i) => describeProcedure(procList[i] as Procedure), (i) => procList[i] as Procedure);
+    this.variantCues = data.variants.map((v) => ({ means: v.means.map((m) => removeFillers(m, data.fillers)).filter((m) => m.length), cues: v.cues, unless: v.unless }));
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
         id: f.id,
@@ -170,6 +249,7 @@ export class Understander {
           ...f.keywords.map((k) => ({ tokens: tok(k), weight: 0.75 })),
         ],
       })),
+      FAQ_SCORING,
     );
     for (const f of this.faqs.values()) {
       for (const t of [f.question, ...f.aliases, ...f.keywords]) learnForms(t, this.knowledgeForms);
@@ -192,6 +272,14 @@ export class Understander {
     const freq = (w: string) => this.procIndex.documentFrequency(w) + this.faqIndex.documentFrequency(w) + (this.classifier.knows(w) ? 1 : 0);
     this.corrector = new TypoCorrector(this.known, freq, (a, b) => DamerauLevenshteinDistance(a, b));
     this.aliasFuse = new Fuse(aliasList, { keys: ['text'], includeScore: true, ignoreLocation: true, threshold: 0.3 });
+    // An abusive word typed without accents is only a guess when the same letters are an
+    // ordinary word the knowledge or the examples use ("di" is mostly "đi").
+    for (const a of this.abuseList) {
+      if (a.folded.length !== 1) continue;
+      const f = a.folded[0] as string;
+      const forms = [...(this.exampleForms.get(f) ?? []), ...(this.knowledgeForms.get(f) ?? [])];
+      if (forms.some((w) => w !== a.accented[0]) || this.known.has(f) || COMMON_FOLDED.has(f)) this.ambiguousAbuse.add(f);
+    }
     this.buildMs = performance.now() - t0;
   }
 
@@ -210,7 +298,7 @@ export class Understander {
    * message that appear contiguously in one of its names or aliases. A lone filler
    * ("cần", which folds like "căn") is never masked on its own.
    */
-  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens): string[] {
+  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens, focus?: readonly boolean[]): string[] {
     let grams = this.gramCache.get(procedureId);
     if (!grams) {
       grams = new Set<string>();
@@ -234,7 +322,7 @@ export class Understander {
         i += len;
         continue;
       }
-      keep.push(out[i] as string);
+      if (!focus || focus[i]) keep.push(out[i] as string);
       i++;
     }
     return keep;
@@ -246,16 +334,128 @@ export class Understander {
    * the examples (or the knowledge) know under the same folded key is hidden — "nội"
    * is not "nơi", "cười" is not "cưới". Without accents nothing is hidden.
    */
-  private prepare(text: string): { norm: Normalized; tokens: string[]; unknown: number; cls: string[]; ret: string[] } {
-    const norm = normalize(text, this.data.lexicon);
-    const { tokens, unknown } = this.correct(norm.tokens);
+  private prepare(text: string): Prepared {
+    const clauses = splitClauses(text, this.data.lexicon);
+    const norm: Normalized = {
+      raw: text,
+      canon: clauses.map((c) => c.norm.canon).join(' '),
+      folded: clauses.flatMap((c) => c.norm.folded),
+      tokens: clauses.flatMap((c) => c.norm.tokens),
+      accents: clauses.flatMap((c) => c.norm.accents),
+    };
+    const { tokens, unknown } = this.correct(norm.tokens, norm.accents);
+    const accents = tokens.map((t, i) => (t === norm.tokens[i] ? (norm.accents[i] ?? null) : null));
     const hide = (forms: Map<string, Set<string>>) =>
       tokens.map((t, i) => {
-        const a = t === norm.tokens[i] ? norm.accents[i] : null;
+        const a = accents[i];
         const known = forms.get(t);
         return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
-    return { norm, tokens, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+    return { norm, tokens, accents, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+  }
+
+  /**
+   * The retrieval query of a prepared message: its content words weighted by the role of
+   * their clause, plus the variant words its life events imply (variants.yaml) at a lower
+   * weight. `focus` marks the tokens of the clauses that ask (null when all count).
+   */
+  private query(prep: Prepared): { query: WeightedQuery; content: string[]; focus: boolean[] | null; implied: string[] } {
+    const keep = contentPositions(prep.ret, this.data.fillers);
+    const content: string[] = [];
+    const weights: number[] = [];
+    prep.ret.forEach((t, i) => {
+      if (!keep[i]) return;
+      content.push(t);
+      weights.push(prep.weights[i] ?? 1);
+    });
+    const segments: { tokens: string[]; weights: number[] }[] = [{ tokens: content, weights }];
+    const implied: string[] = [];
+    for (const v of this.variantCues) {
+      let w = 0;
+      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
+        const inside = v.unless.some((u) => {
+          for (let s = Math.max(0, m.start - u.folded.length + 1); s <= m.start; s++) if (matchesAt(prep.tokens, prep.accents, s, u) && s + u.folded.length >= m.end) return true;
+          return false;
+        });
+        if (!inside) w = Math.max(w, prep.weights[m.start] ?? 1);
+      }
+      if (!w) continue;
+      for (const means of v.means) {
+        segments.push({ tokens: means, weights: means.map(() => w * this.options.impliedWeight) });
+        implied.push(means.join(' '));
+      }
+    }
+    const focused = prep.weights.some((w) => w < 1) ? prep.weights.map((w) => w >= 1) : null;
+    return { query: { segments }, content, focus: focused && focused.some(Boolean) ? focused : null, implied };
+  }
+
+  /**
+   * How much short names are discounted for this message: in a long story a two-word
+   * alias ("hộ chiếu") turns up by chance; in a short question it is the question.
+   */
+  private softening(content: readonly string[]): number {
+    return PROCEDURE_SCORING.k * Math.min(1, Math.max(0, content.length - 4) / 8);
+  }
+
+  /**
+   * Within a family, the message's evidence for a variant's qualifier decides: a variant
+   * whose extra words ("lưu động", "có yếu tố nước ngoài") the message says or implies
+   * ranks just above its head; one it does not evidence stays below (never picked
+   * silently). Candidates keep their order otherwise.
+   */
+  private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    if (procs.length < 2) return procs;
+    const q = weigh(query);
+    const byIndex = new Map(procs.map((m) => [m.index, m]));
+    const out = procs.map((m) => ({ ...m }));
+    for (const v of out) {
+      for (const h of this.families.headsOf(v.index)) {
+        const head = byIndex.get(h);
+        if (!head) continue;
+        const qual = this.families.qualifier(v.index, h);
+        if (!qual.length) continue;
+        // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
+        // "bị mất", not by the "lái" of "bằng lái".
+        let have = 0;
+        let all = 0;
+        for (const run of qual) {
+          run.forEach((t, k) => {
+            const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
+            for (const term of terms) {
+              const idf = this.procIndex.idf(term);
+              all += idf;
+              // Life events are told in the story, not in the question: any mention counts.
+              if (q.has(term)) have += idf;
+            }
+          });
+        }
+        const evidence = all ? have / all : 0;
+        if (evidence < this.options.variantEvidence) continue;
+        const lift = 0.02 + 0.05 * evidence;
+        if (head.rank + lift > v.rank) {
+          v.rank = head.rank + lift;
+          v.score = Math.max(v.score, head.score + lift);
+          v.variantOf = head.id;
+          v.variantEvidence = round(evidence);
+        }
+      }
+    }
+    return out.sort((a, b) => b.rank - a.rank);
+  }
+
+  /**
+   * How sure we are the message is abusive: `strong` for an unmistakable word, `weak`
+   * when the only match is an ambiguous word typed without accents ("deo" may be "đeo").
+   */
+  private abuseOf(prep: Prepared): 'strong' | 'weak' | null {
+    let level: 'strong' | 'weak' | null = null;
+    for (const m of findPhrases(prep.tokens, prep.accents, this.abuseList)) {
+      const p = this.abuseList[m.phrase] as CuePhrase;
+      const ambiguous = p.folded.length === 1 && prep.accents[m.start] === null && this.ambiguousAbuse.has(p.folded[0] as string);
+      if (!ambiguous) return 'strong';
+      level = 'weak';
+    }
+    return level;
   }
 
   /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
@@ -266,12 +466,13 @@ export class Understander {
     return this.classifier.distinctive(cues, aspect, others, this.options.aspectCueRatio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, this.options.aspectCueRatio, true));
   }
 
-  private correct(tokens: string[]): { tokens: string[]; unknown: number } {
+  private correct(tokens: string[], accents: readonly (string | null)[]): { tokens: string[]; unknown: number } {
     let unknown = 0;
-    const out = tokens.map((t) => {
+    const out = tokens.map((t, i) => {
       if (this.known.has(t) || /^\d+$/.test(t)) return t;
-      // Short words and non-Vietnamese letters are not corrected: too many false friends.
-      const c = t.length >= 4 && !/[wfjz]/.test(t) ? this.corrector.correct(t) : undefined;
+      // Short words, non-Vietnamese letters and words typed with their accents (a real
+      // syllable the knowledge does not use, "vuông") are not corrected: too many false friends.
+      const c = t.length >= 4 && !/[wfjz]/.test(t) && !accents[i] ? this.corrector.correct(t) : undefined;
       if (c) return c;
       unknown++;
       return t;
@@ -298,19 +499,34 @@ export class Understander {
 
   /** Developer aid: the raw signals behind a decision (retrieval and classifier scores). */
   explain(text: string): object {
-    const { tokens, cls, ret } = this.prepare(text);
-    const content = removeFillers(ret, this.data.fillers);
-    const procs = this.procIndex.search(content, 4);
-    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls) : cls;
+    const prep = this.prepare(text);
+    const { tokens, cls, ret } = prep;
+    const { query, content, focus, implied } = this.query(prep);
+    const procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content)), query).slice(0, 6);
+    const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
+    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
+    const u = this.understand(text);
     return {
+      decision: { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, clarify: u.clarify, aspects: u.aspects, variants: u.variants, abuse: u.abuse },
+      clauses: prep.clauses.map((c) => `${c.role}: ${c.text.trim()}`),
       tokens,
       content,
-      procs: procs.map((p) => `${p.id}:${p.score.toFixed(2)}/${p.coverage.toFixed(2)}`),
+      implied,
+      procs: procs.map((p) => ({
+        id: p.id,
+        name: this.procedures.get(p.id)?.name.slice(0, 80),
+        score: round(p.score),
+        nameCoverage: round(p.coverage),
+        messageCoverage: round(p.queryCoverage),
+        matched: [...p.matched].join(' '),
+        described: (p.described ?? []).join(' '),
+        variantOf: p.variantOf,
+        variantEvidence: p.variantEvidence,
+      })),
       faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
       residual,
-      cls,
-      full: top(this.classifier.classify(cls)),
+      classified: top(this.classifier.classify(clsFocus.length ? clsFocus : cls)),
       residualAll: top(this.classifier.classify(residual)),
       residualAspects: top(this.classifier.classify(residual, ASPECTS)),
     };
@@ -320,7 +536,8 @@ export class Understander {
   understand(text: string, ctx: UnderstandingContext = {}): Understanding {
     const o = this.options;
     const raw = text.length > 2000 ? text.slice(0, 2000) : text;
-    const { norm, tokens, unknown, cls, ret } = this.prepare(raw);
+    const prep = this.prepare(raw);
+    const { norm, tokens, unknown, cls, ret } = prep;
     const foldedText = fold(norm.canon);
     const code = findDossierCode(raw);
     const base: Understanding = {
@@ -337,6 +554,9 @@ export class Understander {
       command: null,
       entities: { age: findAge(foldedText), channel: findChannel(tokens) },
       tokens,
+      abuse: this.abuseOf(prep),
+      aspects: [],
+      variants: [],
     };
     const joined = ` ${tokens.join(' ')} `;
     const followCmd = / theo doi /.test(joined) && / ho so | ma /.test(joined) ? (/ (huy|ngung|dung|bo|thoi) theo doi /.test(joined) ? 'unfollow' : 'follow') : null;
@@ -349,12 +569,12 @@ export class Understander {
     }
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
 
-    const content = removeFillers(ret, this.data.fillers);
-    let procs = this.procIndex.search(content, 6);
+    const { query, content, focus } = this.query(prep);
+    let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content)), query).slice(0, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
-      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, rank: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
     }
     // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
     // one named first is what the question is about.
@@ -366,15 +586,19 @@ export class Understander {
       const f1 = first(p1);
       // One explains everything the other does and more ("trợ cấp" / "trợ cấp thất nghiệp"): it is the one meant.
       const longer = p1.explained.size > p0.explained.size && [...p0.explained].every((w) => p1.explained.has(w));
-      if (f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
+      // A variant that won over its head on evidence keeps its place.
+      const family = p0.variantOf === p1.id || p1.variantOf === p0.id;
+      if (!family && f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
     const ftop = faqs[0];
-    const full = this.classifier.classify(cls);
+    // The classifier reads the clauses that ask; the story around them is not the question.
+    const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
+    const full = this.classifier.classify(clsFocus.length ? clsFocus : cls);
     const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
 
-    const residual = top ? this.maskProcedure(ret, top.id, cls) : cls;
+    const residual = top ? this.maskProcedure(ret, top.id, cls, focus ?? undefined) : clsFocus.length ? clsFocus : cls;
     const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
@@ -394,7 +618,8 @@ export class Understander {
       return { aspect: best.label as Aspect, p: best.p, signal: true };
     };
 
-    const procStrong = top && top.score >= o.procedureStrong;
+    // Strong means the message names most of the procedure, not only that it explains the message.
+    const procStrong = top && top.score >= o.procedureStrong && top.coverage >= o.procedureStrongCoverage;
     const faqStrong = ftop && ftop.score >= o.faqStrong;
     const alternatives = (list: RetrievalMatch[]) =>
       list.filter((m) => m.score >= o.procedureWeak).slice(0, o.maxOptions).map((m) => ({ procedure: m.id, score: round(m.score) }));
@@ -502,6 +727,9 @@ export class Understander {
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
 }
+
+/** Folded forms of abusive words that are everyday words too ("đi", "đeo", "cụt"). */
+const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
 export const NOT_CUES = new Set(['di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);

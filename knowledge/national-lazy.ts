@@ -6,6 +6,7 @@
  * under the budget (`npm run bench`).
  */
 import { readFileSync } from 'node:fs';
+import { describeRecordSections } from './describe.ts';
 import { importRecord, type NationalRecord } from './national.ts';
 import { NATIONAL_CODE, type Procedure } from './schema.ts';
 
@@ -24,6 +25,8 @@ class LazyProcedure {
   readonly status = 'needs-review';
   #rec: NationalRecord | null;
   #full: Procedure | null = null;
+  /** Who it is for, conditions, documents, result: kept as text for the index (see describe.ts). */
+  #description: string;
 
   constructor(
     readonly id: string,
@@ -33,6 +36,14 @@ class LazyProcedure {
   ) {
     this.nationalCodes = [id];
     this.#rec = rec;
+    this.#description = describeRecordSections([rec.doi_tuong_thuc_hien, rec.yeu_cau_dieu_kien, resultNames(rec.ket_qua_xu_ly), rec.thanh_phan_ho_so, rec.trinh_tu_thuc_hien]);
+  }
+
+  /** Descriptive text for the understanding index; read once when the index is built. */
+  describe(): string {
+    const d = this.#description;
+    this.#description = '';
+    return d;
   }
 
   /** Parses the record on first use and drops the raw text. */
@@ -52,6 +63,11 @@ for (const key of LAZY_KEYS) {
       return (this.full() as Record<string, unknown>)[key];
     },
   });
+}
+
+/** The result section without the portal's page furniture after the result names ("Mã: KQ…", "Từ khóa…"). */
+function resultNames(s: string | undefined): string {
+  return (s ?? '').split(/Từ khóa/u)[0]?.replace(/Mã:\s*KQ[.\w]*/gu, '. ') ?? '';
 }
 
 /** Procedures whose heavy fields are parsed on first access. Bad lines are skipped and counted. */

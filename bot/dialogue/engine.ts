@@ -236,7 +236,7 @@ export class DialogueEngine {
       delete state.awaiting;
       delete state.pendingFollow;
     }
-    const abusive = this.isAbusive(u.tokens);
+    const abusive = u.abuse === 'strong' || (u.abuse === 'weak' && u.intent === 'out_of_scope');
     delete state.pendingOptions;
     delete state.pendingProcedures;
 
@@ -245,11 +245,6 @@ export class DialogueEngine {
     if (prefix && turn.reply) turn.reply.text = prefix + turn.reply.text;
     if (abusive && turn.reply) turn.reply.text = `${r.abuse}\n\n${turn.reply.text}`;
     return turn;
-  }
-
-  private isAbusive(tokens: string[]): boolean {
-    const abuse = this.deps.understander().abuseList;
-    return abuse.some((a) => a.length > 0 && tokens.some((_, i) => a.every((w, j) => tokens[i + j] === w)));
   }
 
   private optionFor(text: string, state: ConversationState): string | null {

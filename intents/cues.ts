@@ -1,0 +1,49 @@
+/**
+ * Accent-aware phrase matching on normalized tokens, for the editable phrase lists
+ * (variant cues, abusive words). Folding makes "đi", "đĩ" and "di" one key; a list
+ * word written with accents therefore matches only that word, or the same letters
+ * typed without any accents — "đeo" and "dì" are not "đéo" and "đĩ". A list word
+ * written without accents matches only tokens typed without accents.
+ */
+import { canonicalize, fold, foldTokens } from './normalize.ts';
+
+/** One list phrase: folded tokens, and for each the accented form (null when written without accents). */
+export interface CuePhrase {
+  text: string;
+  folded: string[];
+  accented: (string | null)[];
+}
+
+/** Compiles a phrase as written in a YAML list. */
+export function compilePhrase(text: string): CuePhrase {
+  const canon = canonicalize(text).split(' ').filter(Boolean);
+  const folded = foldTokens(canon.join(' '));
+  return { text, folded, accented: canon.map((w) => (fold(w) === w ? null : w)) };
+}
+
+/**
+ * True when the phrase occurs at position i. `accents[k]` is the accented form the
+ * citizen typed for token k, or null when typed without accents (or produced by an
+ * abbreviation or a typo correction).
+ */
+export function matchesAt(tokens: readonly string[], accents: readonly (string | null)[], i: number, p: CuePhrase): boolean {
+  if (!p.folded.length || i + p.folded.length > tokens.length) return false;
+  for (let k = 0; k < p.folded.length; k++) {
+    if (tokens[i + k] !== p.folded[k]) return false;
+    const typed = accents[i + k] ?? null;
+    if (typed === null) continue;
+    if (p.accented[k] !== typed) return false;
+  }
+  return true;
+}
+
+/** Every occurrence of any phrase: [phrase index, start, end) triples, in text order. */
+export function findPhrases(tokens: readonly string[], accents: readonly (string | null)[], phrases: readonly CuePhrase[]): { phrase: number; start: number; end: number }[] {
+  const out: { phrase: number; start: number; end: number }[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    phrases.forEach((p, pi) => {
+      if (p.folded[0] === tokens[i] && matchesAt(tokens, accents, i, p)) out.push({ phrase: pi, start: i, end: i + p.folded.length });
+    });
+  }
+  return out;
+}
