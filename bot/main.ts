@@ -8,12 +8,13 @@
  * Zalo listener lock), DOSSIER_PROVIDER=http.
  */
 import { basename, join } from 'node:path';
-import { createAssistant } from './assistant.ts';
+import { createAssistant, type AssistantParts } from './assistant.ts';
 import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
 import { startWebServer } from './channels/web.ts';
-import { startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle } from './channels/zalo/index.ts';
+import { maskZaloConversation, startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle, type ZaloUndeliverable } from './channels/zalo/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { ChannelName } from './dialogue/types.ts';
+import type { Ticket } from './handoff/tickets.ts';
 import { createDossierProvider, createFollowStore } from './dossier/factory.ts';
 import { DossierFollowPoller } from './dossier/follow.ts';
 import { HealthMonitor } from './health.ts';
@@ -22,6 +23,7 @@ import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './m
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
 import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
 import { startConfiguredLiveReload } from './reload.ts';
+import { redact } from './privacy.ts';
 import { JsonlReviewSink } from './review.ts';
 
 /** Starts everything this configuration asks for; resolves once listening. */
@@ -111,6 +113,7 @@ export async function main(config: Config): Promise<void> {
       engine: parts.engine,
       log,
       onAlert: (kind, detail) => void alertStaff(`⚠️ Zalo (${kind}): ${detail}`),
+      onUndeliverable: (u) => zaloHandoff(parts, notifiers.notify, u).then(() => undefined),
       pipeline: bull
         ? { submit: (m) => pipeline.submit(m), registerSender: () => undefined }
         : pipeline,
@@ -124,7 +127,7 @@ export async function main(config: Config): Promise<void> {
       const b = bull;
       z.hotline.on('leadership', (leading: boolean) => (leading ? b.registerSender(instrumentSender(z.sender, metrics)) : void b.unregisterSender('zalo')));
     }
-    z.hotline.on('state', (s: string) => health.setListener('zalo', { ok: s === 'connected' || s === 'waiting-leadership', detail: s }));
+    z.hotline.on('state', () => health.setListener('zalo', z.hotline.health()));
   }
 
   // "Theo dõi hồ sơ": push status changes through the citizen's channel (one poller per deployment).
@@ -153,6 +156,26 @@ export async function main(config: Config): Promise<void> {
     { log, timeoutMs: Math.max(10_000, config.QUEUE_LOCK_MS) },
   );
   log.info({ redis: !!redis, telegram: !!telegram, zalo: !!zalo, dossiers: dossiers.name }, 'assistant started');
+}
+
+/**
+ * Zalo would not deliver a reply (error 123: the citizen takes no messages from strangers,
+ * or the hotline account is limited for strangers): open a hand-off ticket with what the
+ * citizen did not get, so staff answer from the hotline phone or call back.
+ */
+export async function zaloHandoff(parts: Pick<AssistantParts, 'store' | 'tickets'>, notify: (ticket: Ticket) => Promise<void>, u: ZaloUndeliverable): Promise<Ticket> {
+  const state = await parts.store.get(u.conversationId);
+  const ticket = await parts.tickets.create({
+    kind: 'handoff',
+    channel: 'zalo',
+    conversationId: u.conversationId,
+    citizen: maskZaloConversation(u.conversationId),
+    reason: `Zalo did not deliver the assistant's reply (error ${u.code}): the citizen may not accept messages from strangers, or the hotline account is limited for strangers. Answer from the hotline phone or call back.`,
+    excerpt: [...(state?.history.slice(-8) ?? []), { from: 'bot', text: redact(u.text.slice(0, 500)), at: Date.now() }],
+  });
+  // The ticket is stored first; a staff group that is down is logged by the sender.
+  await notify(ticket);
+  return ticket;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {

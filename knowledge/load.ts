@@ -10,7 +10,7 @@ import { join, relative, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode, type Document } from 'yaml';
 import type { ZodType } from 'zod';
-import { faqSchema, procedureSchema, siteSchema, type Faq, type Procedure, type Site } from './schema.ts';
+import { NATIONAL_CODE, faqSchema, procedureSchema, siteSchema, type Faq, type Procedure, type Site } from './schema.ts';
 import { repliesSchema, type Replies } from './replies.ts';
 
 /** Where the bundled knowledge lives (this folder). */
@@ -173,6 +173,59 @@ export function suspiciousText(file: ParsedFile, data: unknown): KnowledgeIssue[
   return issues;
 }
 
+/**
+ * Wording meant for staff ("chưa đối chiếu", "nhiều nguồn nêu", "Cổng không ghi"…): notes about
+ * how a fact was checked. Citizens read every field of a curated entry except the ones in
+ * STAFF_ONLY_FIELDS, so such notes belong in `sources` or in a YAML comment; a caution the
+ * citizen needs ("số tiền hiển thị khi nộp") is written for them in `provinceNote`.
+ */
+export const STAFF_WORDING: readonly RegExp[] = Object.freeze([
+  /(?<!(?:bạn|dân|anh|chị|em|mình|hãy|nên|ông|bà)\s)cần (?:kiểm tra|đối chiếu)(?: lại)?(?=[\s).,;:]|$)/iu,
+  /nhiều nguồn (?:nêu|ghi|cho rằng|cho biết|đưa tin|nói)/iu,
+  /chưa (?:đối chiếu|kiểm chứng|xác minh được|xác nhận được|tra được)/iu,
+  /\bcổng(?: dịch vụ công(?: quốc gia)?| dvc(?:qg)?)? (?:không|chưa|vẫn|còn|vẫn còn) (?:ghi|nêu|dẫn|mô tả)\b/iu,
+  /\(cổng(?: dịch vụ công(?: quốc gia)?)? ghi|cổng ghi liền/iu,
+  /\bbản ghi (?:quốc gia|trên cổng|của cổng|cổng)/iu,
+  /trang thủ tục(?:[^.\n]|\.(?=\d)){0,80}\b(?:vẫn|còn|có thể còn) (?:ghi|mô tả|dẫn)/iu,
+  /bên thứ ba|được cho là|theo báo chí|theo (?:bài|tin) (?:báo|tổng hợp)/iu,
+  /\bhãy (?:báo|trả lời|ghi|nói) theo\b/iu,
+  /\b(?:TODO|FIXME)\b/u,
+]);
+
+/** Fields no citizen reads: notes about sources and checks go here. */
+const STAFF_ONLY_FIELDS = new Set(['sources', 'aliases', 'keywords', 'id', 'nationalCodes', 'localCodes', 'portalUrl', 'status', 'version', 'lastVerified', 'related']);
+
+/**
+ * Refuses staff wording in the fields citizens read of curated procedures and FAQ entries.
+ * Imported records (`status: needs-review`) are exempt until staff mark them curated: the
+ * importer's own notes tell staff what to check, and the rule then makes sure they did.
+ */
+export function staffWording(file: ParsedFile, data: unknown): KnowledgeIssue[] {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
+  if ((data as { status?: unknown }).status === 'needs-review') return [];
+  const strings: { path: (string | number)[]; text: string }[] = [];
+  walkStrings(data, [], strings);
+  const issues: KnowledgeIssue[] = [];
+  for (const s of strings) {
+    const top = s.path[0];
+    if (typeof top === 'string' && STAFF_ONLY_FIELDS.has(top)) continue;
+    if (s.path[s.path.length - 1] === 'url') continue;
+    for (const re of STAFF_WORDING) {
+      const m = re.exec(s.text);
+      if (!m) continue;
+      issues.push({
+        severity: 'error',
+        file: file.rel,
+        line: lineOf(file, s.path),
+        message: `Câu ghi chú dành cho cán bộ ("${m[0].trim()}") nằm trong mục người dân đọc (${s.path.join('.')}).`,
+        hint: 'Ghi chú về việc đối chiếu nguồn chuyển sang "sources" hoặc dòng chú thích bắt đầu bằng #. Nếu người dân cần được báo trước (khác nhau giữa các tỉnh, số tiền hiển thị khi nộp…), viết một câu dành cho người dân trong provinceNote.',
+      });
+      break;
+    }
+  }
+  return issues;
+}
+
 /** Reads and parses one YAML file, recording syntax errors as issues. */
 export function parseFile(root: string, path: string, issues: KnowledgeIssue[]): { file: ParsedFile; data: unknown } | null {
   const rel = relative(root, path) || basename(path);
@@ -238,6 +291,7 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
     const parsed = parseFile(dir, path, issues);
     if (!parsed) return null;
     issues.push(...suspiciousText(parsed.file, parsed.data));
+    if (schema === procedureSchema || schema === faqSchema) issues.push(...staffWording(parsed.file, parsed.data));
     const r = zodIssues(parsed.file, schema, parsed.data);
     issues.push(...r.issues);
     if (!r.ok) return null;
@@ -276,7 +330,7 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
         issues.push({ severity: 'error', file: r.file.rel, line: lineOf(r.file, ['channels', i, 'method']), message: `Cách nộp "${c.method}" ghi hai lần.`, hint: 'Mỗi cách nộp chỉ ghi một lần, gộp ghi chú vào "note".' });
       }
       methods.add(c.method);
-      if (c.feeAmount === undefined && !c.feeByProvince && /\d{1,3}(?:[.,]\d{3})+\s*(?:đ|đồng|vnđ)/iu.test(c.fee) === false && !/miễn|không (?:thu|mất)|0 đồng|theo quy định|hđnd|hội đồng nhân dân|từng/iu.test(c.fee)) {
+      if (c.feeAmount === undefined && !c.feeByProvince && /\d{1,3}(?:[.,]\d{3})+\s*(?:đ|đồng|vnđ)/iu.test(c.fee) === false && !/miễn|không (?:thu|mất)|0 đồng|theo quy định|hđnd|hội đồng nhân dân|từng|^như nộp/iu.test(c.fee)) {
         issues.push({ severity: 'warning', file: r.file.rel, line: lineOf(r.file, ['channels', i, 'fee']), message: 'Lệ phí không nêu số tiền, miễn phí hay do HĐND tỉnh quy định.', hint: 'Ghi rõ số tiền, "Miễn lệ phí", hoặc đặt feeByProvince: true khi HĐND tỉnh quy định.' });
       }
     });
@@ -333,13 +387,14 @@ export function loadKnowledge(dir: string = DEFAULT_KNOWLEDGE_DIR, options: Load
     if (r) replies = r.value;
   }
 
-  // Cross references: related ids must exist.
+  // Cross references: related ids must exist. A national code (1.013229) may also name a
+  // record that only the national file supplies at run time; `kb check-national` checks those.
   const known = new Set(procedures.map((p) => p.id));
   for (const entry of [...procedures, ...faqs]) {
     const ref = lineRef.get(entry.id);
     if (!ref) continue;
     entry.related.forEach((rid, i) => {
-      if (!known.has(rid)) {
+      if (!known.has(rid) && !NATIONAL_CODE.test(rid)) {
         issues.push({ severity: 'error', file: ref.file.rel, line: lineOf(ref.file, ['related', i]), message: `Tham chiếu tới thủ tục không tồn tại: "${rid}".`, hint: 'Sửa id cho đúng tên tệp trong knowledge/procedures/, hoặc xóa dòng này.' });
       }
     });

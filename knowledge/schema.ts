@@ -128,6 +128,8 @@ export const faqSchema = z
     legalBasis: z.array(legalBasisSchema).default([]),
     related: z.array(z.string().regex(PROCEDURE_ID)).default([]),
     lastVerified: isoDate,
+    /** Where the answer was checked, and notes for staff; never shown to citizens. */
+    sources: z.array(text).default([]),
   })
   .strict();
 

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { Document, LineCounter, YAMLMap, isMap, isScalar, parseDocument } from 'yaml';
-import { suspiciousText, zodIssues, type KnowledgeIssue, type ParsedFile } from './load.ts';
+import { staffWording, suspiciousText, zodIssues, type KnowledgeIssue, type ParsedFile } from './load.ts';
+import { faqSchema, procedureSchema } from './schema.ts';
 import { canonicalize, foldTokens } from '../intents/normalize.ts';
 import type { ZodType } from 'zod';
 
@@ -67,7 +68,8 @@ export function checkYamlText(text: string, rel: string, schema: ZodType): Knowl
     return doc.errors.map((e) => ({ severity: 'error' as const, file: rel, line: e.linePos?.[0]?.line ?? 1, message: `Lỗi cú pháp YAML: ${e.message.split('\n')[0]}` }));
   }
   const data: unknown = doc.toJS();
-  return [...suspiciousText(file, data), ...zodIssues(file, schema, data).issues];
+  const staff = schema === procedureSchema || schema === faqSchema ? staffWording(file, data) : [];
+  return [...suspiciousText(file, data), ...staff, ...zodIssues(file, schema, data).issues];
 }
 
 /** The comparison key for phrases: folded, normalized tokens ("Làm Sổ Đỏ!" = "lam so do"). */

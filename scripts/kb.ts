@@ -3,6 +3,7 @@
  *
  *   validate [--dir DIR] [--max-age DAYS]   check every file; exit 1 on error
  *   import-national FILE [--code C…] [--field "Hộ tịch"…] [--out DIR] [--update] [--verbose]
+ *   check-national FILE [--dir DIR] [--id ID…] [--limit N] [--json]   curated entries vs portal records (report)
  *   export-sheet FILE.xlsx [--dir DIR]      FAQ and key procedure fields to a spreadsheet
  *   import-sheet FILE.xlsx [--dir DIR]      valid rows back into the YAML files
  *   review [--file F] [--since YYYY-MM-DD] [--top N] [--json] [--archive]
@@ -22,6 +23,7 @@ import { loadConfig, type Config } from '../bot/config.ts';
 import { publishReload } from '../bot/reload.ts';
 import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
+import { checkNationalFile, formatCheckNational } from '../knowledge/check-national.ts';
 import { addAlias, addExample, formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
 import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
 import { formatKbTest, runKbTest } from './kbtest.ts';
@@ -139,6 +141,35 @@ const importNationalCmd: Command = async (args) => {
     if (parent === kdir) await announceReload(cfg, 'import-national');
   } else if (written) console.log(`Các tệp đã ghi vào ${outDir}; chạy "npm run kb -- validate --dir <thư mục kiến thức>" để kiểm tra cả kho.`);
   return code;
+};
+
+/**
+ * `kb -- check-national FILE`: lists where curated entries differ from the portal records
+ * of their codes. A report: exits 0 whatever it finds (CI prints it), 1 only when the
+ * knowledge base itself does not load, 2 on bad usage.
+ */
+const checkNationalCmd: Command = (args) => {
+  const [file] = positional(args, ['--dir', '--limit'], ['--id']);
+  if (!file || !existsSync(file)) {
+    console.log('Cách dùng: npm run kb -- check-national TỆP.jsonl [--dir THƯ-MỤC-KIẾN-THỨC] [--id MÃ-THỦ-TỤC …] [--limit N] [--json]');
+    if (file) console.log(`Không thấy tệp ${file}.`);
+    return 2;
+  }
+  const cfg = config();
+  const { knowledge, issues } = loadKnowledge(knowledgeDir(args, cfg), { maxAgeDays: cfg.KB_MAX_AGE_DAYS });
+  if (!knowledge) {
+    console.log(formatIssues(issues.filter((i) => i.severity === 'error').slice(0, 30)));
+    console.log('Kho kiến thức đang có lỗi; sửa theo "npm run kb -- validate" rồi đối chiếu lại.');
+    return 1;
+  }
+  const { report, lines, badLines, found } = checkNationalFile(knowledge.procedures, file, options(args, '--id'));
+  if (args.includes('--json')) console.log(JSON.stringify(report, null, 1));
+  else {
+    console.log(`Tệp ${file}: ${lines} dòng${badLines ? ` (${badLines} dòng không đọc được)` : ''}; tìm thấy ${found} bản ghi cần đối chiếu.`);
+    const limit = option(args, '--limit');
+    console.log(formatCheckNational(report, limit ? { limit: Number(limit) } : {}));
+  }
+  return 0;
 };
 
 const exportSheetCmd: Command = async (args) => {
@@ -274,6 +305,7 @@ export const COMMANDS: Record<string, Command> = {
   validate,
   explain: explainCmd,
   'import-national': importNationalCmd,
+  'check-national': checkNationalCmd,
   'export-sheet': exportSheetCmd,
   'import-sheet': importSheetCmd,
   review,

@@ -10,11 +10,16 @@
  *   opens Zalo Web (3000) or the session is kicked (3003). Drops reconnect with backoff
  *   and jitter, repeated failures re-login with the stored credentials, and what needs a
  *   person is raised as a staff alert. After a reconnect, recent messages are fetched
- *   and the unanswered ones answered (once).
+ *   and the unanswered ones answered (once); recalls in those pages are dropped.
+ * - The session: zca-js rotates the cookies on every answer from Zalo, so the jar is
+ *   saved after each login and every `credentialsSaveMs` (a routine re-login days later
+ *   then needs no new QR scan); a dead session (zpw_sek) stops the retries, alerts staff
+ *   to run `npm run zalo:login` and shows on `/healthz` until new credentials appear.
  *
  * Exactly one listener may run per account. When several processes run, give
  * `acquireLeadership` (a Redis lock) so only the holder logs in; call
- * `leadershipLost()` when the lock is lost.
+ * `leadershipLost()` when the lock is lost: the sender stops and the session is dropped,
+ * so two processes never send from one account.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -24,7 +29,7 @@ import type { Pipeline } from '../../pipeline.ts';
 import { maskUserId } from '../../privacy.ts';
 import { raiseAlert, type ZaloAlertHandler, type ZaloAlertKind } from './alerts.ts';
 import { isAbort, systemClock, type Clock } from './clock.ts';
-import { BoundedSet, maskZaloConversation, mentionsAccount, toIncomingMessage, zaloContent, zaloConversationId, zaloMessageId } from './inbound.ts';
+import { BoundedSet, isZaloRecall, maskZaloConversation, mentionsAccount, recalledMessageId, toIncomingMessage, zaloContent, zaloConversationId, zaloMessageId } from './inbound.ts';
 import type { ZaloSender } from './sender.ts';
 import { classifyLoginError, ZaloClose, ZaloThread, type ZaloCredentials, type ZaloMessage, type ZaloThreadType, type ZaloTransport, type ZaloTransportEvents } from './transport.ts';
 
@@ -53,6 +58,8 @@ export interface ZaloHotlineOptions {
   typing: boolean;
   /** How often a process without the listener lock tries to take it. */
   leadershipRetryMs: number;
+  /** How often the session's rotated cookies are written back to the credentials file (0 = only after login and at shutdown). */
+  credentialsSaveMs: number;
 }
 
 export const ZALO_HOTLINE_DEFAULTS: Readonly<Omit<ZaloHotlineOptions, 'credentialsFile'>> = Object.freeze({
@@ -67,6 +74,7 @@ export const ZALO_HOTLINE_DEFAULTS: Readonly<Omit<ZaloHotlineOptions, 'credentia
   dedupeSize: 20_000,
   typing: true,
   leadershipRetryMs: 30_000,
+  credentialsSaveMs: 10 * 60_000,
 });
 
 /** Where the hotline is in its life; `halted` needs a person (see the alert). */
@@ -90,6 +98,7 @@ export type ZaloIgnoreReason =
   | 'group-not-mentioned'
   | 'too-old'
   | 'answered-by-staff'
+  | 'recall'
   | 'submit-failed';
 
 /** Observable events (tests, metrics, health checks). */
@@ -107,8 +116,10 @@ export interface ZaloHotlineDeps {
   transport: ZaloTransport;
   pipeline: Pick<Pipeline, 'submit'>;
   engine: Pick<DialogueEngine, 'staffReplied'>;
-  sender: Pick<ZaloSender, 'isOwnEcho' | 'isPaused'>;
+  sender: Pick<ZaloSender, 'isOwnEcho' | 'isPaused' | 'suspend' | 'resume'>;
   loadCredentials: () => Promise<ZaloCredentials | null>;
+  /** Stores the session's current cookies (privately); see `credentialsSaveMs`. */
+  saveCredentials?: (credentials: ZaloCredentials) => Promise<void>;
   options: ZaloHotlineOptions;
   log?: Logger;
   onAlert?: ZaloAlertHandler;
@@ -136,6 +147,11 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   private failures = 0;
   private lastFailure = '';
   private deadCredentials: string | null = null;
+  /** What a person must fix, for the health check (null while nothing is wrong). */
+  private problem: string | null = null;
+  private loggedIn = false;
+  private savedFingerprint: string | null = null;
+  private saveLoop: Promise<void> | null = null;
   private ownId = '';
   private sessionStartedAt = 0;
   private readonly seen: BoundedSet;
@@ -167,6 +183,21 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     return this.current;
   }
 
+  /**
+   * For `/healthz`: ok while connected, on standby, or riding out a routine drop (Zalo
+   * closes the socket about once a minute); otherwise what is wrong and what to do.
+   */
+  health(): { ok: boolean; detail: string } {
+    const s = this.current;
+    if (s === 'connected') return { ok: true, detail: 'connected' };
+    if (s === 'waiting-leadership') return { ok: true, detail: 'standby: another process holds the Zalo listener lock' };
+    if ((s === 'reconnecting' || s === 'connecting' || s === 'logging-in' || s === 'idle') && this.failures <= this.options.reloginAfterFailures) {
+      return { ok: true, detail: s };
+    }
+    if (this.problem) return { ok: false, detail: `${s}: ${this.problem}` };
+    return { ok: false, detail: this.failures ? `${s} (${this.failures} failed attempts, last: ${this.lastFailure})` : s };
+  }
+
   /** Subscribes to the transport and logs in in the background; never throws. */
   start(): void {
     if (this.current !== 'idle') return;
@@ -183,6 +214,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   /** Stops listening and waits for messages being handed over. */
   async stop(): Promise<void> {
     if (this.stopping) return;
+    await this.saveCredentials();
     this.stopping = true;
     this.abort.abort();
     try {
@@ -198,6 +230,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     t.off('closed', this.handlers.closed);
     t.off('error', this.handlers.error);
     await this.loop;
+    await this.saveLoop;
     await this.idle();
     if (this.deps.releaseLeadership) {
       try {
@@ -236,13 +269,12 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   /** The listener lock was lost: stop listening quietly and wait to get it back. */
   leadershipLost(): void {
     if (this.stopping || !this.deps.acquireLeadership) return;
-    this.deps.log?.warn({}, 'zalo listener lock lost; listener stopped');
+    this.deps.log?.warn({}, 'zalo listener lock lost; listener stopped, sends aborted, session dropped');
     this.suspended = true;
-    try {
-      this.deps.transport.stopListener();
-    } catch {
-      // already closed
-    }
+    // Sending first: a reply waiting for a throttle slot must not go out from this process.
+    this.deps.sender.suspend();
+    this.loggedIn = false;
+    this.deps.transport.dropSession();
     this.setState('waiting-leadership');
     this.emit('leadership', false);
     if (this.loop) this.reacquireAfterLoop = true;
@@ -289,6 +321,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       }
       this.suspended = false;
       this.wantLogin = true;
+      this.deps.sender.resume();
       this.emit('leadership', true);
     }
     await this.connectLoop();
@@ -303,6 +336,8 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       if (this.wantLogin) {
         const r = await this.login();
         if (r === 'wait') {
+          // Waiting on a person, not on Zalo: no backoff on top of the re-check interval.
+          this.failures = 0;
           await this.sleep(this.options.credentialsRecheckMs);
           continue;
         }
@@ -331,11 +366,13 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     try {
       creds = await this.deps.loadCredentials();
     } catch (err) {
+      this.problem = `the Zalo credentials at ${file} cannot be used; run npm run zalo:login on the server`;
       this.alertOnce('credentials-missing', `the Zalo credentials at ${file} cannot be used (${(err as Error).message}); run npm run zalo:login on the server`);
       this.setState('waiting-credentials');
       return 'wait';
     }
     if (!creds) {
+      this.problem = `no Zalo credentials at ${file}; run npm run zalo:login on the server`;
       this.alertOnce('credentials-missing', `no Zalo credentials at ${file}; run npm run zalo:login on the server to scan the hotline's QR code`);
       this.setState('waiting-credentials');
       return 'wait';
@@ -350,22 +387,83 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       await this.deps.transport.login(creds);
       this.ownId = this.deps.transport.getOwnId();
       this.deadCredentials = null;
+      this.problem = null;
+      this.loggedIn = true;
+      this.savedFingerprint ??= key;
       this.deps.log?.info({ account: maskUserId(this.ownId) }, 'zalo logged in');
+      await this.saveCredentials();
+      this.startSaveLoop();
       return 'ok';
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (classifyLoginError(err) === 'auth') {
-        this.deadCredentials = key;
-        this.alertOnce(
-          'credentials-expired',
-          `Zalo refused the stored hotline session (${message}); run npm run zalo:login on the server and scan the QR code with the hotline phone. The hotline resumes by itself once new credentials are saved to ${file}.`,
-        );
-        this.setState('waiting-credentials');
+        this.sessionDead(key, message);
         return 'wait';
       }
       this.deps.log?.warn({ err: message }, 'zalo login failed; will retry');
       return 'retry';
     }
+  }
+
+  /**
+   * Zalo refused the session for good (zpw_sek, 600, "Đăng nhập thất bại"): stop using it
+   * (no retries with these credentials, no saving of its cookies), tell staff once and
+   * wait for `npm run zalo:login` to store new ones.
+   */
+  private sessionDead(key: string, message: string): void {
+    const file = this.options.credentialsFile;
+    this.deadCredentials = key;
+    this.loggedIn = false;
+    this.deps.transport.dropSession();
+    this.problem = `Zalo refused the stored session (${message}); run npm run zalo:login on the server and scan the QR code with the hotline phone`;
+    this.alertOnce(
+      'credentials-expired',
+      `Zalo refused the stored hotline session (${message}); run npm run zalo:login on the server and scan the QR code with the hotline phone. The hotline resumes by itself once new credentials are saved to ${file}.`,
+    );
+    this.setState('waiting-credentials');
+  }
+
+  /**
+   * Writes the session's current cookies back to the credentials file, when they differ
+   * from what is stored and still hold the session cookie (a jar caught mid-rotation
+   * without `zpw_sek` must never replace a good file). Never throws.
+   */
+  private async saveCredentials(): Promise<void> {
+    const save = this.deps.saveCredentials;
+    if (!save || !this.loggedIn || this.stopping) return;
+    let creds: ZaloCredentials | null;
+    try {
+      creds = this.deps.transport.credentials();
+    } catch (err) {
+      this.deps.log?.warn({ err: (err as Error).message }, 'zalo session cookies could not be read');
+      return;
+    }
+    if (!creds) return;
+    if (!hasSessionCookie(creds)) {
+      this.deps.log?.warn({}, 'zalo cookie jar has no zpw_sek right now; credentials file left as it was');
+      return;
+    }
+    const key = fingerprint(creds);
+    if (key === this.savedFingerprint) return;
+    try {
+      await save(creds);
+      this.savedFingerprint = key;
+      this.deps.log?.info({}, 'zalo session cookies saved');
+    } catch (err) {
+      this.deps.log?.error({ err }, 'zalo session cookies could not be saved');
+    }
+  }
+
+  private startSaveLoop(): void {
+    if (this.saveLoop || !this.deps.saveCredentials || this.options.credentialsSaveMs <= 0) return;
+    this.saveLoop = (async () => {
+      for (;;) {
+        await this.sleep(this.options.credentialsSaveMs);
+        await this.saveCredentials();
+      }
+    })().catch((err: unknown) => {
+      if (!isAbort(err)) this.deps.log?.error({ err }, 'zalo credentials save loop failed');
+    });
   }
 
   /**
@@ -403,6 +501,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     if (!reconnect) this.sessionStartedAt = this.clock.now();
     if (this.failures > 0 || reconnect) this.deps.log?.info({ attempts: this.failures }, 'zalo listener connected');
     this.failures = 0;
+    this.problem = null;
     this.alerted.clear();
     this.setState('connected');
     if (reconnect) this.catchUp();
@@ -427,6 +526,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
 
   private halt(kind: ZaloAlertKind, detail: string): void {
     this.halted = true;
+    this.problem = detail;
     this.setState('halted');
     raiseAlert(this.deps.onAlert, this.deps.log, kind, detail);
   }
@@ -472,6 +572,10 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       return;
     }
     this.seen.add(id);
+    if (isZaloRecall(m)) {
+      this.ignore('recall', id);
+      return;
+    }
     const conversationId = zaloConversationId(m);
     this.serial(conversationId, () => (m.isSelf ? this.fromSelf(m, id, conversationId) : this.fromCitizen(m, id)));
   }
@@ -486,11 +590,13 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
     const now = this.clock.now();
     const minTs = Math.max(this.sessionStartedAt, now - this.options.catchUpMaxAgeMs);
     const sorted = [...messages].sort((a, b) => Number(a.data.ts) - Number(b.data.ts));
+    // A recalled message is not answered, nor is the recall itself.
+    const recalled = new Set(sorted.filter(isZaloRecall).map(recalledMessageId).filter((x): x is string => x !== null));
     const staffAt = new Map<string, number>();
     for (const m of sorted) {
       const id = zaloMessageId(m);
-      if (!m.isSelf || !id || this.seen.has(id)) continue;
-      if (this.deps.sender.isOwnEcho(m.threadId, id, zaloContent(m).text, false)) continue;
+      if (!m.isSelf || !id || this.seen.has(id) || isZaloRecall(m)) continue;
+      if (this.deps.sender.isOwnEcho(m.threadId, id, zaloContent(m).text, { consume: false, msgType: m.data.msgType })) continue;
       staffAt.set(zaloConversationId(m), Number(m.data.ts));
     }
     let passed = 0;
@@ -500,7 +606,8 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
       const ts = Number(m.data.ts);
       if (id && !this.seen.has(id)) {
         let reason: ZaloIgnoreReason | null = null;
-        if (!(ts >= minTs)) reason = 'too-old';
+        if (isZaloRecall(m) || recalled.has(id)) reason = 'recall';
+        else if (!(ts >= minTs)) reason = 'too-old';
         else if (!m.isSelf && (staffAt.get(zaloConversationId(m)) ?? 0) > ts) reason = 'answered-by-staff';
         else if (m.isSelf && ts < now - this.options.handoffQuietMs) reason = 'too-old';
         if (reason) {
@@ -542,7 +649,7 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
 
   private async fromSelf(m: ZaloMessage, id: string, conversationId: string): Promise<void> {
     const { kind, text } = zaloContent(m);
-    if (this.deps.sender.isOwnEcho(m.threadId, id, text)) {
+    if (this.deps.sender.isOwnEcho(m.threadId, id, text, { msgType: m.data.msgType })) {
       this.ignore('own-echo', id);
       return;
     }
@@ -586,6 +693,12 @@ export class ZaloHotline extends EventEmitter<ZaloHotlineEvents> {
   private sleep(ms: number): Promise<void> {
     return this.clock.sleep(ms, this.abort.signal);
   }
+}
+
+/** True when the jar still carries Zalo's session cookie (without it the session is lost). */
+function hasSessionCookie(c: ZaloCredentials): boolean {
+  const list = Array.isArray(c.cookie) ? c.cookie : c.cookie.cookies;
+  return list.some((x) => (x.key ?? x.name) === 'zpw_sek' && typeof x.value === 'string' && x.value.length > 0);
 }
 
 /** Identifies a credentials set without keeping the secret around. */

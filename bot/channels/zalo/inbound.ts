@@ -30,10 +30,15 @@ export function maskZaloConversation(id: string): string {
   return t ? `${id.slice(0, 2)}${maskUserId(t.threadId)}` : '***';
 }
 
-/** zca-js `msgType` values → what the engine needs to know (non-text gets a polite "please type"). */
+/**
+ * zca-js `msgType` values → what the engine needs to know (non-text gets a polite "please
+ * type"). A question with a URL in it arrives as "chat.recommended" with the typed text in
+ * `content.title` (see `zaloContent`), so that is text too.
+ */
 export const ZALO_KINDS: Readonly<Record<string, MessageKind>> = Object.freeze({
   webchat: 'text',
   'chat.link': 'text',
+  'chat.recommended': 'text',
   'chat.photo': 'image',
   'chat.doodle': 'image',
   'chat.gif': 'image',
@@ -50,6 +55,12 @@ export function zaloMessageId(m: ZaloMessage): string | null {
   return id ? String(id) : null;
 }
 
+/**
+ * `content.action` of a "chat.recommended" message whose title is what the citizen typed
+ * (sic: Zalo spells it "recommened"). Other actions of that type are shared contact cards.
+ */
+export const ZALO_TYPED_LINK_ACTION = 'recommened.link';
+
 /** Text and kind of a message. A link preview counts as text (its title is what was typed). */
 export function zaloContent(m: ZaloMessage): { kind: MessageKind; text: string } {
   const c: unknown = m.data.content;
@@ -57,6 +68,7 @@ export function zaloContent(m: ZaloMessage): { kind: MessageKind; text: string }
   if (typeof c === 'string') return { kind: kind === 'other' || kind === 'text' ? 'text' : kind, text: c };
   if (kind === 'text' && c && typeof c === 'object') {
     const o = c as Record<string, unknown>;
+    if (m.data.msgType === 'chat.recommended' && o.action !== ZALO_TYPED_LINK_ACTION) return { kind: 'other', text: '' };
     const title = typeof o.title === 'string' ? o.title.trim() : '';
     const href = typeof o.href === 'string' ? o.href.trim() : '';
     const text = title.includes(href) ? title : [title, href].filter(Boolean).join(' ');
@@ -64,6 +76,23 @@ export function zaloContent(m: ZaloMessage): { kind: MessageKind; text: string }
     return { kind: 'other', text: '' };
   }
   return { kind: kind === 'text' ? 'other' : kind, text: '' };
+}
+
+/**
+ * True for a recall ("thu hồi"): content `{ globalMsgId, cliMsgId, deleteMsg, … }`. Live,
+ * zca-js turns these into `undo` events; in history pages (cmd 510/511) they arrive as
+ * ordinary messages and must not be answered.
+ */
+export function isZaloRecall(m: ZaloMessage): boolean {
+  const c: unknown = m.data.content;
+  return m.data.msgType === 'chat.undo' || (!!c && typeof c === 'object' && Object.prototype.hasOwnProperty.call(c, 'deleteMsg'));
+}
+
+/** The server id of the message a recall withdraws (null when it names none). */
+export function recalledMessageId(m: ZaloMessage): string | null {
+  const c = m.data.content as Record<string, unknown> | null;
+  const id = c && typeof c === 'object' ? c.globalMsgId : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
 }
 
 /** True when a group message mentions the hotline account by uid (not @all). */

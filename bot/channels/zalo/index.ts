@@ -9,16 +9,17 @@ import type { ChannelName } from '../../dialogue/types.ts';
 import type { ChannelSender, Pipeline } from '../../pipeline.ts';
 import type { ZaloAlertHandler } from './alerts.ts';
 import type { Clock } from './clock.ts';
-import { credentialsTooOpen, readZaloCredentials, zaloCredentialsPath } from './credentials.ts';
+import { credentialsTooOpen, readZaloCredentials, writeZaloCredentials, zaloCredentialsPath } from './credentials.ts';
 import { ZALO_HOTLINE_DEFAULTS, ZaloHotline, type ZaloHotlineOptions } from './hotline.ts';
-import { ZALO_SEND_DEFAULTS, ZaloSender, type ZaloSendOptions } from './sender.ts';
+import { ZALO_SEND_DEFAULTS, ZaloSender, type ZaloSendOptions, type ZaloUndeliverable } from './sender.ts';
 import type { ZaloCredentials, ZaloTransport } from './transport.ts';
 import { ZcaTransport } from './zca-transport.ts';
 
 export { zaloHotlineEnabled, zaloCredentialsPath } from './credentials.ts';
 export type { ZaloAlertHandler, ZaloAlertKind } from './alerts.ts';
 export type { ZaloHotline, ZaloHotlineState } from './hotline.ts';
-export type { ZaloSender } from './sender.ts';
+export type { ZaloSender, ZaloUndeliverable } from './sender.ts';
+export { maskZaloConversation } from './inbound.ts';
 
 /** Listener options from the environment. */
 export function zaloHotlineOptions(config: Config): ZaloHotlineOptions {
@@ -54,10 +55,14 @@ export interface StartZaloHotlineDeps {
   log: Logger;
   /** Staff alerts (wire to the Telegram staff group); they are logged either way. */
   onAlert?: ZaloAlertHandler;
+  /** Zalo would not deliver a reply (error 123 and kin): open a hand-off ticket for staff. */
+  onUndeliverable?: (u: ZaloUndeliverable) => void | Promise<void>;
   /** Defaults to zca-js; tests pass a fake. */
   transport?: ZaloTransport;
   /** Defaults to reading the credentials file. */
   loadCredentials?: () => Promise<ZaloCredentials | null>;
+  /** Defaults to writing the credentials file (0600, atomically). */
+  saveCredentials?: (credentials: ZaloCredentials) => Promise<void>;
   /**
    * Redis lock hook: only the process holding it logs in, listens and sends (its sender
    * is registered with the pipeline on taking the lock, unregistered on losing it).
@@ -103,6 +108,12 @@ export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle 
       }
       return creds;
     });
+  const saveCredentials =
+    deps.saveCredentials ??
+    (async (creds: ZaloCredentials) => {
+      const { warnings } = await writeZaloCredentials(options.credentialsFile, creds);
+      for (const w of warnings) log.warn({ file: options.credentialsFile }, w);
+    });
   let hotline: ZaloHotline | null = null;
   const sender = new ZaloSender({
     transport,
@@ -112,6 +123,7 @@ export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle 
     random: deps.random,
     options: { ...zaloSendOptions(config), ...deps.sendOptions },
     onSessionLost: () => hotline?.sessionLost(),
+    onUndeliverable: deps.onUndeliverable,
   });
   hotline = new ZaloHotline({
     transport,
@@ -119,6 +131,7 @@ export function startZaloHotline(deps: StartZaloHotlineDeps): ZaloHotlineHandle 
     engine: deps.engine,
     sender,
     loadCredentials,
+    saveCredentials,
     options,
     log,
     onAlert: deps.onAlert,

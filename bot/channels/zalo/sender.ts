@@ -2,9 +2,13 @@
  * Sends replies from the hotline's personal Zalo account without getting it banned:
  * one message at a time per account, spaced per thread, capped per minute and per day,
  * with small random delays; Zalo's "slow down" and "this person does not accept your
- * messages" answers stop the sending (for everyone, or for that recipient) instead of
- * being retried into a ban. Also remembers what it sent, so the hotline can tell the
- * bot's own echoes (selfListen) from staff typing on the hotline phone.
+ * messages" answers stop the sending instead of being retried into a ban: the first
+ * pauses the whole account, the second counts toward that pause and hands the
+ * conversation to staff (`onUndeliverable`), because Zalo gives the same error 123 when
+ * the account is limited for strangers as when the recipient refuses them. Also
+ * remembers what it sent, so the hotline can tell the bot's own echoes (selfListen) from
+ * staff typing on the hotline phone, and stops at once when this process loses the
+ * account's listener lock (`suspend`).
  */
 import type { Logger } from '../../dialogue/engine.ts';
 import type { Reply } from '../../dialogue/types.ts';
@@ -14,7 +18,7 @@ import { raiseAlert, type ZaloAlertHandler } from './alerts.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { BoundedSet, maskZaloConversation, parseZaloConversationId, type ZaloTarget } from './inbound.ts';
 import { chunkZaloText, renderZaloText, ZALO_MAX_CHARS } from './render.ts';
-import { zaloErrorCode, type ZaloTransport } from './transport.ts';
+import { ZALO_SESSION_ERROR_CODES, zaloErrorCode, type ZaloTransport } from './transport.ts';
 
 /** Throttling and circuit settings (see `ZALO_*` in bot/config.ts). */
 export interface ZaloSendOptions {
@@ -32,13 +36,18 @@ export interface ZaloSendOptions {
   pauseMs: number;
   /** The same text to the same thread within this window is sent once. */
   duplicateWindowMs: number;
-  /** A recipient who refused our messages is not tried again for this long. */
-  recipientBlockMs: number;
+  /** After Zalo refused a reply to a recipient (and staff got the conversation), no further tries there for this long. */
+  undeliverableHoldMs: number;
   /** This many refusals within `refusalWindowMs` look like an account restriction: pause all. */
   refusalsBeforePause: number;
   refusalWindowMs: number;
   /** How long a sent text is remembered to recognise its selfListen echo. */
   echoWindowMs: number;
+  /**
+   * A non-text own message (link card, photo…) this soon after a send to the same
+   * thread is taken as Zalo's rendering of that send, not as staff typing.
+   */
+  echoFollowMs: number;
 }
 
 export const ZALO_SEND_DEFAULTS: Readonly<ZaloSendOptions> = Object.freeze({
@@ -50,22 +59,45 @@ export const ZALO_SEND_DEFAULTS: Readonly<ZaloSendOptions> = Object.freeze({
   delayMaxMs: 1500,
   pauseMs: 30 * 60_000,
   duplicateWindowMs: 120_000,
-  recipientBlockMs: 24 * 3600_000,
+  undeliverableHoldMs: 30 * 60_000,
   refusalsBeforePause: 5,
   refusalWindowMs: 10 * 60_000,
   echoWindowMs: 10 * 60_000,
+  echoFollowMs: 30_000,
 });
 
 /**
  * `ZaloApiError.code`s that change what we do (from zca-js issue reports; Zalo does not
- * document them): 221 "Vượt quá số request cho phép"; 114/122/123 the recipient does not
- * take messages from us (blocks strangers, no relationship); 102 the session key expired.
+ * document them): 221 "Vượt quá số request cho phép"; 114/122/123 Zalo did not deliver
+ * to this recipient (they block strangers, no relationship — or, for 123, the account is
+ * limited for strangers, about 100 an hour); 600/102 the session is dead.
  */
 export const ZALO_SEND_ERROR_CODES = Object.freeze({
   rateLimited: Object.freeze([221]),
   recipientRefuses: Object.freeze([114, 122, 123]),
-  sessionExpired: Object.freeze([102]),
+  sessionExpired: ZALO_SESSION_ERROR_CODES,
 });
+
+/** A reply Zalo would not deliver, for the hand-off to staff. */
+export interface ZaloUndeliverable {
+  conversationId: string;
+  /** What the citizen did not get (the chunks not sent, rendered). */
+  text: string;
+  /** Zalo's error code. */
+  code: number;
+}
+
+/** Zalo refused to deliver to this recipient; the conversation went to staff. */
+export class ZaloUndeliverableError extends PermanentSendError {
+  constructor(
+    message: string,
+    readonly code: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PermanentSendError';
+  }
+}
 
 /**
  * Zalo still said "too many requests" after a full pause. `retryAfterMs` is read
@@ -89,6 +121,12 @@ export interface ZaloSenderDeps {
   onAlert?: ZaloAlertHandler;
   /** Zalo said the session is gone: the hotline re-logs in. */
   onSessionLost?: () => void;
+  /**
+   * Zalo refused a reply to a recipient (114/122/123): hand the conversation to staff
+   * (a hand-off ticket) so the answer reaches the citizen another way. Called once per
+   * conversation per `undeliverableHoldMs`.
+   */
+  onUndeliverable?: (u: ZaloUndeliverable) => void | Promise<void>;
   /** Random source for delays (tests pin it). */
   random?: () => number;
   options?: Partial<ZaloSendOptions>;
@@ -107,7 +145,9 @@ export class ZaloSender implements ChannelSender {
   readonly options: Readonly<ZaloSendOptions>;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly abort = new AbortController();
+  /** Aborted by `suspend`/`close`: every wait rejects and nothing more is sent. */
+  private gate = new AbortController();
+  private closed = false;
   private pausedUntilTs = 0;
   private accountChain: Promise<unknown> = Promise.resolve();
   private readonly threadChains = new Map<string, Promise<unknown>>();
@@ -115,7 +155,8 @@ export class ZaloSender implements ChannelSender {
   private readonly minuteWindow: number[] = [];
   private readonly dayWindow: number[] = [];
   private readonly recent = new Map<string, RecentText[]>();
-  private readonly blocked = new Map<string, number>();
+  private readonly held = new Map<string, number>();
+  private readonly lastAttemptAt = new Map<string, number>();
   private refusals: number[] = [];
   private readonly ownIds = new BoundedSet(5000);
   private readonly outgoing = new Map<string, { text: string; at: number }[]>();
@@ -135,9 +176,9 @@ export class ZaloSender implements ChannelSender {
     if (!text) return;
     await this.inThread(conversationId, async () => {
       const now = this.clock.now();
-      const blockedUntil = this.blocked.get(target.threadId) ?? 0;
-      if (blockedUntil > now) {
-        throw new PermanentSendError(`Zalo recipient ${maskUserId(target.threadId)} refuses messages from the hotline; not retried before ${new Date(blockedUntil).toISOString()}`);
+      const heldUntil = this.held.get(target.threadId) ?? 0;
+      if (heldUntil > now) {
+        throw new PermanentSendError(`Zalo did not deliver to ${maskUserId(target.threadId)} a moment ago and staff have the conversation; not tried again before ${new Date(heldUntil).toISOString()}`);
       }
       const entry = this.recentText(conversationId, text, now);
       if (entry.done) {
@@ -147,7 +188,12 @@ export class ZaloSender implements ChannelSender {
       const chunks = chunkZaloText(text, this.options.maxChars);
       // A retry after a partial failure resumes where it stopped instead of repeating chunks.
       for (let i = entry.sentChunks; i < chunks.length; i++) {
-        await this.sendChunk(target, chunks[i] as string);
+        try {
+          await this.sendChunk(target, chunks[i] as string);
+        } catch (err) {
+          if (err instanceof ZaloUndeliverableError) await this.undeliverable(target, conversationId, chunks.slice(i).join('\n'), err.code);
+          throw err;
+        }
         entry.sentChunks = i + 1;
       }
       entry.done = true;
@@ -165,30 +211,51 @@ export class ZaloSender implements ChannelSender {
   }
 
   /**
-   * True when a self message in `threadId` is the echo of something this sender sent
-   * (matched by message id, else by text within the echo window); consumes the match
-   * unless `consume` is false.
+   * True when a self message in `threadId` is the echo of something this sender sent:
+   * matched by message id (once the HTTP answer is in), else by text within the echo
+   * window (the echo can beat the HTTP answer), else — for a message that is not plain
+   * text (`msgType` other than "webchat": Zalo may render a reply with a link as a link
+   * card) — by following a send to that thread within `echoFollowMs`. Consumes the id
+   * or text match unless `consume` is false.
    */
-  isOwnEcho(threadId: string, msgId: string | null, text: string, consume = true): boolean {
+  isOwnEcho(threadId: string, msgId: string | null, text: string, opts: { consume?: boolean; msgType?: string } = {}): boolean {
+    const consume = opts.consume ?? true;
     const list = this.outgoing.get(threadId) ?? [];
     const now = this.clock.now();
     const t = text.trim();
     const idx = list.findIndex((o) => o.text === t && o.at >= now - this.options.echoWindowMs);
     const byId = !!msgId && this.ownIds.has(msgId);
-    if (!consume) return byId || idx >= 0;
-    if (byId) this.ownIds.delete(msgId);
-    if (idx >= 0) list.splice(idx, 1);
-    if (!list.length) this.outgoing.delete(threadId);
-    return byId || idx >= 0;
+    const attempt = this.lastAttemptAt.get(threadId);
+    const follows = opts.msgType !== undefined && opts.msgType !== 'webchat' && attempt !== undefined && now - attempt <= this.options.echoFollowMs;
+    if (consume) {
+      if (byId) this.ownIds.delete(msgId);
+      if (idx >= 0) list.splice(idx, 1);
+      if (!list.length) this.outgoing.delete(threadId);
+    }
+    return byId || idx >= 0 || follows;
   }
 
-  /** Stops waiting sends (they fail with AbortError). */
+  /**
+   * This process lost the account's listener lock: waiting sends fail at once (AbortError,
+   * so the queue retries them where the lock now is) and nothing more is sent until `resume`.
+   */
+  suspend(): void {
+    if (!this.gate.signal.aborted) this.gate.abort(stopped('this process no longer holds the Zalo listener lock'));
+  }
+
+  /** The lock is back: sending may start again (not after `close`). */
+  resume(): void {
+    if (!this.closed && this.gate.signal.aborted) this.gate = new AbortController();
+  }
+
+  /** Stops waiting sends for good (they fail with AbortError). */
   close(): void {
-    this.abort.abort();
+    this.closed = true;
+    this.gate.abort(stopped('the Zalo sender is shutting down'));
   }
 
   private async sendChunk(target: ZaloTarget, chunk: string): Promise<void> {
-    this.abort.signal.throwIfAborted();
+    this.gate.signal.throwIfAborted();
     const last = this.lastSentAt.get(target.threadId);
     if (last !== undefined) await this.sleep(last + this.options.threadMinIntervalMs - this.clock.now());
     await this.inAccount(async () => {
@@ -197,6 +264,8 @@ export class ZaloSender implements ChannelSender {
         const { delayMinMs, delayMaxMs } = this.options;
         await this.sleep(delayMinMs + this.random() * Math.max(0, delayMaxMs - delayMinMs));
         if (this.isPaused()) continue;
+        // The last moment to notice a lost lock: after this the request is on its way.
+        this.gate.signal.throwIfAborted();
         this.expectEcho(target.threadId, chunk);
         try {
           const res = await this.deps.transport.sendMessage(chunk, target.threadId, target.type);
@@ -217,7 +286,7 @@ export class ZaloSender implements ChannelSender {
           }
           if (code !== null && ZALO_SEND_ERROR_CODES.recipientRefuses.includes(code)) {
             this.refused(target, code);
-            throw new PermanentSendError(`Zalo recipient ${maskUserId(target.threadId)} does not accept messages from the hotline (error ${code})`, { cause: err });
+            throw new ZaloUndeliverableError(`Zalo did not deliver the reply to ${maskUserId(target.threadId)} (error ${code}); the conversation goes to staff`, code, { cause: err });
           }
           if (code !== null && ZALO_SEND_ERROR_CODES.sessionExpired.includes(code)) {
             this.deps.log?.warn({ code }, 'zalo session expired while sending');
@@ -232,7 +301,7 @@ export class ZaloSender implements ChannelSender {
   /** Waits out a pause and the per-minute cap; throws PermanentSendError past the daily budget. */
   private async waitForSlot(): Promise<void> {
     for (;;) {
-      this.abort.signal.throwIfAborted();
+      this.gate.signal.throwIfAborted();
       const now = this.clock.now();
       if (this.pausedUntilTs > now) {
         await this.sleep(this.pausedUntilTs - now);
@@ -270,16 +339,31 @@ export class ZaloSender implements ChannelSender {
     }
   }
 
+  /** Counts a refusal toward the account pause: many in a short time look like an account restriction. */
   private refused(target: ZaloTarget, code: number): void {
     const now = this.clock.now();
-    this.blocked.set(target.threadId, now + this.options.recipientBlockMs);
-    if (this.blocked.size > 10_000) for (const [k, v] of this.blocked) if (v <= now) this.blocked.delete(k);
     this.refusals = this.refusals.filter((t) => t > now - this.options.refusalWindowMs);
     this.refusals.push(now);
     this.deps.log?.warn({ thread: maskUserId(target.threadId), code }, 'zalo recipient refuses messages');
     if (this.options.refusalsBeforePause > 0 && this.refusals.length >= this.options.refusalsBeforePause) {
       this.refusals = [];
       this.pause(`${this.options.refusalsBeforePause} Zalo recipients refused messages within ${Math.round(this.options.refusalWindowMs / 60_000)} minutes (error ${code}); the account may be restricted`);
+    }
+  }
+
+  /** Holds the thread and hands the conversation to staff with what the citizen did not get. */
+  private async undeliverable(target: ZaloTarget, conversationId: string, text: string, code: number): Promise<void> {
+    const now = this.clock.now();
+    this.held.set(target.threadId, now + this.options.undeliverableHoldMs);
+    if (this.held.size > 10_000) for (const [k, v] of this.held) if (v <= now) this.held.delete(k);
+    if (!this.deps.onUndeliverable) {
+      this.deps.log?.warn({ conversation: maskZaloConversation(conversationId), code }, 'zalo reply not delivered and no hand-off is wired');
+      return;
+    }
+    try {
+      await this.deps.onUndeliverable({ conversationId, text, code });
+    } catch (err) {
+      this.deps.log?.error({ err, conversation: maskZaloConversation(conversationId), code }, 'zalo undeliverable hand-off failed');
     }
   }
 
@@ -303,6 +387,10 @@ export class ZaloSender implements ChannelSender {
     const list = (this.outgoing.get(threadId) ?? []).filter((o) => o.at >= now - this.options.echoWindowMs);
     list.push({ text: text.trim(), at: now });
     this.outgoing.set(threadId, list);
+    this.lastAttemptAt.set(threadId, now);
+    if (this.lastAttemptAt.size > 10_000) {
+      for (const [k, v] of this.lastAttemptAt) if (v < now - Math.max(this.options.echoFollowMs, this.options.threadMinIntervalMs)) this.lastAttemptAt.delete(k);
+    }
   }
 
   private forgetEcho(threadId: string, text: string): void {
@@ -319,8 +407,8 @@ export class ZaloSender implements ChannelSender {
   }
 
   private sleep(ms: number): Promise<void> {
-    this.abort.signal.throwIfAborted();
-    return ms > 0 ? this.clock.sleep(ms, this.abort.signal) : Promise.resolve();
+    this.gate.signal.throwIfAborted();
+    return ms > 0 ? this.clock.sleep(ms, this.gate.signal) : Promise.resolve();
   }
 
   /** Runs `fn` after earlier work for the same conversation (chunks of two replies never interleave). */
@@ -341,4 +429,11 @@ export class ZaloSender implements ChannelSender {
     this.accountChain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The reason a stopped sender's waits reject with (an AbortError, retried by the queue). */
+function stopped(why: string): Error {
+  const err = new Error(`Zalo send stopped: ${why}`);
+  err.name = 'AbortError';
+  return err;
 }

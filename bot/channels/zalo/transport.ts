@@ -6,6 +6,7 @@
  * zca-js's own exported classes drives the adapter the way the real listener does.
  */
 import type { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 
 /** zca-js `ThreadType`: a 1:1 chat or a group. */
 export const ZaloThread = Object.freeze({ User: 0, Group: 1 } as const);
@@ -102,22 +103,46 @@ export interface ZaloTransport extends Pick<EventEmitter<ZaloTransportEvents>, '
   requestOldMessages(type: ZaloThreadType, lastMsgId?: string | null): void;
   /** The hotline account's own uid (valid after login). */
   getOwnId(): string;
+  /**
+   * The current session as credentials worth storing: zca-js rotates the cookies on
+   * every Zalo answer, so the jar from login time goes stale. Null when not logged in.
+   */
+  credentials(): ZaloCredentials | null;
+  /** Forgets the session (listener stopped, sends refused) without logging out at Zalo. */
+  dropSession(): void;
 }
 
 /** How a failed login should be handled. */
 export type LoginFailure = 'auth' | 'transient';
 
 /**
- * zca-js throws `ZaloApiError` (name "ZcaApiError") when Zalo refuses the session
- * ("Đăng nhập thất bại", error 102 "session key … timeout") and for bad HTTP answers
- * ("Failed to fetch …"); network failures are plain `TypeError`s. Only a refusal means
- * the stored credentials are dead and a person has to scan a QR again.
+ * zca-js throws `ZaloApiError` (name "ZcaApiError") both when Zalo refuses the session
+ * and for a bad HTTP answer, often with the same "Failed to fetch …" prefix; network
+ * failures are plain `TypeError`s. A dead session shows as error 600 / "zpw_sek bị thiếu
+ * hoặc không đúng" (the session cookie is missing or expired, e.g. "Failed to fetch
+ * server info: zpw_sek …"), error 102 (session key timed out) or "Đăng nhập thất bại":
+ * a person has to scan a QR again. HTTP status errors ("Failed to fetch …: Bad Gateway",
+ * "Request failed with status code 502") and network errors are worth retrying. Any
+ * other zca-js refusal counts as auth, so a dead session is never retried forever.
  */
 export function classifyLoginError(err: unknown): LoginFailure {
   if (!(err instanceof Error) || err.name !== 'ZcaApiError') return 'transient';
-  if (/^Failed to fetch|Request failed|fetch failed/i.test(err.message)) return 'transient';
+  const code = zaloErrorCode(err);
+  if (code !== null && ZALO_SESSION_ERROR_CODES.includes(code)) return 'auth';
+  if (/zpw_sek/i.test(err.message)) return 'auth';
+  // "Failed to fetch server info: X": X is the HTTP status text when the request failed
+  // (worth a retry), else Zalo's own error message — a refusal of the session.
+  const fetchFailure = /^Failed to fetch [a-z ]+: ?(.*)$/i.exec(err.message);
+  if (fetchFailure) return HTTP_REASONS.has((fetchFailure[1] ?? '').trim().toLowerCase()) ? 'transient' : 'auth';
+  if (/Request failed|fetch failed|Failed to parse response/i.test(err.message)) return 'transient';
   return 'auth';
 }
+
+/** HTTP reason phrases (and the empty one HTTP/2 gives): what zca-js appends when a request itself failed. */
+const HTTP_REASONS: ReadonlySet<string> = new Set(['', ...Object.values(STATUS_CODES).map((t) => String(t).toLowerCase())]);
+
+/** `ZaloApiError.code`s that mean the session is gone: 600 zpw_sek missing or wrong, 102 session key timeout. */
+export const ZALO_SESSION_ERROR_CODES: readonly number[] = Object.freeze([600, 102]);
 
 /** The numeric `code` of a zca-js `ZaloApiError`, or null for anything else. */
 export function zaloErrorCode(err: unknown): number | null {

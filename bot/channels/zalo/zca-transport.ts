@@ -22,12 +22,24 @@ void _threadConforms;
 /** The options every client is created with: hear our own phone, never hit npm, no console noise. */
 export const ZCA_OPTIONS = Object.freeze({ selfListen: true, checkUpdate: false, logging: false });
 
+/** Options of the zca-js transport. */
+export interface ZcaTransportOptions {
+  userAgent?: string;
+  /**
+   * The `fetch` zca-js makes every HTTP call with (its `polyfill` option). The
+   * websocket address comes from Zalo's login answer, so a stand-in of Zalo's HTTP
+   * endpoints reached through this function also decides where the listener connects:
+   * that is how the wire tests run the real library offline.
+   */
+  fetch?: typeof fetch;
+}
+
 /** `ZaloTransport` backed by a zca-js `API` session. */
 export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements ZaloTransport {
   private api: API | null = null;
   private detach: (() => void) | null = null;
 
-  constructor(private readonly options: { userAgent?: string } = {}) {
+  constructor(private readonly options: ZcaTransportOptions = {}) {
     super();
     // An 'error' event without a listener would throw; the hotline subscribes, but a
     // script that only sends must not crash on a socket hiccup either.
@@ -36,7 +48,7 @@ export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements Z
 
   async login(credentials: ZaloCredentials): Promise<void> {
     // Our credential type keeps cookies opaque; zca-js validates them itself.
-    const api = await new Zalo({ ...ZCA_OPTIONS }).login(credentials as unknown as Credentials);
+    const api = await this.client().login(credentials as unknown as Credentials);
     this.attach(api);
   }
 
@@ -44,7 +56,7 @@ export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements Z
     let got: ZaloCredentials | null = null;
     let expiries = 0;
     const maxRetries = options.maxRetries ?? 3;
-    const api = await new Zalo({ ...ZCA_OPTIONS }).loginQR({ userAgent: options.userAgent ?? this.options.userAgent }, (event) => {
+    const api = await this.client().loginQR({ userAgent: options.userAgent ?? this.options.userAgent }, (event) => {
       switch (event.type) {
         case LoginQRCallbackEventType.QRCodeGenerated:
           void onEvent({ type: 'generated', imageBase64: event.data.image, code: event.data.code });
@@ -97,6 +109,30 @@ export class ZcaTransport extends EventEmitter<ZaloTransportEvents> implements Z
 
   getOwnId(): string {
     return this.session().getOwnId();
+  }
+
+  credentials(): ZaloCredentials | null {
+    if (!this.api) return null;
+    const ctx = this.api.getContext();
+    // tough-cookie's serialized cookies are what zca-js's cookie login parses back.
+    const cookies = this.api.getCookie().toJSON()?.cookies ?? [];
+    return { imei: ctx.imei, userAgent: ctx.userAgent, cookie: cookies as unknown as Record<string, unknown>[], language: ctx.language };
+  }
+
+  dropSession(): void {
+    const old = this.api;
+    this.detach?.();
+    this.detach = null;
+    this.api = null;
+    try {
+      old?.listener.stop();
+    } catch {
+      // already closed
+    }
+  }
+
+  private client(): InstanceType<typeof Zalo> {
+    return new Zalo({ ...ZCA_OPTIONS, ...(this.options.fetch ? { polyfill: this.options.fetch } : {}) });
   }
 
   private session(): API {

@@ -70,9 +70,12 @@ export class FakeClock extends EventEmitter<{ sleep: [ms: number] }> implements 
   /** Resolves with the duration of the earliest timer, waiting for one to be set. */
   async nextSleep(): Promise<number> {
     await flush(2);
-    const first = this.sorted()[0];
-    if (first) return first.ms;
-    return new Promise((r) => this.once('sleep', (ms) => r(ms)));
+    if (!this.timers.length) {
+      await new Promise((r) => this.once('sleep', r));
+      // Timers set in the same turn as the first one count too.
+      await flush(2);
+    }
+    return (this.sorted()[0] as Timer).ms;
   }
 
   /** Waits for a timer, moves time to it, fires it and lets its continuation run. Returns its duration. */
@@ -84,6 +87,23 @@ export class FakeClock extends EventEmitter<{ sleep: [ms: number] }> implements 
     first.fire();
     await flush();
     return first.ms;
+  }
+
+  /**
+   * Waits until a timer whose duration satisfies `pred` is set (others may come and go
+   * meanwhile), then moves time to it, firing it and any timer due before it, in order.
+   * For flows with real I/O in between, where the next timer appears late.
+   */
+  async fireWhen(pred: (ms: number) => boolean): Promise<number> {
+    for (;;) {
+      await flush(2);
+      const t = this.sorted().find((x) => pred(x.ms));
+      if (t) {
+        await this.advance(t.at - this.t);
+        return t.ms;
+      }
+      await new Promise((r) => this.once('sleep', r));
+    }
   }
 
   /** Moves time forward, firing every timer that falls due, in order. */

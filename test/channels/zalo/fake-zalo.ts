@@ -1,16 +1,17 @@
 /**
- * A faithful fake of the zca-js surface the hotline uses. Messages are real zca-js
- * `UserMessage`/`GroupMessage` instances (so `threadId`, `isSelf` and the uid rewriting
- * are the library's own), errors are real `ZaloApiError`s, close codes are zca-js
- * `CloseReason`s, and the listener behaves like zca-js's: `start` throws when already
- * started, every close emits `disconnected` then `closed`, `selfListen` echoes our own
- * sends back as self messages, and `old_messages` answers `requestOldMessages`.
+ * A small `ZaloTransport` for unit tests of the sender and of message conversion: sends
+ * are recorded (or fail with queued real `ZaloApiError`s), and message builders make real
+ * zca-js `UserMessage`/`GroupMessage` instances (so `threadId`, `isSelf` and the uid
+ * rewriting are the library's own). It has no listener: everything about the socket,
+ * login and Zalo's answers is tested against the real zca-js on the wire stand-in
+ * (`test/helpers/zalo-wire.ts`, `hotline.wire.test.ts`).
  */
 import { EventEmitter } from 'node:events';
 import * as zcaModule from 'zca-js';
 import type { TGroupMessage, TMention, TMessage } from '../../../node_modules/zca-js/dist/index.js';
 import type { Clock } from '../../../bot/channels/zalo/clock.ts';
-import type { ZaloCredentials, ZaloMessage, ZaloThreadType, ZaloTransport, ZaloTransportEvents } from '../../../bot/channels/zalo/transport.ts';
+import { TMESSAGE_DEFAULTS } from '../../helpers/zalo-wire.ts';
+import type { ZaloCredentials, ZaloThreadType, ZaloTransport, ZaloTransportEvents } from '../../../bot/channels/zalo/transport.ts';
 
 // zca-js 2.2.0's declared entry does not resolve under NodeNext (see zca-transport.ts).
 export const zca = zcaModule as unknown as typeof import('../../../node_modules/zca-js/dist/index.js');
@@ -25,139 +26,58 @@ export interface SentMessage {
   at: number;
 }
 
-interface Probe {
-  sent: [SentMessage];
-  sendAttempt: [text: string, threadId: string];
-  start: [];
-  login: [ZaloCredentials];
-  oldRequest: [type: ZaloThreadType];
-}
-
 export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements ZaloTransport {
   readonly ownId = '7000000000000000001';
-  /** Test-side signals (what the adapter did). */
-  readonly probe = new EventEmitter<Probe>();
   readonly sent: SentMessage[] = [];
   readonly sendAttempts: { text: string; threadId: string; at: number }[] = [];
-  readonly logins: ZaloCredentials[] = [];
-  readonly typing: string[] = [];
-  readonly oldRequests: { type: ZaloThreadType; lastMsgId: string | null }[] = [];
-  starts = 0;
-  /** Next logins fail with these errors, in order. */
-  loginErrors: unknown[] = [];
   /** Next sends fail with these errors, in order. */
   sendErrors: unknown[] = [];
-  /** Next listener starts close at once with these codes instead of connecting. */
-  closeOnStart: number[] = [];
-  /** Next listener starts hang (neither connect nor close), like a stuck handshake. */
-  hangOnStart = 0;
-  /** What `requestOldMessages` answers with. */
-  oldMessages: (type: ZaloThreadType) => ZaloMessage[] = () => [];
-  selfListen = true;
-  private loggedIn = false;
-  private running = false;
+  private credentialsInUse: ZaloCredentials | null = null;
   private nextId = 5_000_000_001;
 
   constructor(private readonly clock: Clock) {
     super();
   }
 
-  // ── ZaloTransport ─────────────────────────────────────────────────────────────
-
   async login(credentials: ZaloCredentials): Promise<void> {
-    this.logins.push(credentials);
-    this.probe.emit('login', credentials);
-    // Like ZcaTransport: the old session's listener is silenced and dropped.
-    this.running = false;
-    const err = this.loginErrors.shift();
-    if (err) {
-      this.loggedIn = false;
-      throw err;
-    }
     if (!credentials.imei || !credentials.cookie || !credentials.userAgent) throw new ZaloApiError('Missing required params');
-    this.loggedIn = true;
+    this.credentialsInUse = credentials;
   }
 
   async loginQR(): Promise<ZaloCredentials> {
-    throw new Error('not used by the hotline');
+    throw new Error('not used by these tests');
   }
 
   startListener(): void {
-    if (!this.loggedIn) throw new ZaloApiError('Cookie is not available');
-    if (this.running) throw new ZaloApiError('Already started');
-    this.running = true;
-    this.starts++;
-    this.probe.emit('start');
-    if (this.hangOnStart > 0) {
-      this.hangOnStart--;
-      return;
-    }
-    const code = this.closeOnStart.shift();
-    setImmediate(() => {
-      if (!this.running) return;
-      if (code !== undefined) this.serverClose(code);
-      else this.emit('connected');
-    });
+    throw new Error('no listener in this fake: use the wire stand-in');
   }
 
-  stopListener(): void {
-    if (!this.running) return;
-    this.running = false;
-    setImmediate(() => {
-      this.emit('disconnected', CloseReason.ManualClosure, '');
-      this.emit('closed', CloseReason.ManualClosure, '');
-    });
-  }
+  stopListener(): void {}
 
   async sendMessage(text: string, threadId: string, type: ZaloThreadType): Promise<{ msgId: string | null }> {
-    if (!this.loggedIn) throw new ZaloApiError('Invalid context');
+    if (!this.credentialsInUse) throw new ZaloApiError('Invalid context');
     this.sendAttempts.push({ text, threadId, at: this.clock.now() });
-    this.probe.emit('sendAttempt', text, threadId);
     const err = this.sendErrors.shift();
     if (err) throw err;
     const msgId = this.id();
-    const s = { text, threadId, type, msgId, at: this.clock.now() };
-    this.sent.push(s);
-    this.probe.emit('sent', s);
-    if (this.selfListen && this.running) {
-      const echo = type === ThreadType.Group ? this.group(threadId, '0', text, [], msgId) : new UserMessage(this.ownId, this.data({ msgId, uidFrom: '0', idTo: threadId, content: text }));
-      setImmediate(() => this.emit('message', echo));
-    }
+    this.sent.push({ text, threadId, type, msgId, at: this.clock.now() });
     return { msgId };
   }
 
-  async sendTypingEvent(threadId: string): Promise<void> {
-    this.typing.push(threadId);
-  }
+  async sendTypingEvent(): Promise<void> {}
 
-  requestOldMessages(type: ZaloThreadType, lastMsgId?: string | null): void {
-    this.oldRequests.push({ type, lastMsgId: lastMsgId ?? null });
-    this.probe.emit('oldRequest', type);
-    const msgs = this.oldMessages(type);
-    setImmediate(() => this.emit('old_messages', msgs, type));
-  }
+  requestOldMessages(): void {}
 
   getOwnId(): string {
-    if (!this.loggedIn) throw new Error('not logged in');
     return this.ownId;
   }
 
-  // ── test controls ────────────────────────────────────────────────────────────
-
-  /** The server closes the socket (zca-js emits `disconnected` then `closed`). */
-  serverClose(code: number, reason = ''): void {
-    this.running = false;
-    this.emit('disconnected', code, reason);
-    this.emit('closed', code, reason);
+  credentials(): ZaloCredentials | null {
+    return this.credentialsInUse;
   }
 
-  /** The listener delivers a message. */
-  deliver(m: ZaloMessage): void {
-    this.emit('message', m);
-  }
-
-  get listening(): boolean {
-    return this.running;
+  dropSession(): void {
+    this.credentialsInUse = null;
   }
 
   // ── message builders (real zca-js classes) ──────────────────────────────────
@@ -189,12 +109,6 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
     return [{ uid: this.ownId, pos: 0, len: label.length, type: 0 }];
   }
 
-  /** A copy of a message as Zalo would deliver it again (same ids, fresh object). */
-  redeliver(m: ZaloMessage): ZaloMessage {
-    const data = { ...(m.data as TMessage), uidFrom: m.isSelf ? '0' : m.data.uidFrom, idTo: m.type === ThreadType.User && !m.isSelf ? '0' : m.data.idTo };
-    return m.type === ThreadType.Group ? new GroupMessage(this.ownId, { ...data, mentions: m.data.mentions }) : new UserMessage(this.ownId, data);
-  }
-
   private id(): string {
     return String(this.nextId++);
   }
@@ -202,32 +116,6 @@ export class FakeZaloApi extends EventEmitter<ZaloTransportEvents> implements Za
   /** A complete zca-js `TMessage`, the way the listener decodes one. */
   private data(over: Partial<TMessage>): TMessage {
     const id = over.msgId ?? this.id();
-    return {
-      actionId: id,
-      msgId: id,
-      cliMsgId: String(Number(id) + 1_000_000),
-      msgType: 'webchat',
-      uidFrom: '',
-      idTo: '',
-      dName: '',
-      ts: String(this.clock.now()),
-      status: 1,
-      content: '',
-      notify: '1',
-      ttl: 0,
-      userId: '0',
-      uin: '0',
-      topOut: '0',
-      topOutTimeOut: '0',
-      topOutImprTimeOut: '0',
-      propertyExt: undefined,
-      paramsExt: { countUnread: 1, containType: 0, platformType: 1 },
-      cmd: 501,
-      st: 3,
-      at: 5,
-      realMsgId: '0',
-      quote: undefined,
-      ...over,
-    };
+    return { ...TMESSAGE_DEFAULTS, paramsExt: { ...TMESSAGE_DEFAULTS.paramsExt }, propertyExt: undefined, quote: undefined, actionId: id, msgId: id, cliMsgId: String(Number(id) + 1_000_000), uidFrom: '', idTo: '', ts: String(this.clock.now()), ...over };
   }
 }

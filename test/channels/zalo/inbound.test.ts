@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { credentialsTooOpen, readZaloCredentials, writeZaloCredentials, zaloCredentialsPath, zaloHotlineEnabled, ZaloCredentialsError } from '../../../bot/channels/zalo/credentials.ts';
-import { BoundedSet, parseZaloConversationId, toIncomingMessage, zaloConversationId } from '../../../bot/channels/zalo/inbound.ts';
+import { BoundedSet, isZaloRecall, parseZaloConversationId, recalledMessageId, toIncomingMessage, zaloConversationId } from '../../../bot/channels/zalo/inbound.ts';
 import { classifyLoginError, ZaloClose, ZaloThread, zaloErrorCode } from '../../../bot/channels/zalo/transport.ts';
 import { loadConfig } from '../../../bot/config.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -36,6 +36,14 @@ describe('our constants match zca-js', () => {
     expect(classifyLoginError(new ZaloApiError('Đăng nhập thất bại'))).toBe('auth');
     expect(classifyLoginError(new ZaloApiError('Missing required params'))).toBe('auth');
     expect(classifyLoginError(new ZaloApiError('Failed to fetch login info: Bad Gateway'))).toBe('transient');
+    // The same prefix, but the session cookie is dead: a person must scan a QR again.
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: zpw_sek bị thiếu hoặc không đúng'))).toBe('auth');
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: Service Unavailable'))).toBe('transient');
+    expect(classifyLoginError(new ZaloApiError('Request failed with status code 502'))).toBe('transient');
+    expect(classifyLoginError(new ZaloApiError('something Zalo said', 600))).toBe('auth');
+    // Zalo's own refusal after the prefix (not an HTTP status text) is a refusal too.
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: Phiên đăng nhập không hợp lệ'))).toBe('auth');
+    expect(classifyLoginError(new ZaloApiError('Failed to fetch server info: '))).toBe('transient');
     expect(classifyLoginError(new TypeError('fetch failed'))).toBe('transient');
     expect(zaloErrorCode(new ZaloApiError('Vượt quá số request cho phép', 221))).toBe(221);
     expect(zaloErrorCode(new ZaloApiError('no code'))).toBeNull();
@@ -81,6 +89,19 @@ describe('Zalo message → IncomingMessage', () => {
     expect(toIncomingMessage(m, own)).toMatchObject({ kind: 'text', text: 'xem giúp https://dichvucong.gov.vn' });
     const bare = fake.userAttachment('1', 'chat.link', { title: '', description: '', href: 'https://dichvucong.gov.vn', thumb: '', childnumber: 0, action: '', params: '', type: '' });
     expect(toIncomingMessage(bare, own)).toMatchObject({ kind: 'text', text: 'https://dichvucong.gov.vn' });
+  });
+
+  it('a question with a URL arrives as chat.recommended (recommened.link): its typed text is the message', () => {
+    const typed = 'đăng ký tạm trú trên https://dichvucong.gov.vn được không';
+    const m = fake.userAttachment('1', 'chat.recommended', { action: 'recommened.link', title: typed, href: 'https://dichvucong.gov.vn', description: '', thumb: '', childnumber: 0, params: '{}', type: '' });
+    expect(toIncomingMessage(m, own)).toMatchObject({ kind: 'text', text: typed });
+  });
+
+  it('recalls are recognised by their deleteMsg content and name the recalled message', () => {
+    const r = fake.userAttachment('1', 'chat.undo', { globalMsgId: 7600000000001, cliMsgId: 2, deleteMsg: 1, srcId: 1, destId: 2 } as never);
+    expect(isZaloRecall(r)).toBe(true);
+    expect(recalledMessageId(r)).toBe('7600000000001');
+    expect(isZaloRecall(fake.userText('1', 'xin chào'))).toBe(false);
   });
 
   it('group messages: conversation is the group, the mention of the hotline is removed', () => {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ZaloAlertKind } from '../../../bot/channels/zalo/alerts.ts';
 import { chunkZaloText, renderZaloText } from '../../../bot/channels/zalo/render.ts';
-import { ZaloRateLimitedError, ZaloSender, type ZaloSendOptions } from '../../../bot/channels/zalo/sender.ts';
+import { ZaloRateLimitedError, ZaloSender, type ZaloSendOptions, type ZaloUndeliverable } from '../../../bot/channels/zalo/sender.ts';
 import type { Reply } from '../../../bot/dialogue/types.ts';
 import { PermanentSendError } from '../../../bot/pipeline.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -19,8 +19,10 @@ async function setup(options: Partial<ZaloSendOptions> = {}, auto = false) {
   const fake = new FakeZaloApi(clock);
   await fake.login(CREDS);
   const alerts: [ZaloAlertKind, string][] = [];
+  const undeliverable: ZaloUndeliverable[] = [];
   let sessionLost = 0;
   const sender = new ZaloSender({
+    onUndeliverable: (u) => void undeliverable.push(u),
     transport: fake,
     clock,
     random: () => 0.5,
@@ -28,7 +30,7 @@ async function setup(options: Partial<ZaloSendOptions> = {}, auto = false) {
     onSessionLost: () => void sessionLost++,
     options: { delayMinMs: 0, delayMaxMs: 0, threadMinIntervalMs: 0, ...options },
   });
-  return { clock, fake, sender, alerts, sessionLost: () => sessionLost };
+  return { clock, fake, sender, alerts, undeliverable, sessionLost: () => sessionLost };
 }
 
 const text = (t: string, options: Reply['options'] = [], links: Reply['links'] = []): Reply => ({ text: t, options, links });
@@ -157,15 +159,48 @@ describe('ZaloSender', () => {
     expect(alerts.map((a) => a[0])).toEqual(['send-paused', 'send-paused']);
   });
 
-  it('treats a recipient who refuses strangers (123) as permanent and does not try them again', async () => {
-    const { fake, sender, alerts } = await setup();
+  it('hands a reply Zalo refused (123) to staff once, holds that thread a while, then tries again', async () => {
+    const { clock, fake, sender, alerts, undeliverable } = await setup({ undeliverableHoldMs: 30 * 60_000 });
     fake.sendErrors = [new ZaloApiError('Không thể nhận tin nhắn từ bạn', 123)];
     await expect(sender.send('u:77', text('một'))).rejects.toBeInstanceOf(PermanentSendError);
+    expect(undeliverable).toEqual([{ conversationId: 'u:77', text: 'một', code: 123 }]);
+    // Held: not tried at Zalo, no second hand-off.
     await expect(sender.send('u:77', text('hai'))).rejects.toBeInstanceOf(PermanentSendError);
     expect(fake.sendAttempts).toHaveLength(1);
+    expect(undeliverable).toHaveLength(1);
     await sender.send('u:78', text('ba'));
     expect(fake.sent.map((s) => s.threadId)).toEqual(['78']);
+    // Not a day-long block: after the hold the citizen is tried again.
+    await clock.advance(30 * 60_000);
+    await sender.send('u:77', text('bốn'));
+    expect(fake.sent.map((s) => s.threadId)).toEqual(['78', '77']);
     expect(alerts).toEqual([]);
+  });
+
+  it('hands over only the chunks not sent when a long reply is refused midway', async () => {
+    const { fake, sender, undeliverable } = await setup({ maxChars: 20 });
+    fake.sendErrors = [undefined, new ZaloApiError('Không thể nhận tin nhắn từ bạn', 123)];
+    await expect(sender.send('u:9', text('dòng một nè\ndòng hai nè\ndòng ba nè'))).rejects.toBeInstanceOf(PermanentSendError);
+    expect(fake.sent.map((s) => s.text)).toEqual(['dòng một nè']);
+    expect(undeliverable[0]?.text).toBe('dòng hai nè\ndòng ba nè');
+  });
+
+  it('suspend() rejects waiting sends and sends nothing until resume()', async () => {
+    const { clock, fake, sender } = await setup({ threadMinIntervalMs: 5000 });
+    await sender.send('u:1', text('một'));
+    const waiting = sender.send('u:1', text('hai'));
+    const aborted = expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await clock.nextSleep()).toBe(5000);
+    sender.suspend();
+    await aborted;
+    await expect(sender.send('u:2', text('ba'))).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fake.sendAttempts).toHaveLength(1);
+    sender.resume();
+    await sender.send('u:2', text('ba'));
+    expect(fake.sent.map((s) => s.text)).toEqual(['một', 'ba']);
+    sender.close();
+    sender.resume(); // closed for good
+    await expect(sender.send('u:3', text('bốn'))).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('pauses everything when many recipients refuse in a short time (the account looks restricted)', async () => {
@@ -202,5 +237,15 @@ describe('ZaloSender', () => {
     expect(sender.isOwnEcho('5', sent?.msgId ?? null, 'Chào bạn')).toBe(true);
     expect(sender.isOwnEcho('5', 'other-id', 'Chào bạn')).toBe(false); // consumed
     expect(sender.isOwnEcho('5', 'staff-id', 'Dạ em là cán bộ')).toBe(false);
+  });
+
+  it('takes a non-text own message right after a send for its echo (a link card), but not plain text or one much later', async () => {
+    const { clock, sender } = await setup({ echoFollowMs: 30_000 });
+    await sender.send('u:5', text('Nộp tại https://dichvucong.gov.vn'));
+    expect(sender.isOwnEcho('5', 'card-1', 'dichvucong.gov.vn https://dichvucong.gov.vn', { msgType: 'chat.recommended' })).toBe(true);
+    expect(sender.isOwnEcho('5', 'staff-1', 'Dạ em gửi link', { msgType: 'webchat' })).toBe(false);
+    expect(sender.isOwnEcho('6', 'card-2', 'x', { msgType: 'chat.recommended' })).toBe(false); // another thread
+    await clock.advance(31_000);
+    expect(sender.isOwnEcho('5', 'card-3', 'x', { msgType: 'chat.recommended' })).toBe(false);
   });
 });
