@@ -12,13 +12,15 @@ export interface CuePhrase {
   text: string;
   folded: string[];
   accented: (string | null)[];
+  /** Matches only tokens typed with exactly these accents (never unaccented typing). */
+  strict?: boolean;
 }
 
 /** Compiles a phrase as written in a YAML list. */
-export function compilePhrase(text: string): CuePhrase {
+export function compilePhrase(text: string, strict = false): CuePhrase {
   const canon = canonicalize(text).split(' ').filter(Boolean);
   const folded = foldTokens(canon.join(' '));
-  return { text, folded, accented: canon.map((w) => (fold(w) === w ? null : w)) };
+  return { text, folded, accented: canon.map((w) => (fold(w) === w ? null : w)), strict };
 }
 
 /**
@@ -31,7 +33,10 @@ export function matchesAt(tokens: readonly string[], accents: readonly (string |
   for (let k = 0; k < p.folded.length; k++) {
     if (tokens[i + k] !== p.folded[k]) return false;
     const typed = accents[i + k] ?? null;
-    if (typed === null) continue;
+    if (typed === null) {
+      if (p.strict && p.accented[k] !== null) return false;
+      continue;
+    }
     if (p.accented[k] !== typed) return false;
   }
   return true;
@@ -46,4 +51,24 @@ export function findPhrases(tokens: readonly string[], accents: readonly (string
     });
   }
   return out;
+}
+
+/**
+ * Positions of tokens that are not part of a filler phrase (longest filler first), with
+ * fillers matched accent-aware: "cần" is a filler, the "căn" of "căn cước" is not.
+ */
+export function contentMask(tokens: readonly string[], accents: readonly (string | null)[], fillers: readonly CuePhrase[]): boolean[] {
+  const keep = tokens.map(() => true);
+  let i = 0;
+  outer: while (i < tokens.length) {
+    for (const f of fillers) {
+      if (f.folded[0] === tokens[i] && matchesAt(tokens, accents, i, f)) {
+        for (let k = 0; k < f.folded.length; k++) keep[i + k] = false;
+        i += f.folded.length;
+        continue outer;
+      }
+    }
+    i++;
+  }
+  return keep;
 }

@@ -55,24 +55,23 @@ const abbreviationsSchema = z
       )
       .default([]),
     fillers: z.array(phrase).default([]),
+    stopwords: z.array(phrase).default([]),
     abuse: z.array(phrase).default([]),
   })
   .strict();
 
+const cueSchema = z
+  .object({
+    means: z.array(phrase).min(1),
+    cues: z.array(phrase).min(1),
+    unless: z.array(phrase).default([]),
+  })
+  .strict();
 const variantsSchema = z
   .object({
     version: z.literal(1),
-    variants: z
-      .array(
-        z
-          .object({
-            means: z.array(phrase).min(1),
-            cues: z.array(phrase).min(1),
-            unless: z.array(phrase).default([]),
-          })
-          .strict(),
-      )
-      .default([]),
+    variants: z.array(cueSchema).default([]),
+    terms: z.array(cueSchema).default([]),
   })
   .strict();
 
@@ -81,11 +80,13 @@ const variantsSchema = z
  * imply it ("bị móc túi", "chồng người Hàn"), from `intents/variants.yaml`.
  */
 export interface VariantCue {
-  /** Words the variants' names use, as folded token arrays. */
-  means: string[][];
+  /** Words the variants' names use. */
+  means: CuePhrase[];
   cues: CuePhrase[];
-  /** A cue inside one of these phrases does not count ("quốc tịch Việt Nam"). */
+  /** A message holding one of these phrases does not imply it ("nhập quốc tịch" stories involve foreigners anyway). */
   unless: CuePhrase[];
+  /** `variant`: a life event selecting a variant; `term`: an everyday word for an official one. */
+  kind: 'variant' | 'term';
 }
 
 const examplesSchema = z
@@ -100,6 +101,8 @@ export interface IntentData {
   lexicon: Lexicon;
   /** Filler phrases as folded token arrays, longest first. */
   fillers: string[][];
+  /** The same fillers with their accents, plus the stopwords that count only when typed with accents; longest first. */
+  fillerPhrases: CuePhrase[];
   /** Abusive words/phrases (accent-aware), answered with a short polite reply. */
   abuse: CuePhrase[];
   /** Life events → the procedure variant they select. */
@@ -117,6 +120,7 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
   const issues: KnowledgeIssue[] = [];
   let lexicon: Lexicon | null = null;
   let fillers: string[][] = [];
+  let fillerPhrases: CuePhrase[] = [];
   let abuse: CuePhrase[] = [];
   let variants: VariantCue[] = [];
   const abbrPath = join(dir, 'abbreviations.yaml');
@@ -145,7 +149,8 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
       }));
       lexicon = { abbreviations, rules };
       fillers = v.fillers.map(foldPhrase).sort((a, b) => b.length - a.length);
-      abuse = v.abuse.map(compilePhrase);
+      fillerPhrases = [...v.fillers.map((f) => compilePhrase(f)), ...v.stopwords.map((f) => compilePhrase(f, true))].sort((a, b) => b.folded.length - a.folded.length);
+      abuse = v.abuse.map((p) => compilePhrase(p));
     }
   }
   const varPath = join(dir, 'variants.yaml');
@@ -154,11 +159,14 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
     const r = zodIssues(vr.file, variantsSchema, vr.data);
     issues.push(...r.issues);
     if (r.ok) {
-      variants = (r.value as z.infer<typeof variantsSchema>).variants.map((v) => ({
-        means: v.means.map(foldPhrase),
-        cues: v.cues.map(compilePhrase),
-        unless: v.unless.map(compilePhrase),
-      }));
+      const value = r.value as z.infer<typeof variantsSchema>;
+      const compile = (kind: 'variant' | 'term') => (v: z.infer<typeof cueSchema>): VariantCue => ({
+        means: v.means.map((p) => compilePhrase(p)),
+        cues: v.cues.map((p) => compilePhrase(p)),
+        unless: v.unless.map((p) => compilePhrase(p)),
+        kind,
+      });
+      variants = [...value.variants.map(compile('variant')), ...value.terms.map(compile('term'))];
     }
   }
   const examples = new Map<IntentId, string[]>();
@@ -191,5 +199,5 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
     }
   }
   if (issues.some((i) => i.severity === 'error') || !lexicon) return { data: null, issues };
-  return { data: { lexicon, fillers, abuse, variants, examples }, issues };
+  return { data: { lexicon, fillers, fillerPhrases, abuse, variants, examples }, issues };
 }

@@ -15,6 +15,8 @@ export interface IndexPhrase {
   tokens: string[];
   /** Multiplier: names and aliases 1, keywords less. */
   weight: number;
+  /** The accented form of each token as the knowledge writes it ("tử", "tự"), when known. */
+  accents?: (string | null)[];
 }
 
 export interface IndexEntry {
@@ -57,9 +59,13 @@ export interface Scoring {
   k: number;
 }
 /** Procedures: long messages and long official names, so the message's share weighs more. */
-export const PROCEDURE_SCORING: Scoring = { mode: 'geometric', a: 0.3, k: 10 };
+export const PROCEDURE_SCORING: Scoring = { mode: 'geometric', a: 0.5, k: 10 };
 /** FAQ topics: short questions against short phrases. */
 export const FAQ_SCORING: Readonly<Scoring> = Object.freeze({ mode: 'linear', a: 0.45, k: 0 });
+/** Names longer than this many words have their missing words discounted… */
+const LONG_NAME_WORDS = 4;
+/** …down to this share of their weight. */
+const LONG_NAME_FLOOR = 0.4;
 /** IDF mass of a typical three-word name (unigrams and pairs): fully named, it covers 1. */
 const REFERENCE_MASS = 30;
 
@@ -84,6 +90,8 @@ interface CompiledPhrase {
   unigrams: string[];
   mass: number;
   weight: number;
+  /** Accented form of a term when the phrase writes it with accents (words and `a_b` pairs). */
+  accents: Map<string, string> | null;
 }
 
 /** Postings read per query at most (after the first term): bounds the cost on large bases. */
@@ -131,7 +139,15 @@ export class PhraseIndex {
         // Postings for syllables and syllable pairs: pairs ("ho_khau") are rare and specific,
         // so candidates are found without touching the long lists of common syllables.
         const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
-        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight });
+        let accents: Map<string, string> | null = null;
+        if (p.accents) {
+          accents = new Map();
+          p.tokens.forEach((t, k) => {
+            const a = p.accents?.[k];
+            if (a) accents?.set(t, a);
+          });
+        }
+        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight, accents });
         (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
         for (const t of all) {
@@ -176,7 +192,15 @@ export class PhraseIndex {
    * the other members of the best entries' families, so a variant whose name shares
    * little with the message is still weighed.
    */
-  search(query: readonly string[] | WeightedQuery, limit = 5, expand?: (entry: number) => readonly number[], evidence?: WeakEvidence, softening?: number): RetrievalMatch[] {
+  search(
+    query: readonly string[] | WeightedQuery,
+    limit = 5,
+    expand?: (entry: number) => readonly number[],
+    evidence?: WeakEvidence,
+    softening?: number,
+    /** Share of a message an entry can be expected to explain (long stories: well under 1). */
+    expectedCoverage = 1,
+  ): RetrievalMatch[] {
     const q = weigh(query);
     if (!q.size) return [];
     let qmass = 0;
@@ -223,11 +247,20 @@ export class PhraseIndex {
       }
       cands = [...cands, ...extra];
     }
-    return this.scoreExact(q, qmass, cands, limit, evidence, softening ?? this.scoring.k);
+    return this.scoreExact(q, qmass, cands, limit, evidence, softening ?? this.scoring.k, typedAccents(query), expectedCoverage);
   }
 
   /** Exact scores of the given phrases' entries for a weighted query. */
-  private scoreExact(q: ReadonlyMap<string, number>, qmass: number, cands: readonly number[], limit: number, evidence: WeakEvidence | undefined, k: number): RetrievalMatch[] {
+  private scoreExact(
+    q: ReadonlyMap<string, number>,
+    qmass: number,
+    cands: readonly number[],
+    limit: number,
+    evidence: WeakEvidence | undefined,
+    k: number,
+    typed: ReadonlyMap<string, Set<string>>,
+    expected: number,
+  ): RetrievalMatch[] {
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
     const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string> }>();
@@ -237,15 +270,18 @@ export class PhraseIndex {
       const matched: string[] = [];
       for (const t of p.terms) {
         const w = q.get(t);
-        if (w === undefined) continue;
+        if (w === undefined || accentClash(typed, p, t)) continue;
         m += this.idf(t) * w;
         if (!t.includes('_')) matched.push(t);
       }
       if (!matched.length) continue;
       // How much of the name the message holds, softened for short names: naming three
       // words of a long name is more evidence than naming the two words of a short alias.
-      const cov = (m / p.mass) * p.weight;
-      const soft = (m / (p.mass + k)) * (1 + k / REFERENCE_MASS) * p.weight;
+      // Missing words of a long official name cost less than those of a short one: citizens
+      // never type "giá trị sử dụng … phổ thông" (length normalization, as BM25's b).
+      const lam = Math.min(1, Math.max(LONG_NAME_FLOOR, LONG_NAME_WORDS / p.unigrams.length));
+      const cov = (m / (m + lam * (p.mass - m))) * p.weight;
+      const soft = (m / (m + lam * (p.mass - m) + k)) * (1 + k / REFERENCE_MASS) * p.weight;
       let e = perEntry.get(p.entry);
       if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set() }));
       for (const t of matched) e.explained.add(t);
@@ -269,9 +305,14 @@ export class PhraseIndex {
           described.push(t);
         }
       }
-      const qcov = Math.min(1, explainedMass / (qmass || 1));
+      const qcov = Math.min(1, explainedMass / (qmass || 1) / expected);
       const entry = this.entries[ei] as IndexEntry;
       const prio = (entry.priority / 100) * 0.02;
+      // One common syllable ("sửa", "trợ") shared with a name is a coincidence, not a mention.
+      if (e.explained.size === 1 && this.documentFrequency([...e.explained][0] as string) >= 3) {
+        e.cov *= 0.7;
+        e.soft *= 0.7;
+      }
       out.push({ id: entry.id, index: ei, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
     }
     out.sort((a, b) => b.rank - a.rank);
@@ -289,7 +330,37 @@ export class PhraseIndex {
  * formed inside a segment only), e.g. the message itself and each implied variant phrase.
  */
 export interface WeightedQuery {
-  segments: readonly { tokens: readonly string[]; weights: readonly number[] }[];
+  segments: readonly { tokens: readonly string[]; weights: readonly number[]; accents?: readonly (string | null)[] }[];
+}
+
+/** The accented forms the citizen typed for each folded word of a query (absent when typed without accents). */
+export function typedAccents(query: readonly string[] | WeightedQuery): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  if (Array.isArray(query)) return out;
+  for (const s of (query as WeightedQuery).segments) {
+    s.accents?.forEach((a, i) => {
+      if (!a) return;
+      const t = s.tokens[i] as string;
+      let set = out.get(t);
+      if (!set) out.set(t, (set = new Set()));
+      set.add(a);
+    });
+  }
+  return out;
+}
+
+/**
+ * True when the citizen typed this word only with accents that differ from the phrase's
+ * ("tử" typed, "tự" written): folding made them one key, but they are different words.
+ */
+function accentClash(typed: ReadonlyMap<string, Set<string>>, phrase: CompiledPhrase, term: string): boolean {
+  if (!phrase.accents || !typed.size) return false;
+  const words = term.includes('_') ? term.split('_') : [term];
+  return words.some((w) => {
+    const forms = typed.get(w);
+    const written = phrase.accents?.get(w);
+    return !!forms && !!written && !forms.has(written);
+  });
 }
 
 /** Term → weight (the highest of its occurrences; a pair weighs as its lighter word). */

@@ -19,11 +19,11 @@ import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
 import { describeProcedure } from '../knowledge/describe.ts';
-import { compilePhrase, findPhrases, matchesAt, type CuePhrase } from './cues.ts';
+import { contentMask, findPhrases, matchesAt, type CuePhrase } from './cues.ts';
 import { EvidenceIndex } from './evidence.ts';
 import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
-import { contentPositions, FAQ_SCORING, PROCEDURE_SCORING, PhraseIndex, removeFillers, TypoCorrector, weigh, type IndexEntry, type RetrievalMatch, type WeightedQuery } from './retrieval.ts';
+import { contentPositions, FAQ_SCORING, PROCEDURE_SCORING, PhraseIndex, TypoCorrector, weigh, type IndexEntry, type RetrievalMatch, type WeightedQuery } from './retrieval.ts';
 import { clauseWeights, splitClauses, type Clause } from './story.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
 
@@ -53,6 +53,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   maxOptions: 3,
   /** Weight of the words a life event implies ("bị mất" → "cấp lại") against the words typed. */
   impliedWeight: 0.6,
+  /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
+  termWeight: 0.8,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
   variantEvidence: 0.5,
 });
@@ -184,7 +186,7 @@ export class Understander {
   /** What each procedure's record says about itself (same order as the index). */
   private readonly evidence: EvidenceIndex;
   /** Variant cues with their implied words, fillers removed. */
-  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[] }[];
+  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number }[];
 
   constructor(
     procedures: readonly Procedure[],
@@ -196,6 +198,12 @@ export class Understander {
     this.abuseList = data.abuse;
     this.fillerWords = new Set(data.fillers.filter((f) => f.length === 1).map((f) => f[0] as string));
     const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
+    // Content words of knowledge text: fillers removed accent-aware ("căn" stays, "cần" goes).
+    const content = (text: string) => {
+      const n = normalize(text, data.lexicon);
+      const keep = contentMask(n.tokens, n.accents, data.fillerPhrases);
+      return { all: n.tokens, content: n.tokens.filter((_, i) => keep[i]), accents: n.accents.filter((_, i) => keep[i]) };
+    };
     const learnForms = (text: string, into?: Map<string, Set<string>>) => {
       for (const w of canonicalize(text).split(' ')) {
         const f = fold(w);
@@ -216,11 +224,10 @@ export class Understander {
       for (const ph of procedurePhrases(p)) learnForms(ph.text, this.knowledgeForms);
       if (p.status === 'curated') learnForms(`${p.summary} ${p.steps.join(' ')} ${p.result}`);
       const phrases = procedurePhrases(p).map((ph) => {
-        const all = tok(ph.text);
-        const content = removeFillers(all, data.fillers);
+        const { all, content: words, accents } = content(ph.text);
         // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
-        const weak = content.length === 1 && (content[0] as string).length < 5;
-        return { tokens: content, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name };
+        const weak = words.length === 1 && (words[0] as string).length < 5;
+        return { tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name };
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
@@ -229,7 +236,7 @@ export class Understander {
     }
     this.procIndex = new PhraseIndex(procEntries);
     const procList = [...this.procedures.values()];
-    const famTokens = (text: string) => removeFillers(tok(text), data.fillers);
+    const famTokens = (text: string) => content(text).content;
     this.families = new Families(
       procList.map((p) => ({
         core: famTokens(nameCore(p.name)),
@@ -238,7 +245,12 @@ export class Understander {
       })),
     );
     this.evidence = new EvidenceIndex(procList.length, (i) => describeProcedure(procList[i] as Procedure), (i) => procList[i] as Procedure);
-    this.variantCues = data.variants.map((v) => ({ means: v.means.map((m) => removeFillers(m, data.fillers)).filter((m) => m.length), cues: v.cues, unless: v.unless }));
+    this.variantCues = data.variants.map((v) => ({
+      means: v.means.map((m) => content(m.text).content).filter((m) => m.length),
+      cues: v.cues,
+      unless: v.unless,
+      weight: v.kind === 'term' ? options.termWeight : options.impliedWeight,
+    }));
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
         id: f.id,
@@ -298,7 +310,7 @@ export class Understander {
    * message that appear contiguously in one of its names or aliases. A lone filler
    * ("cần", which folds like "căn") is never masked on its own.
    */
-  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens, focus?: readonly boolean[]): string[] {
+  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens, focus?: readonly boolean[], accents?: readonly (string | null)[]): string[] {
     let grams = this.gramCache.get(procedureId);
     if (!grams) {
       grams = new Set<string>();
@@ -306,7 +318,7 @@ export class Understander {
       if (this.gramCache.size > 2000) this.gramCache.clear();
       this.gramCache.set(procedureId, grams);
     }
-    const content = contentPositions(tokens, this.data.fillers);
+    const content = accents ? contentMask(tokens, accents, this.data.fillerPhrases) : contentPositions(tokens, this.data.fillers);
     const keep: string[] = [];
     let i = 0;
     while (i < tokens.length) {
@@ -360,28 +372,35 @@ export class Understander {
    * weight. `focus` marks the tokens of the clauses that ask (null when all count).
    */
   private query(prep: Prepared): { query: WeightedQuery; content: string[]; focus: boolean[] | null; implied: string[] } {
-    const keep = contentPositions(prep.ret, this.data.fillers);
+    // Fillers are found on the tokens as typed (a hidden "§hỗ" is still part of "hỗ trợ").
+    const keep = contentMask(prep.tokens, prep.accents, this.data.fillerPhrases);
+    // An unaccented filler that forms a known name pair with its neighbour is a name word:
+    // "can cuoc" is "căn cước", not "cần".
+    const t = prep.tokens;
+    for (let i = 0; i < t.length; i++) {
+      if (keep[i] || prep.accents[i]) continue;
+      const pair = (a: number, b: number) => a >= 0 && b < t.length && keep[a === i ? b : a] && this.procIndex.documentFrequency(`${t[a]}_${t[b]}`) > 0;
+      if (pair(i - 1, i) || pair(i, i + 1)) keep[i] = true;
+    }
     const content: string[] = [];
     const weights: number[] = [];
+    const accents: (string | null)[] = [];
     prep.ret.forEach((t, i) => {
       if (!keep[i]) return;
       content.push(t);
       weights.push(prep.weights[i] ?? 1);
+      accents.push(prep.accents[i] ?? null);
     });
-    const segments: { tokens: string[]; weights: number[] }[] = [{ tokens: content, weights }];
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[] }[] = [{ tokens: content, weights, accents }];
     const implied: string[] = [];
     for (const v of this.variantCues) {
+      // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
+      if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
       let w = 0;
-      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
-        const inside = v.unless.some((u) => {
-          for (let s = Math.max(0, m.start - u.folded.length + 1); s <= m.start; s++) if (matchesAt(prep.tokens, prep.accents, s, u) && s + u.folded.length >= m.end) return true;
-          return false;
-        });
-        if (!inside) w = Math.max(w, prep.weights[m.start] ?? 1);
-      }
+      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) w = Math.max(w, prep.weights[m.start] ?? 1);
       if (!w) continue;
       for (const means of v.means) {
-        segments.push({ tokens: means, weights: means.map(() => w * this.options.impliedWeight) });
+        segments.push({ tokens: means, weights: means.map(() => w * v.weight) });
         implied.push(means.join(' '));
       }
     }
@@ -395,6 +414,15 @@ export class Understander {
    */
   private softening(content: readonly string[]): number {
     return PROCEDURE_SCORING.k * Math.min(1, Math.max(0, content.length - 4) / 8);
+  }
+
+  /**
+   * The share of a message one procedure can be expected to explain: all of a short
+   * question, a third of a long story (the rest is background no name explains).
+   */
+  private expectedCoverage(content: readonly string[]): number {
+    const n = content.length;
+    return n <= 6 ? 1 : Math.max(0.35, 1 - ((n - 6) / 14) * 0.65);
   }
 
   /**
@@ -413,7 +441,14 @@ export class Understander {
         const head = byIndex.get(h);
         if (!head) continue;
         const qual = this.families.qualifier(v.index, h);
-        if (!qual.length) continue;
+        if (!qual.length) {
+          // Another level's copy of a curated entry ("(thực hiện tại cấp tỉnh)") never outranks it.
+          if (this.procedures.get(head.id)?.status === 'curated' && v.rank >= head.rank) {
+            v.rank = head.rank - 0.01;
+            v.score = Math.min(v.score, head.score - 0.01);
+          }
+          continue;
+        }
         // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
         // "bị mất", not by the "lái" of "bằng lái".
         let have = 0;
@@ -431,12 +466,16 @@ export class Understander {
         }
         const evidence = all ? have / all : 0;
         if (evidence < this.options.variantEvidence) continue;
+        // The head is named; the variant is the head with the case the message tells.
         const lift = 0.02 + 0.05 * evidence;
+        if ((v.variantEvidence ?? 0) < evidence) {
+          v.variantOf = head.id;
+          v.variantEvidence = round(evidence);
+        }
+        v.coverage = Math.max(v.coverage, head.coverage);
         if (head.rank + lift > v.rank) {
           v.rank = head.rank + lift;
           v.score = Math.max(v.score, head.score + lift);
-          v.variantOf = head.id;
-          v.variantEvidence = round(evidence);
         }
       }
     }
@@ -502,9 +541,9 @@ export class Understander {
     const prep = this.prepare(text);
     const { tokens, cls, ret } = prep;
     const { query, content, focus, implied } = this.query(prep);
-    const procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content)), query).slice(0, 6);
+    const procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
-    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined) : clsFocus;
+    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
     const u = this.understand(text);
     return {
@@ -570,7 +609,7 @@ export class Understander {
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
 
     const { query, content, focus } = this.query(prep);
-    let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content)), query).slice(0, 6);
+    let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
@@ -598,7 +637,7 @@ export class Understander {
     const full = this.classifier.classify(clsFocus.length ? clsFocus : cls);
     const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
 
-    const residual = top ? this.maskProcedure(ret, top.id, cls, focus ?? undefined) : clsFocus.length ? clsFocus : cls;
+    const residual = top ? this.maskProcedure(ret, top.id, cls, focus ?? undefined, prep.accents) : clsFocus.length ? clsFocus : cls;
     const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
