@@ -50,6 +50,19 @@ export interface RetrievalMatch {
   variantEvidence?: number;
 }
 
+/**
+ * Missing words of a long official name cost less than those of a short one: citizens
+ * never type "giá trị sử dụng … phổ thông" (length normalization, as BM25's b).
+ */
+function lengthDiscount(p: CompiledPhrase): number {
+  return Math.min(1, Math.max(LONG_NAME_FLOOR, LONG_NAME_WORDS / p.unigrams.length));
+}
+
+/** Share of a phrase the message holds (matched IDF mass m), long names discounted. */
+function normalizedCoverage(m: number, p: CompiledPhrase): number {
+  return (m / (m + lengthDiscount(p) * (p.mass - m) || 1)) * p.weight;
+}
+
 /** Tuning knobs of the entry score. */
 export interface Scoring {
   /** `linear`: cov·(1−a+a·qcov); `geometric`: cov^(1−a)·qcov^a. */
@@ -229,12 +242,20 @@ export class PhraseIndex {
     let cands = touched;
     if (touched.length > EXACT_CANDIDATES) {
       cands = touched
-        .map((pid) => ({ pid, s: ((acc[pid] as number) / (this.phrases[pid] as CompiledPhrase).mass) * (this.phrases[pid] as CompiledPhrase).weight }))
+        .map((pid) => ({ pid, s: normalizedCoverage(acc[pid] as number, this.phrases[pid] as CompiledPhrase) }))
         .sort((a, b) => b.s - a.s)
         .slice(0, EXACT_CANDIDATES)
         .map((x) => x.pid);
     }
     for (const pid of touched) acc[pid] = 0;
+    // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
+    {
+      const entries = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
+      const have = new Set(cands);
+      const more: number[] = [];
+      for (const ei of entries) for (const pid of this.entryPhrases[ei] ?? []) if (!have.has(pid)) more.push(pid);
+      cands = [...cands, ...more];
+    }
     if (expand) {
       const seen = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
       const extra: number[] = [];
@@ -279,9 +300,8 @@ export class PhraseIndex {
       // words of a long name is more evidence than naming the two words of a short alias.
       // Missing words of a long official name cost less than those of a short one: citizens
       // never type "giá trị sử dụng … phổ thông" (length normalization, as BM25's b).
-      const lam = Math.min(1, Math.max(LONG_NAME_FLOOR, LONG_NAME_WORDS / p.unigrams.length));
-      const cov = (m / (m + lam * (p.mass - m))) * p.weight;
-      const soft = (m / (m + lam * (p.mass - m) + k)) * (1 + k / REFERENCE_MASS) * p.weight;
+      const cov = normalizedCoverage(m, p);
+      const soft = (m / (m + lengthDiscount(p) * (p.mass - m) + k)) * (1 + k / REFERENCE_MASS) * p.weight;
       let e = perEntry.get(p.entry);
       if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set() }));
       for (const t of matched) e.explained.add(t);

@@ -51,6 +51,10 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
   socialMin: 0.45,
   maxOptions: 3,
+  /** A second aspect asked in its own part of the message ("… và nộp ở đâu") needs this probability there. */
+  secondAspectMin: 0.6,
+  /** Variants of a family offered beside the common one. */
+  maxVariants: 3,
   /** Weight of the words a life event implies ("bị mất" → "cấp lại") against the words typed. */
   impliedWeight: 0.6,
   /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
@@ -181,6 +185,8 @@ export class Understander {
   readonly abuseList: CuePhrase[];
   /** Folded abusive words that are also ordinary words once folded ("đĩ"/"đi", "đéo"/"đeo"). */
   private readonly ambiguousAbuse = new Set<string>();
+  /** Procedure ids by index position. */
+  private readonly procIds: string[];
   /** Families of procedures derived from their names (same order as the index). */
   private readonly families: Families;
   /** What each procedure's record says about itself (same order as the index). */
@@ -236,6 +242,7 @@ export class Understander {
     }
     this.procIndex = new PhraseIndex(procEntries);
     const procList = [...this.procedures.values()];
+    this.procIds = procList.map((p) => p.id);
     const famTokens = (text: string) => content(text).content;
     this.families = new Families(
       procList.map((p) => ({
@@ -417,6 +424,57 @@ export class Understander {
   }
 
   /**
+   * Other aspects asked in the same message ("cần giấy tờ gì và nộp ở đâu"): each needs
+   * a cue of its own, as the chosen one does.
+   */
+  private otherAspects(residuals: readonly (readonly string[])[], chosen: Aspect): Aspect[] {
+    // Each clause, and each part joined by "và", "với", "còn", "hay", "thêm", is classified on its own.
+    const parts: string[][] = [];
+    for (const r of residuals) {
+      parts.push([]);
+      for (const t of r) {
+        if (ASPECT_JOINERS.has(t)) parts.push([]);
+        else (parts[parts.length - 1] as string[]).push(t);
+      }
+    }
+    if (parts.length < 2) return [];
+    const out: Aspect[] = [];
+    for (const part of parts) {
+      if (part.length < 2) continue;
+      const best = this.classifier.classify(part, ASPECTS).ranked[0];
+      const a = best?.label as Aspect | undefined;
+      if (!a || a === chosen || a === 'procedure.overview' || out.includes(a) || (best?.p ?? 0) < this.options.secondAspectMin) continue;
+      // A second question needs a two-word cue of its own ("ở đâu", "bao lâu", "giấy tờ").
+      const pairs = part.slice(1).map((t, i) => [part[i] as string, t]).filter((pr) => !NOT_CUE_PAIRS.has(pr.join(' ')));
+      if (pairs.some((pr) => this.classifier.distinctive(pr, a, ASPECTS.filter((x) => x !== a), this.options.aspectCueRatio, true))) out.push(a);
+    }
+    return out;
+  }
+
+  /** The words of each clause once the procedure's own words are masked. */
+  private clauseResiduals(prep: Prepared, procedureId: string): string[][] {
+    const out: string[][] = [];
+    let at = 0;
+    for (const c of prep.clauses) {
+      const n = c.norm.tokens.length;
+      out.push(this.maskProcedure(prep.ret.slice(at, at + n), procedureId, prep.cls.slice(at, at + n), undefined, prep.accents.slice(at, at + n)));
+      at += n;
+    }
+    return out;
+  }
+
+  /**
+   * Variants of the chosen procedure that differ for a citizen, when the message did not
+   * name one: the ones retrieval weighed first, then the family's shortest names.
+   */
+  private variantsOf(top: RetrievalMatch, procs: readonly RetrievalMatch[]): string[] {
+    const ids = this.families.variants(top.index).map((i) => this.procIds[i] as string);
+    if (!ids.length) return [];
+    const seen = new Set(procs.map((p) => p.id));
+    return [...ids.filter((id) => seen.has(id)), ...ids.filter((id) => !seen.has(id))].slice(0, this.options.maxVariants);
+  }
+
+  /**
    * The share of a message one procedure can be expected to explain: all of a short
    * question, a third of a long story (the rest is background no name explains).
    */
@@ -499,10 +557,11 @@ export class Understander {
 
   /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
+    const ratio = this.options.aspectCueRatio;
     const cues = tokens.filter((t) => !NOT_CUES.has(t));
     const pairs = tokens.slice(1).map((t, i) => `${tokens[i]} ${t}`).filter((p) => !NOT_CUE_PAIRS.has(p));
     const others = ASPECTS.filter((x) => x !== aspect);
-    return this.classifier.distinctive(cues, aspect, others, this.options.aspectCueRatio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, this.options.aspectCueRatio, true));
+    return this.classifier.distinctive(cues, aspect, others, ratio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, ratio, true));
   }
 
   private correct(tokens: string[], accents: readonly (string | null)[]): { tokens: string[]; unknown: number } {
@@ -703,6 +762,8 @@ export class Understander {
         alternatives: alternatives(procs.slice(clarify ? 0 : 1)),
         clarify,
         entities: base.entities,
+        aspects: this.otherAspects(this.clauseResiduals(prep, top.id), aspect),
+        variants: top.variantOf ? [] : this.variantsOf(top, procs),
       };
     }
 
@@ -766,6 +827,9 @@ export class Understander {
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
 }
+
+/** Words that join two questions in one message ("giấy tờ gì và nộp ở đâu"). */
+const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
 
 /** Folded forms of abusive words that are everyday words too ("đi", "đeo", "cụt"). */
 const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
