@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
 import { Understander } from '../intents/understand.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge, type KnowledgeIssue } from '../knowledge/load.ts';
-import { mergeNational } from '../knowledge/national.ts';
+import { mergeNational, nationalDataDate } from '../knowledge/national.ts';
 import { readNationalFileLazy } from '../knowledge/national-lazy.ts';
 import type { Procedure } from '../knowledge/schema.ts';
 import type { Config } from './config.ts';
@@ -32,6 +32,8 @@ export interface KnowledgeSource {
   knowledgeDir?: string;
   intentsDir?: string;
   nationalFile?: string;
+  /** NATIONAL_DATA_DATE: when the national file's data were captured. */
+  nationalDataDate?: string;
   maxAgeDays?: number;
 }
 
@@ -43,15 +45,19 @@ export class KnowledgeLoadError extends Error {
   }
 }
 
-const nationalCache = new Map<string, { mtimeMs: number; procedures: Procedure[] }>();
+const nationalCache = new Map<string, { mtimeMs: number; date: string; procedures: Procedure[] }>();
 
-/** The national file is large and rarely changes: re-read it only when its mtime does. */
-function cachedNational(path: string): Procedure[] {
+/**
+ * The national file is large and rarely changes: re-read it only when its mtime (or its
+ * date) does. Its records are dated when their data were captured, never when loaded.
+ */
+function cachedNational(path: string, src: KnowledgeSource): Procedure[] {
   const mtimeMs = statSync(path).mtimeMs;
+  const { date } = nationalDataDate(path, { configured: src.nationalDataDate, knowledgeDir: src.knowledgeDir ?? DEFAULT_KNOWLEDGE_DIR });
   const hit = nationalCache.get(path);
-  if (hit && hit.mtimeMs === mtimeMs) return hit.procedures;
-  const procedures = readNationalFileLazy(path).procedures;
-  nationalCache.set(path, { mtimeMs, procedures });
+  if (hit && hit.mtimeMs === mtimeMs && hit.date === date) return hit.procedures;
+  const procedures = readNationalFileLazy(path, date).procedures;
+  nationalCache.set(path, { mtimeMs, date, procedures });
   return procedures;
 }
 
@@ -62,7 +68,7 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
   const ir = loadIntentData(src.intentsDir ?? DEFAULT_INTENTS_DIR);
   if (!kr.knowledge || !ir.data) throw new KnowledgeLoadError([...kr.issues, ...ir.issues]);
   let imported = national;
-  if (!imported && src.nationalFile) imported = cachedNational(src.nationalFile);
+  if (!imported && src.nationalFile) imported = cachedNational(src.nationalFile, src);
   const procedures = imported ? mergeNational(kr.knowledge.procedures, imported) : kr.knowledge.procedures;
   const understander = new Understander(procedures, kr.knowledge.faqs, ir.data as IntentData);
   return {
@@ -123,7 +129,7 @@ export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledg
 export function createAssistant(config: Config, overrides: AssistantOverrides = {}): AssistantParts {
   const holder =
     overrides.holder ??
-    new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
+    new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, nationalDataDate: config.NATIONAL_DATA_DATE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
   const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000, overrides.now);
   const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
   // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.

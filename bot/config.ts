@@ -40,6 +40,12 @@ export const configSchema = z.object({
   KNOWLEDGE_DIR: optional,
   /** Extra national records (JSON lines of the portal shape) loaded beside the bundled knowledge. */
   NATIONAL_FILE: optional,
+  /** When the national file's data were captured (YYYY-MM-DD); default: knowledge/national-data.yaml, then the file's modification date. */
+  NATIONAL_DATA_DATE: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.trim() ? v.trim() : undefined))
+    .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'NATIONAL_DATA_DATE must be YYYY-MM-DD').optional()),
   /** Where the assistant keeps its files (tickets, review inbox, dossier database, Zalo credentials). */
   DATA_DIR: z.string().default('var'),
   KB_MAX_AGE_DAYS: int(365),

@@ -18,6 +18,8 @@ export interface ReviewLine {
   reason: 'unmatched' | 'low-confidence' | 'clarify' | 'unhelpful';
   intent: string;
   procedure: string | null;
+  /** The FAQ entry rated unhelpful (absent for other lines). */
+  faq?: string;
   confidence: number;
   text: string;
 }
@@ -53,6 +55,7 @@ export class JsonlReviewSink implements ReviewSink {
       reason: item.reason,
       intent: String(item.intent),
       procedure: item.procedure ?? null,
+      ...(item.faq ? { faq: item.faq } : {}),
       confidence: Math.round((Number(item.confidence) || 0) * 1000) / 1000,
       text: reviewText(item.text),
     };

@@ -19,7 +19,7 @@ import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
 import { describeProcedure } from '../knowledge/describe.ts';
-import { contentMask, findPhrases, matchesAt, type CuePhrase } from './cues.ts';
+import { contentMask, findPhrases, type CuePhrase } from './cues.ts';
 import { EvidenceIndex } from './evidence.ts';
 import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, parse as parseYaml } from 'yaml';
 import { fold } from '../intents/normalize.ts';
-import { NATIONAL_SECTIONS, SECTION_LABELS, importRecord, type ImportResult, type NationalRecord, type NationalSection, type ParseQuality } from './national.ts';
+import { NATIONAL_SECTIONS, SECTION_LABELS, importRecord, nationalDataDate, type ImportResult, type NationalDateSource, NATIONAL_PROVENANCE_FILE, type NationalRecord, type NationalSection, type ParseQuality } from './national.ts';
 import { procedureSchema, type Channel, type Procedure } from './schema.ts';
 import { PRINT, checkYamlText, scanProcedureFiles, writeFileAtomic, type ProcedureFileInfo } from './staff-files.ts';
 import type { KnowledgeIssue } from './load.ts';
@@ -29,8 +29,12 @@ export interface ImportNationalOptions {
   fields?: string[];
   /** Overwrite files an earlier import wrote that are still `needs-review`. */
   update?: boolean;
-  /** ISO date written as lastVerified. */
-  today?: string;
+  /** When the records' data are from (written as lastVerified); default `nationalDataDate` of the file. */
+  dataDate?: string;
+  /** NATIONAL_DATA_DATE, when the operator set it. */
+  configuredDate?: string;
+  /** The knowledge folder whose `national-data.yaml` may date the file. */
+  knowledgeDir?: string;
 }
 
 /** What happened to one record. */
@@ -48,6 +52,8 @@ export interface RecordReport {
 }
 
 export interface ImportNationalReport {
+  /** The date written as lastVerified, and where it came from. */
+  dataDate: { date: string; from: NationalDateSource };
   /** Non-empty lines in the file. */
   lines: number;
   /** Lines that are not JSON objects or lack a usable code/name. */
@@ -60,15 +66,15 @@ export interface ImportNationalReport {
   records: RecordReport[];
 }
 
-const HEADER = (code: string, today: string) =>
+const HEADER = (code: string, dataDate: string) =>
   [
-    ` NHẬP TỰ ĐỘNG từ Cổng Dịch vụ công quốc gia (thủ tục ${code}) ngày ${today}.`,
+    ` NHẬP TỰ ĐỘNG từ Cổng Dịch vụ công quốc gia (thủ tục ${code}); dữ liệu ngày ${dataDate}.`,
     ' CẦN RÀ SOÁT: đọc lại từng mục, đối chiếu với Cổng và quy định của tỉnh,',
     ' thêm tên gọi khác (aliases), sửa xong đổi "status: needs-review" thành "status: curated".',
   ].join('\n');
 
 /** Renders one imported procedure as YAML with review comments; starts with `version: 1`. */
-export function procedureYaml(r: ImportResult, today: string): string {
+export function procedureYaml(r: ImportResult, dataDate: string): string {
   const doc = new Document(r.procedure);
   const comments: Partial<Record<string, string[]>> = {};
   const flagged = (key: NationalSection, text: string) => ((comments[key] ??= []).push(text));
@@ -78,7 +84,7 @@ export function procedureYaml(r: ImportResult, today: string): string {
     if (s === 'failed') flagged(key, `⚠ ${SECTION_LABELS[key]}: không tách được; dòng dưới chỉ là lời nhắn tạm, hãy chép từ Cổng.`);
     if (s === 'partial') flagged(key, `⚠ ${SECTION_LABELS[key]}: chỉ tách được một phần, kiểm tra với Cổng.`);
   }
-  const header = [HEADER(r.procedure.id, today)];
+  const header = [HEADER(r.procedure.id, dataDate)];
   if (r.problems.length) header.push(' Chưa tách được đầy đủ:', ...r.problems.map((p) => `   - ${p}`));
   if (r.notes.length) header.push(' Cần kiểm tra:', ...r.notes.map((n) => `   - ${n}`));
   const root = doc.contents;
@@ -124,9 +130,11 @@ function compareWithCurated(national: Procedure, curatedPath: string): string[] 
 
 /** Imports national records into YAML files; never throws for bad records, only for an unreadable input file. */
 export function importNational(opts: ImportNationalOptions): ImportNationalReport {
-  const today = opts.today ?? new Date().toISOString().slice(0, 10);
+  const dated = opts.dataDate ? { date: opts.dataDate, from: 'configured' as const } : nationalDataDate(opts.file, { configured: opts.configuredDate, knowledgeDir: opts.knowledgeDir });
+  const dataDate = dated.date;
   const outDir = resolve(opts.outDir);
   const report: ImportNationalReport = {
+    dataDate: dated,
     lines: 0,
     unreadable: 0,
     selected: 0,
@@ -156,7 +164,7 @@ export function importNational(opts: ImportNationalOptions): ImportNationalRepor
     }
     if (codes.size && !codes.has(String(rec.ma_thu_tuc ?? '').trim())) continue;
     if (!fieldMatches(String(rec.linh_vuc ?? ''), fields)) continue;
-    const r = importRecord(rec, today);
+    const r = importRecord(rec, dataDate);
     if (!r) {
       report.unreadable++;
       continue;
@@ -185,7 +193,7 @@ export function importNational(opts: ImportNationalOptions): ImportNationalRepor
       } else entry.outcome = 'updated';
     }
     if (entry.outcome === 'written' || entry.outcome === 'updated') {
-      const text = procedureYaml(r, today);
+      const text = procedureYaml(r, dataDate);
       const issues = checkYamlText(text, rel, procedureSchema).filter((i) => i.severity === 'error');
       if (issues.length) {
         entry.outcome = 'invalid';
@@ -223,7 +231,9 @@ export function formatImportReport(r: ImportNationalReport, opts: { verbose?: bo
   if (out.length) out.push('');
   const s = r.sections;
   const sec = (k: NationalSection) => `${SECTION_LABELS[k]}: ${s[k].ok} đủ, ${s[k].partial} một phần, ${s[k].missing} Cổng không có, ${s[k].failed} không tách được`;
+  const from = { configured: 'theo biến NATIONAL_DATA_DATE', provenance: `theo bảng ${NATIONAL_PROVENANCE_FILE}`, file: 'theo ngày sửa tệp — đặt NATIONAL_DATA_DATE nếu biết ngày thu thập' }[r.dataDate.from];
   out.push(
+    `Ngày dữ liệu ghi vào các tệp: ${r.dataDate.date} (${from}).`,
     `Đọc ${r.lines} dòng; ${r.unreadable} dòng không đọc được (không phải bản ghi hoặc thiếu mã/tên); ${r.selected} thủ tục được chọn.`,
     `Kết quả tách: ${r.quality.full} đầy đủ, ${r.quality.partial} một phần, ${r.quality.none + r.unreadable} không tách được.`,
     ...NATIONAL_SECTIONS.map((k) => `  ${sec(k)}`),

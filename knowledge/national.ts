@@ -12,7 +12,10 @@
  * Problem and note strings are Vietnamese: they end up in YAML comments and in the
  * import report that knowledge-base staff read.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { NATIONAL_CODE, type Channel, type ChannelMethod, type DocumentGroup, type DocumentItem, type LegalBasis, type Procedure } from './schema.ts';
 
 /** The crawler's field names, all optional because real lines miss some. */
@@ -110,11 +113,11 @@ const DISTRICT_RULES: [RegExp, string][] = [
   [/(phòng[^\n.]{0,40}?|công an|chi nhánh[^\n.]{0,40}?)\s+(?:cấp\s+)?(?:huyện|quận|thị xã)\b/giu, '$1 cấp xã'],
   [/\bcấp huyện\b/giu, 'cấp xã'],
 ];
-const HOUSEHOLD_BOOK = /sổ hộ khẩu|sổ tạm trú/giu;
 
 /**
- * Removes references to the abolished district level (since 1 July 2025) and the old
- * household books, counting what it changed so the report can ask staff to check.
+ * Removes references to the abolished district level (since 1 July 2025), counting what
+ * it changed so the report can ask staff to check. Never applied to legal titles: a
+ * title is quoted as the text was issued.
  */
 function modernize(s: string, notes?: string[]): string {
   let out = s;
@@ -125,14 +128,41 @@ function modernize(s: string, notes?: string[]): string {
       return to.replace('$1', String(m[1] ?? ''));
     });
   }
-  let books = 0;
-  out = out.replace(HOUSEHOLD_BOOK, () => {
-    books++;
-    return 'thông tin cư trú';
-  });
   if (notes && district) notes.push('Đã đổi "cấp huyện/quận" thành "cấp xã" (không còn cấp huyện từ 01/7/2025): kiểm tra cơ quan đúng.');
-  if (notes && books) notes.push('Đã đổi "sổ hộ khẩu/sổ tạm trú" thành "thông tin cư trú": kiểm tra lại câu.');
   return out;
+}
+
+/** Household books, one or a list of them ("sổ hộ khẩu, sổ tạm trú"): no longer issued or asked for since 2023. */
+const HOUSEHOLD_BOOKS = /(?:sổ hộ khẩu|sổ tạm trú)(?:\s*(?:,|\/|hoặc|và)\s*(?:sổ hộ khẩu|sổ tạm trú))*/giu;
+/**
+ * The identity card (chứng minh nhân dân) could be used only until 31/12/2024 (Luật Căn
+ * cước 2023, Điều 46); the card people hold now is the thẻ căn cước.
+ */
+const IDENTITY_CARD = /(?:giấy\s+)?(?:chứng minh (?:thư )?nhân dân|CMTND|CMND)/giu;
+/** What the rewrites may leave twice in a row ("thẻ căn cước/thẻ căn cước"). */
+const REPEATED_PAPER = /(thẻ căn cước|thông tin cư trú)(?:\s*(?:,|\/|hoặc|và)\s*\1)+/giu;
+
+function sameCase(found: string, to: string): string {
+  return /^\p{Lu}/u.test(found) ? to.charAt(0).toUpperCase() + to.slice(1) : to;
+}
+
+/**
+ * Papers a citizen can no longer be asked for, in what a citizen reads (document items,
+ * steps, conditions): the identity card becomes the căn cước; in document items the
+ * household books become residence information. Repeats the rewrite makes are merged.
+ */
+function currentPapers(s: string, notes: string[], opts: { householdBooks: boolean }): string {
+  let out = s.replace(IDENTITY_CARD, (m) => {
+    notes.push('Đã đổi "chứng minh nhân dân" thành "thẻ căn cước" (chứng minh nhân dân hết giá trị từ 01/01/2025): kiểm tra lại câu.');
+    return sameCase(m, 'thẻ căn cước');
+  });
+  if (opts.householdBooks) {
+    out = out.replace(HOUSEHOLD_BOOKS, (m) => {
+      notes.push('Đã đổi "sổ hộ khẩu/sổ tạm trú" thành "thông tin cư trú": kiểm tra lại câu.');
+      return sameCase(m, 'thông tin cư trú');
+    });
+  }
+  return out.replace(REPEATED_PAPER, '$1');
 }
 
 function dedupeNotes(notes: string[]): string[] {
@@ -195,18 +225,19 @@ function rowAt(body: string, pos: number): ChannelRow | null {
     if (num && !unit && amountDigits) {
       // "Trực tuyến120 VNĐ": the time and the amount run together; no way to split them.
       ambiguous = true;
-      time = 'Không tách được thời hạn trên Cổng; hỏi nơi tiếp nhận hồ sơ.';
+      time = 'Chưa rõ thời hạn; bạn hỏi nơi tiếp nhận hồ sơ.';
     } else if (num && unit) {
       time = `${num} ${unitText(unit)}`;
       if (/^ngày/iu.test(unit)) timeDays = Number(num.replace(',', '.'));
     } else if (num) {
       unitLost = true;
-      time = `${num} (Cổng không ghi đơn vị, thường là ngày làm việc; cần kiểm tra)`;
+      // The unit is the staff's to check (report, YAML comment); the citizen gets a plain hedge.
+      time = `${num} (thường là ngày làm việc; bạn hỏi lại nơi nộp để chắc chắn)`;
     } else {
-      time = 'Cổng Dịch vụ công quốc gia không ghi thời hạn; hỏi nơi tiếp nhận hồ sơ.';
+      time = 'Chưa rõ thời hạn; bạn hỏi nơi tiếp nhận hồ sơ.';
     }
     const { fee, feeAmount } = ambiguous
-      ? { fee: `Cổng ghi liền "${(num ?? '') + feeRaw}"; chưa rõ lệ phí, cần kiểm tra.`, feeAmount: undefined }
+      ? { fee: 'Chưa rõ lệ phí; bạn hỏi nơi tiếp nhận hồ sơ.', feeAmount: undefined }
       : feeFrom(feeRaw, amountDigits, currency);
     return { start: pos, end: ROW_STRICT.lastIndex, method, time, timeDays, fee, feeAmount, feeRaw, ambiguous, unitLost };
   }
@@ -265,16 +296,17 @@ function channelsSection(text: string): Parsed<Channel[]> {
     const desc = describe(descRaw);
     if (row.ambiguous) {
       status = 'partial';
-      notes.push(`Cách nộp ${row.method}: thời hạn và lệ phí dính liền nhau trên Cổng, không tách được.`);
+      notes.push(`Cách nộp ${row.method}: thời hạn và lệ phí dính liền nhau trên Cổng ("${row.feeRaw}"), không tách được.`);
     }
     if (row.unitLost) notes.push(`Cách nộp ${row.method}: Cổng không ghi đơn vị thời hạn (ngày làm việc hay ngày).`);
     const byProvince = /hđnd|hội đồng nhân dân/iu.test(desc ?? '');
     let fee = row.fee;
     let feeAmount = row.feeAmount;
     if (byProvince) {
-      fee = `Do HĐND tỉnh quy định${row.ambiguous ? '' : row.feeAmount === 0 ? ' (Cổng ghi "Miễn phí", cần kiểm tra)' : row.feeAmount ? ` (Cổng ghi ${row.fee})` : ''}.`;
+      fee = 'Do HĐND tỉnh quy định.';
       feeAmount = undefined;
-      notes.push(`Cách nộp ${row.method}: lệ phí do HĐND tỉnh quy định; ghi mức của tỉnh mình.`);
+      const portal = row.ambiguous ? '' : row.feeAmount === 0 ? ' (Cổng ghi "Miễn phí")' : row.feeAmount ? ` (Cổng ghi ${row.fee})` : '';
+      notes.push(`Cách nộp ${row.method}: lệ phí do HĐND tỉnh quy định${portal}; ghi mức của tỉnh mình.`);
     }
     const existing = channels.find((c) => c.method === row.method);
     if (existing) {
@@ -342,7 +374,7 @@ function stepsSection(text: string): Parsed<string[]> {
   let steps = parts
     .map((s) => oneLine(s.replace(LEAD_MARK, '')))
     .filter((s) => s.length > 3)
-    .map((s) => modernize(s, notes));
+    .map((s) => currentPapers(modernize(s, notes), notes, { householdBooks: false }));
   let status: SectionStatus = steps.length ? 'ok' : 'failed';
   if (steps.length === 1 && (steps[0] as string).length > 400) {
     status = 'partial';
@@ -426,7 +458,7 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
   let leftover = '';
   for (let k = 0; k < bodies.length; k++) {
     const sec = bodies[k] as { heading: string; body: string };
-    const heading = groupName(sec.heading || leftover);
+    const heading = currentPapers(groupName(sec.heading || leftover), notes, { householdBooks: true });
     leftover = '';
     const items: DocumentItem[] = [];
     let last = 0;
@@ -443,7 +475,7 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
       const original = m[1] !== undefined ? Number(m[1]) : 0;
       const copy = m[2] !== undefined ? Number(m[2]) : m[3] !== undefined ? Number(m[3]) : 0;
       items.push({
-        name: cut(modernize(name, notes), MAX.item, notes, 'Tên một giấy tờ'),
+        name: cut(currentPapers(modernize(name, notes), notes, { householdBooks: true }), MAX.item, notes, 'Tên một giấy tờ'),
         ...(form ? { form: cut(form, 120) } : {}),
         original: original > 20 ? original % 10 : original,
         copy: copy > 20 ? copy % 10 : copy,
@@ -454,9 +486,10 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
     if (k + 1 < bodies.length) leftover = tail;
     else if (itemName(tail).length > 3) {
       // Text after the last count: a row the portal cut short, or a note. Keep it, flag it.
-      items.push({ name: cut(modernize(itemName(tail), notes), MAX.item, notes, 'Tên một giấy tờ'), original: 0, copy: 0, showOnly: /xuất trình/iu.test(heading), note: 'Cổng không ghi số lượng (dòng có thể bị cắt), cần kiểm tra.' });
+      // The doubt is the staff's to check (YAML comment, import report), not the citizen's to read.
+      items.push({ name: cut(currentPapers(modernize(itemName(tail), notes), notes, { householdBooks: true }), MAX.item, notes, 'Tên một giấy tờ'), original: 0, copy: 0, showOnly: /xuất trình/iu.test(heading) });
       status = 'partial';
-      notes.push('Dòng cuối của thành phần hồ sơ không có số lượng (có thể bị cắt trên Cổng).');
+      notes.push(`Dòng cuối của thành phần hồ sơ không có số lượng (có thể bị cắt trên Cổng): "${cut(itemName(tail), 60)}".`);
     }
     if (items.length) groups.push({ group: heading, items });
     else if (sec.body.trim().length > 3) {
@@ -465,7 +498,121 @@ function documentsSection(text: string): Parsed<DocumentGroup[]> {
     }
   }
   if (!groups.length) return { value: [], status: 'failed', notes: dedupeNotes(notes) };
-  return { value: groups, status, notes: dedupeNotes(notes) };
+  const citizen = citizenDocuments(groups, notes);
+  return { value: citizen.length ? citizen : groups, status, notes: dedupeNotes(notes) };
+}
+
+// Citizen-grade documents: what a citizen brings, forms first, special cases and notes apart.
+
+/** Sentences written for the officer who receives the dossier, not for the citizen. */
+const STAFF_SENTENCE =
+  /người tiếp nhận|cán bộ tiếp nhận|công chức tiếp nhận|không được yêu cầu|có trách nhiệm (?:kiểm tra|tiếp nhận|tra cứu|hỗ trợ|đối chiếu|hướng dẫn)|thực hiện khai thác thông tin|cơ quan (?:đăng ký hộ tịch|tiếp nhận|giải quyết|có thẩm quyền)[^.;]{0,60}có trách nhiệm/iu;
+/** A document only some applicants bring ("… trong trường hợp ủy quyền", "(nếu có)"). */
+const CASE_ITEM = /^(?:trường hợp|đối với trường hợp|trong trường hợp|nếu)(?!\p{L})|(?<!\p{L})(?:trong|đối với) trường hợp(?!\p{L})|\(nếu có\)/iu;
+/** A row that is a remark, not a paper ("Trường hợp gửi qua bưu chính thì…", "Cá nhân có quyền…"). */
+const NOTE_ITEM = /^(?:trường hợp|đối với|nếu|khi|trong trường hợp|lưu ý|cá nhân|người (?:yêu cầu|có yêu cầu|đề nghị))(?!\p{L})|\sthì\s/iu;
+/** The form the citizen fills in: listed first. */
+const FORM_ITEM = /^(?:tờ khai|mẫu|đơn|phiếu|bản khai|văn bản đề nghị|giấy đề nghị)(?!\p{L})/iu;
+/** Citizen-grade limits: core items shown (the rest behind an option), special items and notes kept. */
+const CITIZEN = Object.freeze({ coreItems: 8, caseItems: 8, noteItems: 5, name: 220, note: 260 });
+/** Group names the parser gives the special parts (compose.ts shows them behind options). */
+const CASES_GROUP = 'Trường hợp đặc biệt';
+const NOTES_GROUP = 'Lưu ý';
+const MORE_GROUP = 'Thêm giấy tờ khác';
+
+function sentences(t: string): string[] {
+  return t.split(/(?<=[.!?])\s+(?=\p{Lu})/u).map((x) => x.trim()).filter(Boolean);
+}
+
+function paperKey(name: string): string {
+  return name.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+type Kind = 'core' | 'case' | 'note';
+
+/** One row as a citizen reads it: staff sentences out, the first sentence as the name, the rest as its note. */
+function citizenItem(it: DocumentItem, notes: string[]): { item: DocumentItem; kind: Kind } | null {
+  const all = sentences(it.name);
+  const kept = all.filter((x) => !STAFF_SENTENCE.test(x));
+  if (kept.length < all.length) notes.push(`Thành phần hồ sơ: bỏ câu dành cho cán bộ tiếp nhận ("${cut(all.find((x) => STAFF_SENTENCE.test(x)) ?? '', 70)}").`);
+  if (!kept.length) return null;
+  const zero = !it.original && !it.copy;
+  const [first0 = '', ...rest] = kept;
+  // "(sau đây gọi tắt là giấy tờ tùy thân)": drafting shorthand, not for the citizen.
+  const first = first0.replace(/\s*\(sau đây (?:gọi|viết)(?: tắt)? là[^)]*\)/giu, '');
+  // "Đối với giấy tờ gửi kèm theo nếu nộp trực tuyến:" with nothing under it: an empty heading.
+  if (zero && !rest.length && /:\s*$/u.test(first)) return null;
+  const name = cut(first.replace(/[\s;,]+$/u, ''), CITIZEN.name);
+  const note = [rest.join(' '), it.note].filter(Boolean).join(' ');
+  const item: DocumentItem = { ...it, name, ...(note ? { note: cut(note, CITIZEN.note) } : {}) };
+  if (!note) delete item.note;
+  const form = !!it.form || FORM_ITEM.test(name);
+  if (!form && zero && (NOTE_ITEM.test(first) || first.length > 160)) return { item: { ...item, showOnly: false }, kind: 'note' };
+  if (!form && CASE_ITEM.test(first)) return { item, kind: 'case' };
+  return { item, kind: 'core' };
+}
+
+/**
+ * The portal's documents section made readable on a phone: repeated headings merged,
+ * duplicate rows dropped, sentences meant for staff removed, empty headings dropped,
+ * the form first, papers only some people need and remarks in groups of their own, and
+ * at most a few core papers (the rest in a further group). What was removed is noted
+ * for the import report.
+ */
+function citizenDocuments(groups: DocumentGroup[], notes: string[]): DocumentGroup[] {
+  const seen = new Set<string>();
+  const core: DocumentGroup[] = [];
+  const special: Record<'case' | 'note', DocumentItem[]> = { case: [], note: [] };
+  let duplicates = 0;
+  for (const g of groups) {
+    const heading = g.group.replace(/\s+/g, ' ').trim();
+    const caseHeading = /^(?:trường hợp|đối với)(?!\p{L})/iu.test(heading);
+    for (const raw of g.items) {
+      const r = citizenItem(raw, notes);
+      if (!r) continue;
+      const key = paperKey(r.item.name);
+      if (seen.has(key)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(key);
+      const kind: Kind = /^lưu ý/iu.test(heading) ? 'note' : r.kind;
+      if (kind !== 'core' && !caseHeading) {
+        special[kind].push(r.item);
+        continue;
+      }
+      let target = core.find((x) => paperKey(x.group) === paperKey(heading));
+      if (!target) core.push((target = { group: heading, items: [] }));
+      target.items.push(r.item);
+    }
+  }
+  if (duplicates) notes.push(`Thành phần hồ sơ: bỏ ${duplicates} dòng trùng.`);
+  const isForm = (it: DocumentItem) => !!it.form || FORM_ITEM.test(it.name);
+  for (const g of core) g.items = [...g.items.filter(isForm), ...g.items.filter((it) => !isForm(it))];
+  const rank = (g: DocumentGroup) => (/^(?:trường hợp|đối với)(?!\p{L})/iu.test(g.group) ? 3 : g.items.some(isForm) ? 0 : /xuất trình/iu.test(g.group) ? 2 : 1);
+  core.sort((a, b) => rank(a) - rank(b));
+  // At most a few core papers on the first screen; the rest wait in a group of their own.
+  const out: DocumentGroup[] = [];
+  const more: DocumentItem[] = [];
+  let room = CITIZEN.coreItems;
+  for (const g of core) {
+    if (rank(g) === 3) {
+      out.push(g);
+      continue;
+    }
+    const items = g.items.slice(0, Math.max(0, room));
+    more.push(...g.items.slice(items.length));
+    room -= items.length;
+    if (items.length) out.push({ group: g.group, items });
+  }
+  const capped = (items: DocumentItem[], max: number, what: string) => {
+    if (items.length > max) notes.push(`Thành phần hồ sơ: chỉ giữ ${max} ${what} đầu (Cổng có ${items.length}); phần còn lại xem trên Cổng.`);
+    return items.slice(0, max);
+  };
+  if (more.length) out.push({ group: MORE_GROUP, items: capped(more, CITIZEN.caseItems, 'giấy tờ thêm') });
+  if (special.case.length) out.push({ group: CASES_GROUP, items: capped(special.case, CITIZEN.caseItems, 'trường hợp đặc biệt') });
+  if (special.note.length) out.push({ group: NOTES_GROUP, items: capped(special.note, CITIZEN.noteItems, 'lưu ý') });
+  return out;
 }
 
 /** Documents: table headers split groups, rows end with "N bản chính[,M bản sao]". */
@@ -484,6 +631,9 @@ const KNOWN_SUFFIX = new Set(['CP', 'BTC', 'BTP', 'BCA', 'BXD', 'BYT', 'BCT', 'B
 /** Vietnamese syllable onsets: a capital letter glued after a code starts a new word only if it forms one. */
 const ONSET = /^(?:[AĂÂEÊIOÔƠUƯYÁÀẢÃẠẮẰẲẴẶẤẦẨẪẬÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ]|Ch|Gh|Gi|Kh|Ng|Nh|Ph|Qu|Th|Tr|[BCDĐGHKLMNRSTVX][aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ])/u;
 const CODE_PREFIX = /(?:(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Pháp lệnh|Văn bản|Chỉ thị)\s*)?(?:số\s*:?\s*)?$/iu;
+
+/** A year and a document number run together before "/<year>/" (the number never starts a 5-8 digit run). */
+const GLUED_YEAR = /(?<!\d)((?:19|20)\d{2})(\d{1,4})(?=\/(?:19|20)\d{2}\/)/gu;
 
 interface CodeHit {
   code: string;
@@ -514,7 +664,8 @@ function legalCodes(t: string): CodeHit[] {
 
 function legalSection(text: string): Parsed<LegalBasis[]> {
   const notes: string[] = [];
-  const t = oneLine(clean(text).replace(LEGAL_HEADER, ''));
+  // "Luật Cư trú 202068/2020/QH14": a title ending in its year glued to the code column.
+  const t = oneLine(clean(text).replace(LEGAL_HEADER, '')).replace(GLUED_YEAR, '$1 $2');
   if (NO_INFO.test(t) || /^không có thông tin/iu.test(t)) return { value: [], status: 'missing', notes };
   const hits = legalCodes(t);
   const out: LegalBasis[] = [];
@@ -533,7 +684,7 @@ function legalSection(text: string): Parsed<LegalBasis[]> {
     end = h.end;
     if (seen.has(h.code)) return;
     seen.add(h.code);
-    const name = title && title !== h.code && title.length > 2 ? cut(modernize(title), MAX.legalName) : undefined;
+    const name = title && title !== h.code && title.length > 2 ? cut(title, MAX.legalName) : undefined;
     out.push(name ? { code: h.code, name } : { code: h.code });
   });
   if (!out.length) return { value: [], status: 'failed', notes };
@@ -580,8 +731,8 @@ function qualityOf(sections: Record<NationalSection, SectionStatus>): ParseQuali
   return 'none';
 }
 
-/** Converts one record; null when it has no usable code or name. */
-export function importRecord(rec: NationalRecord, today: string): ImportResult | null {
+/** Converts one record, dated `dataDate` (when its data were captured); null when it has no usable code or name. */
+export function importRecord(rec: NationalRecord, dataDate: string): ImportResult | null {
   const code = clean(rec.ma_thu_tuc);
   const bare = oneLine(clean(rec.ten_thu_tuc)).replace(/^thủ tục\s+/iu, '');
   if (!NATIONAL_CODE.test(code) || bare.length < 3) return null;
@@ -617,6 +768,7 @@ export function importRecord(rec: NationalRecord, today: string): ImportResult |
   const url = clean(rec.detail_url);
   const online = channels.some((c) => c.method === 'truc-tuyen');
   const applicants = oneLine(clean(rec.doi_tuong_thuc_hien));
+  const field = oneLine(clean(rec.linh_vuc));
   const procedure: Procedure = {
     version: 1,
     id: code,
@@ -625,10 +777,11 @@ export function importRecord(rec: NationalRecord, today: string): ImportResult |
     name,
     aliases: [],
     keywords: [],
-    field: oneLine(clean(rec.linh_vuc)) || 'Khác',
+    field: field || 'Khác',
     levels: levels(rec.cap_thuc_hien),
     priority: 30,
-    summary: `${cut(name, 200)} (mã ${code}). Thông tin lấy từ Cổng Dịch vụ công quốc gia, chưa được cán bộ rà soát.`,
+    // Where the data came from and when is said once, in the sources line (`status: needs-review`).
+    summary: `Mã thủ tục ${code}${field ? `, lĩnh vực ${field}` : ''}.`,
     applicants: applicants && !NO_INFO.test(applicants) ? cut(applicants, 300) : 'Cá nhân, tổ chức theo quy định',
     agency,
     steps,
@@ -636,27 +789,77 @@ export function importRecord(rec: NationalRecord, today: string): ImportResult |
     channels,
     where: [whereRaw && !NO_INFO.test(whereRaw) ? cut(modernize(whereRaw, notes), MAX.agency) : agency],
     result: result ? cut(modernize(result, notes), MAX.result) : 'Xem trên Cổng Dịch vụ công quốc gia.',
-    ...(conditionsRaw && !NO_INFO.test(conditionsRaw) ? { conditions: cut(modernize(conditionsRaw, notes), MAX.conditions, notes, 'Yêu cầu, điều kiện') } : {}),
+    ...(conditionsRaw && !NO_INFO.test(conditionsRaw) ? { conditions: cut(currentPapers(modernize(conditionsRaw, notes), notes, { householdBooks: false }), MAX.conditions, notes, 'Yêu cầu, điều kiện') } : {}),
     legalBasis,
     online: { available: online, level: online ? 'mot-phan' : 'khong' },
     ...(/^https?:\/\//.test(url) ? { portalUrl: url } : {}),
     related: [],
-    lastVerified: today,
+    // For a needs-review record this is the date of the portal data, not a check by staff.
+    lastVerified: dataDate,
     status: 'needs-review',
     sources: [`Cổng Dịch vụ công quốc gia, thủ tục ${code}${decision && !NO_INFO.test(decision) ? ` (${decision})` : ''}`],
   };
   return { procedure, problems, notes: dedupeNotes(notes), sections, quality: qualityOf(sections) };
 }
 
-/** Parses JSON-lines text of national records; bad lines are counted, not fatal. */
-export function parseNationalLines(text: string, today = new Date().toISOString().slice(0, 10)): { results: ImportResult[]; badLines: number } {
+// ---------------------------------------------------------------------------
+// The date of the data: a national file does not say when its records were captured.
+
+/** Where the date of a national file came from (said in logs and the import report). */
+export type NationalDateSource = 'configured' | 'provenance' | 'file';
+
+export interface NationalDataDate {
+  /** ISO date the records were captured (never the day they were loaded). */
+  date: string;
+  from: NationalDateSource;
+}
+
+/** `knowledge/national-data.yaml`: the capture date of known national files, since the files carry none. */
+export const NATIONAL_PROVENANCE_FILE = 'national-data.yaml';
+const provenanceSchema = z.object({
+  version: z.literal(1),
+  files: z.array(
+    z.object({
+      name: z.string().min(1),
+      /** The file's size: a different file under the same name does not get this date. */
+      bytes: z.number().int().positive(),
+      date: z.union([z.string(), z.date()]).transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v)).pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),
+      source: z.string().min(1),
+    }),
+  ),
+});
+
+/** The day (Vietnam time, UTC+7) of an instant, as an ISO date. */
+function vietnamDay(ms: number): string {
+  return new Date(ms + 7 * 3600_000).toISOString().slice(0, 10);
+}
+
+/**
+ * When a national file's data are from: `configured` (NATIONAL_DATA_DATE, the operator's
+ * word) first, then the provenance table in the knowledge folder (name and size of a
+ * known file), then the file's modification date. Never the day it is loaded.
+ */
+export function nationalDataDate(path: string, opts: { configured?: string; knowledgeDir?: string } = {}): NationalDataDate {
+  if (opts.configured) return { date: opts.configured, from: 'configured' };
+  const stat = statSync(path);
+  const table = opts.knowledgeDir ? join(opts.knowledgeDir, NATIONAL_PROVENANCE_FILE) : undefined;
+  if (table && existsSync(table)) {
+    const parsed = provenanceSchema.safeParse(parseYaml(readFileSync(table, 'utf8')));
+    const hit = parsed.success ? parsed.data.files.find((f) => f.name === basename(path) && f.bytes === stat.size) : undefined;
+    if (hit) return { date: hit.date, from: 'provenance' };
+  }
+  return { date: vietnamDay(stat.mtimeMs), from: 'file' };
+}
+
+/** Parses JSON-lines text of national records, dated `dataDate` (see `nationalDataDate`); bad lines are counted, not fatal. */
+export function parseNationalLines(text: string, dataDate: string): { results: ImportResult[]; badLines: number } {
   const results: ImportResult[] = [];
   let badLines = 0;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       const parsed: unknown = JSON.parse(line);
-      const r = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? importRecord(parsed as NationalRecord, today) : null;
+      const r = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? importRecord(parsed as NationalRecord, dataDate) : null;
       if (r) results.push(r);
       else badLines++;
     } catch {
@@ -666,9 +869,9 @@ export function parseNationalLines(text: string, today = new Date().toISOString(
   return { results, badLines };
 }
 
-/** Reads a JSON-lines file of national records; bad lines are counted, not fatal. */
-export function readNationalFile(path: string, today = new Date().toISOString().slice(0, 10)): { results: ImportResult[]; badLines: number } {
-  return parseNationalLines(readFileSync(path, 'utf8'), today);
+/** Reads a JSON-lines file of national records (dated by `nationalDataDate` unless given); bad lines are counted, not fatal. */
+export function readNationalFile(path: string, dataDate = nationalDataDate(path).date): { results: ImportResult[]; badLines: number } {
+  return parseNationalLines(readFileSync(path, 'utf8'), dataDate);
 }
 
 /**
@@ -689,7 +892,7 @@ export function mergeNational(curated: readonly Procedure[], imported: readonly 
 /** The fee cell of one channel row: "Miễn phí", "Không có thông tin" or an amount and currency. */
 function feeFrom(feeRaw: string, amountDigits: string | undefined, currency: string | undefined): { fee: string; feeAmount: number | undefined } {
   if (/^miễn phí$/iu.test(feeRaw)) return { fee: 'Miễn phí', feeAmount: 0 };
-  if (/^không có thông tin$/iu.test(feeRaw)) return { fee: 'Cổng Dịch vụ công quốc gia không ghi lệ phí; hỏi nơi tiếp nhận hồ sơ.', feeAmount: undefined };
+  if (/^không có thông tin$/iu.test(feeRaw)) return { fee: 'Chưa rõ lệ phí; bạn hỏi nơi tiếp nhận hồ sơ.', feeAmount: undefined };
   const n = amountNumber(amountDigits ?? '');
   const isDong = !/USD|EUR/u.test(currency ?? '');
   return { fee: isDong ? `${viAmount(n)} đồng` : `${viAmount(n)} ${currency}`, feeAmount: isDong ? n : undefined };

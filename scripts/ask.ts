@@ -12,7 +12,7 @@
 import { createInterface } from 'node:readline';
 import { createAssistant } from '../bot/assistant.ts';
 import { loadConfig } from '../bot/config.ts';
-import { numberedText, type IncomingMessage } from '../bot/dialogue/types.ts';
+import { plainText, type IncomingMessage } from '../bot/dialogue/types.ts';
 
 function parseArgs(argv: string[]): { jsonl: boolean; national?: string; text: string[] } {
   const out: { jsonl: boolean; national?: string; text: string[] } = { jsonl: false, text: [] };
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   if (!args.jsonl) {
     const text = args.text.join(' ');
     const turn = await ask('cli', text);
-    console.log(turn.reply ? numberedText(turn.reply) : '(trợ lý đang chờ cán bộ trả lời)');
+    console.log(turn.reply ? plainText(turn.reply) : '(trợ lý đang chờ cán bộ trả lời)');
     console.error(JSON.stringify({ intent: turn.intent, procedure: turn.procedure, faq: turn.faq, dossierCode: turn.dossierCode, confidence: turn.confidence }));
     return;
   }
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
         faq: t.faq,
         dossierCode: t.dossierCode,
         confidence: t.confidence,
-        reply: t.reply ? numberedText(t.reply) : '',
+        reply: t.reply ? plainText(t.reply) : '',
         options: t.reply?.options.map((o) => o.label) ?? [],
         alternatives: t.alternatives,
       };

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { createAssistant } from '../bot/assistant.ts';
 import { loadConfig } from '../bot/config.ts';
-import { numberedText } from '../bot/dialogue/types.ts';
+import { plainText } from '../bot/dialogue/types.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' });
 const i = process.argv.indexOf('--national');
@@ -24,7 +24,7 @@ for (;;) {
   }
   if (line.trim() === '/thoat') break;
   const turn = await engine.handle({ channel: 'cli', conversationId: 'terminal', userId: 'terminal', messageId: `t${++seq}`, text: line, kind: 'text' });
-  console.log(`\nTrợ lý: ${turn.reply ? numberedText(turn.reply) : '(đã chuyển cán bộ, trợ lý tạm dừng trả lời)'}`);
+  console.log(`\nTrợ lý: ${turn.reply ? plainText(turn.reply) : '(đã chuyển cán bộ, trợ lý tạm dừng trả lời)'}`);
   if (process.env.CHAT_DEBUG) console.log(`  [${turn.intent} ${turn.procedure ?? turn.faq ?? ''} ${turn.confidence}]`);
 }
 rl.close();

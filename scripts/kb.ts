@@ -131,6 +131,8 @@ const importNationalCmd: Command = async (args) => {
     codes: options(args, '--code'),
     fields: options(args, '--field'),
     update: args.includes('--update'),
+    configuredDate: cfg.NATIONAL_DATA_DATE,
+    knowledgeDir: kdir,
   });
   console.log(formatImportReport(report, { verbose: args.includes('--verbose') }));
   let code = report.outcomes.invalid ? 1 : 0;
@@ -213,7 +215,7 @@ const review: Command = (args) => {
   } else {
     let current;
     try {
-      const v = buildKnowledgeVersion({ knowledgeDir: knowledgeDir(args, cfg), intentsDir, nationalFile: cfg.NATIONAL_FILE, maxAgeDays: cfg.KB_MAX_AGE_DAYS });
+      const v = buildKnowledgeVersion({ knowledgeDir: knowledgeDir(args, cfg), intentsDir, nationalFile: cfg.NATIONAL_FILE, nationalDataDate: cfg.NATIONAL_DATA_DATE, maxAgeDays: cfg.KB_MAX_AGE_DAYS });
       current = (text: string) => {
         const u = v.understander.understand(text, {});
         return { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence };

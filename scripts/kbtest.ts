@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAssistant } from '../bot/assistant.ts';
 import type { Config } from '../bot/config.ts';
-import { numberedText } from '../bot/dialogue/types.ts';
+import { plainText } from '../bot/dialogue/types.ts';
 import { writeFileAtomic } from '../knowledge/staff-files.ts';
 
 /** Project root (scripts/..). */
@@ -162,7 +162,7 @@ export async function runKbTest(opts: KbTestOptions): Promise<KbTestReport> {
     const set = { name, path, total: cases.length, passed: 0, failures: [] as KbTestReport['sets'][number]['failures'] };
     for (const c of cases) {
       const turn = await engine.handle({ channel: 'cli', conversationId: c.conv, userId: c.conv, messageId: `kbtest-${++seq}`, text: c.text, kind: 'text' });
-      const answer = { intent: turn.intent, procedure: turn.procedure, faq: turn.faq, dossierCode: turn.dossierCode, reply: turn.reply ? numberedText(turn.reply) : '' };
+      const answer = { intent: turn.intent, procedure: turn.procedure, faq: turn.faq, dossierCode: turn.dossierCode, reply: turn.reply ? plainText(turn.reply) : '' };
       const pass = passes(c, answer);
       if (pass) set.passed++;
       else

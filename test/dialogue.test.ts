@@ -1,17 +1,16 @@
 /** Conversations as a citizen and a hotline officer see them, through the dialogue engine. */
 import { describe, expect, it } from 'vitest';
+import { ratingPayload } from '../bot/dialogue/types.ts';
 import { CLOSED_TIME, OPEN_TIME, testAssistant } from './helpers/assistant.ts';
 
 describe('answers', () => {
-  it('documents come as a checklist with legal basis, date and portal link', async () => {
+  it('documents come as a checklist with the legal basis and date in one line', async () => {
     const a = testAssistant();
     const t = await a.say('c1', 'đăng ký khai sinh cần giấy tờ gì');
     expect(t.intent).toBe('procedure.documents');
     const text = t.reply!.text;
     expect(text).toContain('☐ Tờ khai đăng ký khai sinh');
-    expect(text).toMatch(/Căn cứ: .*60\/2014\/QH13/);
-    expect(text).toMatch(/cập nhật ngày \d{2}\/\d{2}\/\d{4}/);
-    expect(text).toContain('https://dichvucong.gov.vn/thu-tuc-hanh-chinh/');
+    expect(text).toMatch(/Căn cứ: Luật Hộ tịch 2014.* · cập nhật \d{2}\/\d{2}\/\d{4}\./);
     expect(t.reply!.options.map((o) => o.label)).toContain('Lệ phí');
   });
 
@@ -21,7 +20,8 @@ describe('answers', () => {
     expect(steps.reply!.text).toMatch(/\n1\. .+\n2\. /);
     const overview = await a.say('c2', 'khai sinh');
     expect(overview.intent).toBe('procedure.overview');
-    expect(overview.reply!.options.length).toBe(6);
+    // The rest of the overview, then the six aspects.
+    expect(overview.reply!.options.map((o) => o.label)).toEqual(['Kết quả, điều kiện', 'Giấy tờ cần mang', 'Các bước', 'Lệ phí', 'Thời gian', 'Nơi nộp', 'Nộp trực tuyến']);
   });
 
   it('fees set by the province say so', async () => {
@@ -132,6 +132,65 @@ describe('hand-off and complaints', () => {
     expect(done.ticket?.id).toMatch(/^PA-/);
     expect(done.ticket!.reason).not.toContain('0912345678');
     expect(JSON.stringify(done.ticket!.excerpt)).not.toContain('0912345678');
+  });
+});
+
+describe('complaints and ratings', () => {
+  it('details sent after a complaint join the same ticket instead of opening another', async () => {
+    const a = testAssistant({ now: () => OPEN_TIME });
+    const first = await a.say('c', 'tôi muốn phản ánh thái độ của cán bộ một cửa xã khi tiếp nhận hồ sơ');
+    expect(first.ticket?.id).toMatch(/^PA-/);
+    const more = await a.say('c', 'hôm qua tôi nộp hồ sơ khai sinh cho con, cán bộ quát tôi và bắt về bổ sung giấy không cần thiết');
+    expect(more.ticket).toBeUndefined(); // no new ticket
+    expect(more.reply!.text).toContain(first.ticket!.id);
+    expect(more.reply!.text).not.toMatch(/Đã tiếp nhận phản ánh/);
+    const tickets = await a.tickets.list({ kind: 'complaint' });
+    expect(tickets).toHaveLength(1);
+    expect(tickets[0]!.excerpt.at(-1)?.text).toContain('cán bộ quát tôi');
+    // A clear question about something else is answered, and does not join the ticket.
+    const question = await a.say('c', 'lệ phí đăng ký khai sinh');
+    expect([question.intent, question.procedure]).toEqual(['procedure.fee', 'ho-tich.khai-sinh']);
+    expect((await a.tickets.get(first.ticket!.id))!.excerpt.some((e) => e.text.includes('lệ phí'))).toBe(false);
+    // A dossier code among the details joins the ticket and is looked up as well.
+    const code = await a.say('c', 'tôi nộp từ tháng trước rồi, mã hồ sơ là 000.00.19.H04-250312-0007 mà vẫn chưa xong');
+    expect(code.intent).toBe('dossier.status');
+    expect(code.reply!.text).toContain(first.ticket!.id);
+    expect(code.reply!.text).toContain('000.00.19.H04-250312-0007');
+    expect((await a.tickets.get(first.ticket!.id))!.excerpt.at(-1)?.text).toContain('tháng trước');
+    expect(await a.tickets.list()).toHaveLength(1);
+  });
+
+  it('a bare complaint, its content and a later detail make one ticket', async () => {
+    const a = testAssistant({ now: () => OPEN_TIME });
+    await a.say('c', 'phản ánh');
+    const content = await a.say('c', 'cán bộ xã hẹn tôi 3 lần chưa trả kết quả sổ đỏ');
+    const detail = await a.say('c', 'tôi đã chờ 2 tháng rồi mà không ai giải thích gì cả');
+    expect(detail.ticket).toBeUndefined();
+    expect(detail.reply!.text).toContain(content.ticket!.id);
+    expect(await a.tickets.list()).toHaveLength(1);
+    expect((await a.tickets.get(content.ticket!.id))!.excerpt.at(-1)?.text).toContain('chờ 2 tháng');
+  });
+
+  it('a rating lands on the answer rated, with the question that was asked, also after later messages', async () => {
+    const review: { text: string; intent: string; procedure: string | null; faq?: string | null; reason: string }[] = [];
+    const a = testAssistant({ review: { record: (i) => review.push(i) } });
+    const fee = await a.say('c', 'lệ phí làm hộ chiếu bao nhiêu');
+    expect(fee.reply!.rating).toMatchObject({ procedure: 'ho-chieu.cap', intent: 'procedure.fee' });
+    await a.say('c', 'còn đăng ký kết hôn cần gì');
+    // The citizen scrolls back and rates the passport fee answer.
+    const unhelpful = ratingPayload(fee.reply!.rating!, false);
+    expect((await a.say('c', unhelpful)).reply!.text).toMatch(/Cảm ơn/);
+    expect(review.filter((r) => r.reason === 'unhelpful')).toEqual([expect.objectContaining({ text: 'lệ phí làm hộ chiếu bao nhiêu', intent: 'procedure.fee', procedure: 'ho-chieu.cap' })]);
+  });
+
+  it('FAQ answers can be rated too', async () => {
+    const review: { text: string; intent: string; faq?: string | null; reason: string }[] = [];
+    const a = testAssistant({ review: { record: (i) => review.push(i) } });
+    const faq = await a.say('c', 'mấy giờ làm việc');
+    expect(faq.intent).toBe('faq');
+    expect(faq.reply!.rating).toMatchObject({ faq: faq.faq, intent: 'faq' });
+    await a.say('c', ratingPayload(faq.reply!.rating!, false));
+    expect(review.find((r) => r.reason === 'unhelpful')).toMatchObject({ intent: 'faq', faq: faq.faq, text: 'mấy giờ làm việc' });
   });
 });
 

@@ -67,6 +67,9 @@ describe('status answers', () => {
     expect(late.text).toContain('quá hạn trả 4 ngày');
     expect(late.text).toMatch(/xin lỗi/i);
     expect(late.text).toContain(hotline());
+    // One card, one story: no "wait until the due date" once the due date has passed.
+    expect(late.text).not.toContain(NEXT_STEP['Đang xử lý']);
+    expect(late.text).not.toMatch(/chờ đến ngày hẹn trả/);
     const done = await say('c2', DONE.code);
     expect(done.text).toContain('Ngày có kết quả: 20/11/2026');
     expect(done.text).toContain(NEXT_STEP['Đã xử lý xong']);

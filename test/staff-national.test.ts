@@ -4,13 +4,16 @@
  * knowledge folder that `kb validate --dir` must accept. The shared 2,642-record file,
  * when present, is parsed too (the full import + validate runs in CI, see README).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { importRecord, parseChannels, parseDocuments, parseLegalBasis, parseSteps, readNationalFile } from '../knowledge/national.ts';
-import { importNational } from '../knowledge/national-import.ts';
+import { importRecord, nationalDataDate, parseChannels, parseDocuments, parseLegalBasis, parseSteps, readNationalFile } from '../knowledge/national.ts';
+import { formatImportReport, importNational } from '../knowledge/national-import.ts';
 import { procedureSchema } from '../knowledge/schema.ts';
+import { createAssistant } from '../bot/assistant.ts';
+import { loadConfig } from '../bot/config.ts';
 import { ROOT, runScript, tempKnowledge } from './helpers/staff.ts';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'staff', 'national-sample.jsonl');
@@ -32,16 +35,19 @@ describe('flattened section parsers', () => {
 
   it('flags a lost time unit, glued time and fee, and fees set by the province', () => {
     const lost = parseChannels(`${H}Trực tuyến1Miễn phí`);
-    expect(lost.channels[0]?.time).toMatch(/^1 \(Cổng không ghi đơn vị/);
+    // The citizen reads a plain hedge; the doubt goes to staff (report and YAML comment).
+    expect(lost.channels[0]?.time).toBe('1 (thường là ngày làm việc; bạn hỏi lại nơi nộp để chắc chắn)');
     expect(lost.channels[0]?.timeDays).toBeUndefined();
-    expect(lost.notes.join(' ')).toMatch(/không ghi đơn vị/);
+    expect(lost.notes.join(' ')).toMatch(/Cổng không ghi đơn vị/);
     const glued = parseChannels(`${H}Trực tuyến120 VNĐ`);
     expect(glued.status).toBe('partial');
     expect(glued.channels[0]?.feeAmount).toBeUndefined();
     const province = parseChannels(`${H}Trực tiếp15 NgàyMiễn phí(Theo quy định của Hội đồng nhân dân cấp tỉnh)`);
     expect(province.channels[0]).toMatchObject({ feeByProvince: true });
-    expect(province.channels[0]?.fee).toMatch(/HĐND tỉnh/);
+    expect(province.channels[0]?.fee).toBe('Do HĐND tỉnh quy định.');
     expect(province.channels[0]?.feeAmount).toBeUndefined();
+    expect(province.notes.join(' ')).toMatch(/Cổng ghi "Miễn phí"/);
+    expect(JSON.stringify([lost.channels, glued.channels, province.channels])).not.toMatch(/cần kiểm tra|Cổng không ghi|Cổng ghi/);
     expect(parseChannels('Không có thông tin')).toMatchObject({ ok: false, status: 'missing' });
   });
 
@@ -63,7 +69,8 @@ describe('flattened section parsers', () => {
 
   it('does not split a row at a count inside its own text', () => {
     const groups = parseDocuments(`--${D}Giấy tờ nộp 01 bản chính hoặc bản sao có chứng thực1 bản chínhĐơn đề nghị1 bản chính`);
-    expect(groups[0]?.items.map((i) => i.name)).toEqual(['Giấy tờ nộp 01 bản chính hoặc bản sao có chứng thực', 'Đơn đề nghị']);
+    // (The form comes first.)
+    expect(groups[0]?.items.map((i) => i.name)).toEqual(['Đơn đề nghị', 'Giấy tờ nộp 01 bản chính hoặc bản sao có chứng thực']);
   });
 
   it('reads legal basis rows, dropping codes quoted inside titles', () => {
@@ -75,6 +82,39 @@ describe('flattened section parsers', () => {
       { code: '04/2024/TT-BTP', name: 'Sửa đổi Thông tư số 04/2020/TT-BTP ngày 28/5/2020 của Bộ Tư pháp' },
       { code: '123/2015/NĐ-CP', name: 'Nghị định 123/2015/NĐ-CP' },
       { code: '85/2019/TT-BTC', name: 'về phí thử nghiệm' },
+    ]);
+  });
+
+  it('makes the documents citizen-grade: one heading each, no duplicates, no staff sentences or empty headings, the form first', () => {
+    const text =
+      `* Giấy tờ phải xuất trình:${D}- Giấy chứng minh nhân dân hoặc thẻ căn cước của người đi nộp.1 bản chính` +
+      `Người tiếp nhận có trách nhiệm đối chiếu bản chụp với bản chính, không được yêu cầu nộp thêm bản sao.0 bản chính` +
+      `* Giấy tờ phải nộp:${D}- Giấy tờ chứng minh chỗ ở hợp pháp.1 bản chính- Văn bản ủy quyền trong trường hợp nhờ người khác nộp thay.1 bản chính` +
+      `- Đối với giấy tờ nộp theo hình thức trực tuyến:0 bản chính` +
+      `- Trường hợp gửi hồ sơ qua bưu điện thì kèm bản sao có chứng thực các giấy tờ trên.0 bản chính` +
+      `* Giấy tờ phải nộp:${D}- Tờ khai đề nghị theo mẫu.Mau02.docx1 bản chính- Giấy tờ chứng minh chỗ ở hợp pháp.1 bản chính- Sổ hộ khẩu, sổ tạm trú (nếu còn).1 bản sao`;
+    const groups = parseDocuments(text);
+    expect(groups.map((g) => g.group)).toEqual(['Giấy tờ phải nộp', 'Giấy tờ phải xuất trình', 'Trường hợp đặc biệt', 'Lưu ý']);
+    const [nop, xuatTrinh, cases, remarks] = groups;
+    expect(nop!.items.map((i) => i.name)).toEqual(['Tờ khai đề nghị theo mẫu.', 'Giấy tờ chứng minh chỗ ở hợp pháp.', 'Thông tin cư trú (nếu còn).']);
+    expect(xuatTrinh!.items.map((i) => i.name)).toEqual(['Thẻ căn cước của người đi nộp.']);
+    expect(cases!.items.map((i) => i.name)).toEqual(['Văn bản ủy quyền trong trường hợp nhờ người khác nộp thay.']);
+    expect(remarks!.items.map((i) => i.name)).toEqual(['Trường hợp gửi hồ sơ qua bưu điện thì kèm bản sao có chứng thực các giấy tờ trên.']);
+    const all = JSON.stringify(groups);
+    expect(all).not.toMatch(/Người tiếp nhận|không được yêu cầu|chứng minh nhân dân|sổ hộ khẩu|trực tuyến:/iu);
+  });
+
+  it('caps the papers on the first screen and keeps the rest in a group of their own', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `- Giấy tờ thử nghiệm số ${i + 1}.1 bản chính`).join('');
+    const groups = parseDocuments(`* Giấy tờ phải nộp:${D}${rows}`);
+    expect(groups.map((g) => [g.group, g.items.length])).toEqual([['Giấy tờ phải nộp', 8], ['Thêm giấy tờ khác', 4]]);
+  });
+
+  it('reads a title glued to its year and code, and leaves legal titles as they were issued', () => {
+    const lb = parseLegalBasis('Tên văn bản pháp lýMã văn bảnLuật Cư trú 202068/2020/QH14Nghị định sửa đổi quy định về nộp, xuất trình sổ hộ khẩu, sổ tạm trú giấy104/2022/NĐ-CP');
+    expect(lb).toEqual([
+      { code: '68/2020/QH14', name: 'Luật Cư trú 2020' },
+      { code: '104/2022/NĐ-CP', name: 'Nghị định sửa đổi quy định về nộp, xuất trình sổ hộ khẩu, sổ tạm trú giấy' },
     ]);
   });
 
@@ -114,6 +154,56 @@ describe('importRecord', () => {
   });
 });
 
+describe('the date of national data', () => {
+  let dir: string;
+  let file: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'national-date-'));
+    file = join(dir, 'portal.jsonl');
+    copyFileSync(FIXTURE, file);
+    // A file written on 15/3/2026 (10:00 Vietnam time).
+    utimesSync(file, new Date('2026-03-15T03:00:00Z'), new Date('2026-03-15T03:00:00Z'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('comes from NATIONAL_DATA_DATE, else the provenance table (same name and size), else the file, never from today', () => {
+    expect(nationalDataDate(file, { configured: '2026-06-10' })).toEqual({ date: '2026-06-10', from: 'configured' });
+    expect(nationalDataDate(file)).toEqual({ date: '2026-03-15', from: 'file' });
+    const kb = join(dir, 'kb');
+    mkdirSync(kb);
+    const table = (bytes: number) => `version: 1\nfiles:\n  - name: portal.jsonl\n    bytes: ${bytes}\n    date: 2026-01-20\n    source: thử nghiệm\n`;
+    writeFileSync(join(kb, 'national-data.yaml'), table(statSync(file).size));
+    expect(nationalDataDate(file, { knowledgeDir: kb })).toEqual({ date: '2026-01-20', from: 'provenance' });
+    // Another file under the same name is not dated by the table.
+    writeFileSync(join(kb, 'national-data.yaml'), table(statSync(file).size + 1));
+    expect(nationalDataDate(file, { knowledgeDir: kb }).from).toBe('file');
+  });
+
+  it('is what an answer from a national record says, with where the data came from', async () => {
+    const { engine } = createAssistant(loadConfig({ LOG_LEVEL: 'silent', DOSSIER_PROVIDER: 'memory', NATIONAL_FILE: file }), { memoryTickets: true });
+    const t = await engine.handle({ channel: 'web', conversationId: 'c', userId: 'u', messageId: 'm1', text: '#p:9.900001:procedure.documents', kind: 'text' });
+    expect(t.procedure).toBe('9.900001');
+    expect(t.reply!.text).toContain('theo Cổng Dịch vụ công quốc gia, dữ liệu ngày 15/03/2026, chưa được cán bộ rà soát');
+    const today = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10).split('-').reverse().join('/');
+    expect(t.reply!.text).not.toContain(today);
+  });
+
+  it('is written into imported files and named in the report', () => {
+    const k = tempKnowledge();
+    try {
+      const out = join(k.knowledge, 'procedures');
+      const r = importNational({ file, outDir: out, existingDirs: [out], codes: ['9.900001'] });
+      expect(r.dataDate).toEqual({ date: '2026-03-15', from: 'file' });
+      const text = readFileSync(join(out, '9.900001.yaml'), 'utf8');
+      expect(parse(text).lastVerified).toBe('2026-03-15');
+      expect(text).toContain('dữ liệu ngày 2026-03-15');
+      expect(formatImportReport(r)).toMatch(/Ngày dữ liệu ghi vào các tệp: 2026-03-15 \(theo ngày sửa tệp/);
+    } finally {
+      k.cleanup();
+    }
+  });
+});
+
 describe('kb import-national', () => {
   let kb: ReturnType<typeof tempKnowledge>;
   beforeAll(() => {
@@ -144,9 +234,9 @@ describe('kb import-national', () => {
 
   it('skips files an earlier import wrote unless --update, never touching curated entries', () => {
     const out = join(kb.knowledge, 'procedures');
-    const again = importNational({ file: FIXTURE, outDir: out, existingDirs: [out], today: '2026-11-27' });
+    const again = importNational({ file: FIXTURE, outDir: out, existingDirs: [out], dataDate: '2026-11-27' });
     expect(again.outcomes).toMatchObject({ written: 0, 'skipped-exists': 2, 'skipped-curated': 1 });
-    const updated = importNational({ file: FIXTURE, outDir: out, existingDirs: [out], update: true, codes: ['9.900001', '1.001193'], today: '2026-11-27' });
+    const updated = importNational({ file: FIXTURE, outDir: out, existingDirs: [out], update: true, codes: ['9.900001', '1.001193'], dataDate: '2026-11-27' });
     expect(updated.outcomes).toMatchObject({ updated: 1, 'skipped-curated': 1 });
     expect(parse(readFileSync(join(out, '9.900001.yaml'), 'utf8')).lastVerified).toBe('2026-11-27');
     expect(existsSync(join(out, '1.001193.yaml'))).toBe(false);

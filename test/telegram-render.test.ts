@@ -32,13 +32,13 @@ describe('HTML rendering', () => {
 
   it('does not repeat a link already written in the text, and adds the rating question and buttons', () => {
     const url = 'https://dichvucong.gov.vn/p/1';
-    const [m] = renderReply({ text: `Chi tiết: ${url}`, options: [{ label: 'Lệ phí', payload: '#p:a.b:procedure.fee' }], links: [{ title: 'Cổng', url }], rating: { procedure: 'a.b', intent: 'procedure.fee' } }, replies, new CallbackPayloads());
+    const [m] = renderReply({ text: `Chi tiết: ${url}`, options: [{ label: 'Lệ phí', payload: '#p:a.b:procedure.fee' }], links: [{ title: 'Cổng', url }], rating: { procedure: 'a.b', intent: 'procedure.fee', answer: 3 } }, replies, new CallbackPayloads());
     expect(m?.html).toBe(`Chi tiết: ${url}\n\n<i>${replies.ratingAsk}</i>`);
     expect(m?.keyboard?.inline_keyboard).toEqual([
       [{ text: 'Lệ phí', callback_data: 'o:#p:a.b:procedure.fee' }],
       [
-        { text: '👍 Hữu ích', callback_data: 'o:#r:1:procedure.fee' },
-        { text: '👎 Chưa hữu ích', callback_data: 'o:#r:0:procedure.fee' },
+        { text: '👍 Hữu ích', callback_data: 'o:#r:1:3:procedure.fee:a.b' },
+        { text: '👎 Chưa hữu ích', callback_data: 'o:#r:0:3:procedure.fee:a.b' },
       ],
     ]);
   });

@@ -109,7 +109,7 @@ describe('telegram long polling', () => {
     expectSafeHtml(String(call.payload.text));
     const b = buttons(call);
     expect(b).toContainEqual({ text: 'Lệ phí', callback_data: 'o:#p:ho-tich.khai-sinh:procedure.fee' });
-    expect(b.map((x) => x.callback_data)).toContain('o:#r:1:procedure.documents');
+    expect(b.map((x) => x.callback_data)).toContain('o:#r:1:1:procedure.documents:ho-tich.khai-sinh');
     for (const x of b) expect(Buffer.byteLength(x.callback_data ?? '')).toBeLessThanOrEqual(64);
     expect(api.sent('sendChatAction', 1001)[0]?.payload.action).toBe('typing');
     expect(api.sent('sendMessage', 1001)).toHaveLength(1);

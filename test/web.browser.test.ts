@@ -1,10 +1,11 @@
 /**
- * The chat page in real headless Chromium on a phone-sized screen: type a question and see
- * the documents checklist, tap an option, follow up with context, rate, receive a staff
- * reply, reload and keep the session. One browser launch for the file.
+ * The chat page in real headless Chromium on a 390×844 phone screen: type a question and
+ * see the documents checklist (its first paper on the first screen), tap an option,
+ * follow up with context, see and use the rating, receive a staff reply, reload and see
+ * the same conversation. One browser launch for the file.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssistant, type AssistantParts } from '../bot/assistant.ts';
 import { startWebServer, webConversationId, type WebServer } from '../bot/channels/web.ts';
@@ -12,7 +13,7 @@ import { loadConfig } from '../bot/config.ts';
 import { InProcessPipeline } from '../bot/pipeline.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let parts: AssistantParts;
 let pipeline: InProcessPipeline;
@@ -21,6 +22,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const requests: string[] = [];
+const failedResponses: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -31,10 +33,13 @@ beforeAll(async () => {
   pipeline = new InProcessPipeline(parts.engine);
   web = await startWebServer({ port: 0, host: '127.0.0.1', pipeline, holder: parts.holder, limits: { messagesPerMinute: 1000 } });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'vi-VN' });
+  context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true, locale: 'vi-VN' });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
   page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400) failedResponses.push(`${r.status()} ${r.url()}`);
+  });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('dialog', (d) => void d.dismiss());
   await page.goto(web.url);
@@ -57,6 +62,33 @@ async function botMessage(text: string) {
 async function ask(text: string): Promise<void> {
   await page.locator('#q').fill(text);
   await page.locator('#q').press('Enter');
+}
+
+/**
+ * Where a piece of a message's text is drawn, and the top of the input bar: text above
+ * the bar and below the top of the window is on the screen a citizen sees.
+ */
+async function onScreen(message: Locator, fragment: string): Promise<{ top: number; bottom: number; barTop: number; height: number }> {
+  return message.evaluate((div, frag) => {
+    const p = div.querySelector('.text') as HTMLElement;
+    const node = p.firstChild as Text;
+    const at = node.data.indexOf(frag);
+    if (at < 0) throw new Error(`"${frag}" is not in the message`);
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + frag.length);
+    const r = range.getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, barTop: (document.getElementById('ask') as HTMLElement).getBoundingClientRect().top, height: window.innerHeight };
+  }, fragment);
+}
+
+/** True when the element's centre is really drawn on top (not hidden behind the fixed input bar). */
+async function drawnOnTop(loc: Locator): Promise<boolean> {
+  return loc.evaluate((node) => {
+    const r = node.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return !!hit && (hit === node || node.contains(hit));
+  });
 }
 
 function luminance(rgb: string): number {
@@ -92,6 +124,10 @@ describe('web chat page in Chromium', () => {
     await page.locator('.msg.user', { hasText: 'đăng ký khai sinh cần giấy tờ gì' }).waitFor();
     const answer = await botMessage('Hồ sơ cần chuẩn bị — Đăng ký khai sinh');
     expect(await answer.locator('.text').innerText()).toContain('☐ Giấy chứng sinh');
+    // The first paper to bring (the form) is on the first screen, above the input bar.
+    const first = await onScreen(answer, '☐ Tờ khai đăng ký khai sinh');
+    expect(first.top).toBeGreaterThanOrEqual(0);
+    expect(first.bottom).toBeLessThanOrEqual(first.barTop);
     // Options are big tappable buttons; the portal address is a real link.
     const option = answer.locator('button.opt', { hasText: 'Các bước' });
     const box = await option.boundingBox();
@@ -99,9 +135,8 @@ describe('web chat page in Chromium', () => {
     const optionStyle = await option.evaluate((b) => ({ color: getComputedStyle(b).color, bg: getComputedStyle(b).backgroundColor, size: parseFloat(getComputedStyle(b).fontSize) }));
     expect(optionStyle.size).toBeGreaterThanOrEqual(18);
     expect(contrast(optionStyle.color, optionStyle.bg)).toBeGreaterThanOrEqual(7);
-    const link = answer.locator('a[href^="https://dichvucong.gov.vn/"]').first();
-    expect(await link.getAttribute('target')).toBe('_blank');
-    expect(await link.getAttribute('rel')).toContain('noopener');
+    // The web address is a link, not text pasted into the answer.
+    expect(await answer.locator('.text').innerText()).not.toMatch(/https?:\/\//);
   });
 
   it('sends an option’s payload when it is tapped and shows its label', async () => {
@@ -112,14 +147,39 @@ describe('web chat page in Chromium', () => {
     expect(await page.locator('.msg.user', { hasText: '#p:' }).count()).toBe(0);
   });
 
-  it('keeps the context for a follow-up question', async () => {
+  it('keeps the context for a follow-up question, and the rating question is visible', async () => {
     await ask('thế lệ phí bao nhiêu?');
     const fee = await botMessage('Phí, lệ phí — Đăng ký khai sinh');
     // One answer per message: exactly one fee answer on the page.
     expect(await page.locator('.msg.bot[data-seq]', { hasText: 'Phí, lệ phí — Đăng ký khai sinh' }).count()).toBe(1);
+    const question = fee.locator('.rating .question');
+    await expect.poll(() => question.isVisible()).toBe(true);
+    expect(await question.evaluate((q) => getComputedStyle(q).position)).toBe('static');
+    await question.scrollIntoViewIfNeeded();
+    expect(await drawnOnTop(question)).toBe(true);
     await fee.locator('button.rate').first().tap();
     await botMessage(parts.holder.version.knowledge.replies.ratingThanks);
     expect(await fee.locator('button.rate').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled))).toBe(true);
+  });
+
+  it('opens the sources with a "Nguồn" button, the portal page as a real link', async () => {
+    const fee = await botMessage('Phí, lệ phí — Đăng ký khai sinh');
+    await fee.locator('button.opt', { hasText: 'Nguồn' }).tap();
+    const sources = await botMessage('Nguồn — Đăng ký khai sinh');
+    const link = sources.locator('a.link[href^="https://dichvucong.gov.vn/"]');
+    expect(await link.getAttribute('target')).toBe('_blank');
+    expect(await link.getAttribute('rel')).toContain('noopener');
+  });
+
+  it('shows the whole input hint on a phone', async () => {
+    const fit = await page.locator('#q').evaluate((q) => {
+      const t = q as HTMLTextAreaElement;
+      const s = getComputedStyle(t);
+      const ctx = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+      ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+      return { text: ctx.measureText(t.placeholder).width, room: t.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) };
+    });
+    expect(fit.text).toBeLessThanOrEqual(fit.room);
   });
 
   it('shows user text as text, never as markup', async () => {
@@ -128,29 +188,37 @@ describe('web chat page in Chromium', () => {
     const bubble = page.locator('.msg.user').last();
     await bubble.waitFor();
     expect(await bubble.innerText()).toBe(evil);
-    await page.locator('.msg.bot[data-seq]').nth(4).waitFor(); // the reply to it
+    await page.locator('.msg.bot[data-seq]').nth(5).waitFor(); // the reply to it
     expect(await page.locator('#log img, #log b').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   });
 
-  it('shows a staff reply that arrives later, and keeps the session across a reload', async () => {
+  it('shows a staff reply that arrives later, and a reload restores the conversation as it was', async () => {
     const sessionId = await page.evaluate(() => localStorage.getItem('tthc.sessionId'));
     expect(sessionId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
     await pipeline.push('web', webConversationId(sessionId as string), { text: 'Cán bộ trả lời:\nChị mang bản chính giấy chứng sinh nhé.', options: [], links: [] });
     await botMessage('Chị mang bản chính giấy chứng sinh nhé.');
+    const bubbles = () => page.locator('#log .msg.user, #log .msg.bot[data-seq]').evaluateAll((ns) => ns.map((n) => `${n.classList.contains('user') ? 'citizen' : 'bot'}: ${(n.querySelector('.text') as HTMLElement).innerText}`));
+    const before = await bubbles();
+    expect(before.length).toBeGreaterThanOrEqual(12);
 
     await page.reload();
     await page.locator('html[data-ready="1"]').waitFor();
     expect(await page.evaluate(() => localStorage.getItem('tthc.sessionId'))).toBe(sessionId);
+    expect(await bubbles()).toEqual(before);
+    // Restored options still work; a new question continues the same conversation.
     await ask('thế mất bao lâu?');
     await botMessage('Thời hạn giải quyết — Đăng ký khai sinh');
-    // Nothing shown before the reload is shown again after it.
-    expect(await page.locator('.msg.bot[data-seq]', { hasText: 'giấy chứng sinh nhé' }).count()).toBe(0);
+    // Nothing is shown twice.
+    expect(await page.locator('.msg.bot[data-seq]', { hasText: 'giấy chứng sinh nhé' }).count()).toBe(1);
   });
 
-  it('loaded nothing from outside and raised no script errors', () => {
+  it('loaded nothing from outside, found everything it asked for and raised no script errors', async () => {
+    // The icon browsers ask for is ours (headless Chromium does not fetch it by itself).
+    expect(await page.evaluate(async () => (await fetch('/favicon.ico')).headers.get('content-type'))).toBe('image/x-icon');
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(web.url))).toEqual([]);
+    expect(failedResponses).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -64,7 +64,7 @@ describe('POST /api/chat', () => {
     expect(r.text).toContain('☐');
     expect(r.options).toContainEqual({ label: 'Lệ phí', payload: '#p:ho-tich.khai-sinh:procedure.fee' });
     expect(r.links.every((l) => /^https?:\/\//.test(l.url))).toBe(true);
-    expect(r.rating?.options.map((o) => o.payload)).toEqual(['#r:1:procedure.documents', '#r:0:procedure.documents']);
+    expect(r.rating?.options.map((o) => o.payload)).toEqual(['#r:1:1:procedure.documents:ho-tich.khai-sinh', '#r:0:1:procedure.documents:ho-tich.khai-sinh']);
     expect(r.seq).toBe(1);
     expect(json.cursor).toMatch(/^[A-Za-z0-9_-]+\.1$/);
   });
@@ -74,7 +74,7 @@ describe('POST /api/chat', () => {
     expect(first.json.replies.map((r) => r.text.split('\n')[0])).toEqual(['Phí, lệ phí — Đăng ký khai sinh:']);
     const tap = await chat({ sessionId: 'session-aaaa-1', text: '#p:ho-tich.khai-sinh:procedure.steps', messageId: 'm3', cursor: first.json.cursor });
     expect(tap.json.replies.map((r) => r.text.split('\n')[0])).toEqual(['Các bước thực hiện — Đăng ký khai sinh:']);
-    const rate = await chat({ sessionId: 'session-aaaa-1', text: '#r:1:procedure.steps', messageId: 'm4', cursor: tap.json.cursor });
+    const rate = await chat({ sessionId: 'session-aaaa-1', text: tap.json.replies[0]!.rating!.options[0]!.payload, messageId: 'm4', cursor: tap.json.cursor });
     expect(rate.json.replies[0]?.text).toBe(parts.holder.version.knowledge.replies.ratingThanks);
   });
 
@@ -215,6 +215,43 @@ describe('late replies (staff) and quiet turns', () => {
     await chat({ sessionId, text: 'xin chào', messageId: 'e1' });
     const res = (await (await fetch(`${web.url}/api/updates?sessionId=${sessionId}&cursor=oldepoch.99`)).json()) as ChatResponse;
     expect(res.replies.map((r) => r.seq)).toEqual([1]);
+  });
+});
+
+describe('GET /api/history (what the page showed, for a reload)', () => {
+  it('gives the citizen’s messages (a tapped button by its label) and the replies in order, with the cursor after them', async () => {
+    const sid = 'session-hist-01';
+    const q = await chat({ sessionId: sid, text: 'đăng ký khai sinh cần giấy tờ gì', messageId: 'h1' });
+    const fee = q.json.replies[0]!.options.find((o) => o.label === 'Lệ phí')!;
+    const tap = await chat({ sessionId: sid, text: fee.payload, shown: fee.label, messageId: 'h2', cursor: q.json.cursor });
+    // A retried message is one bubble.
+    await chat({ sessionId: sid, text: fee.payload, shown: fee.label, messageId: 'h2', cursor: q.json.cursor });
+    const res = await fetch(`${web.url}/api/history?sessionId=${sid}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { items: ({ from: 'citizen'; text: string } | { from: 'bot'; reply: WebReply })[]; cursor: string };
+    expect(body.items.map((i) => (i.from === 'citizen' ? `citizen: ${i.text}` : `bot: ${i.reply.text.split('\n')[0]}`))).toEqual([
+      'citizen: đăng ký khai sinh cần giấy tờ gì',
+      'bot: Hồ sơ cần chuẩn bị — Đăng ký khai sinh:',
+      'citizen: Lệ phí',
+      'bot: Phí, lệ phí — Đăng ký khai sinh:',
+    ]);
+    expect(body.cursor).toBe(tap.json.cursor);
+  });
+
+  it('is empty for a new session, masks phone numbers, and refuses a bad session id', async () => {
+    const empty = (await (await fetch(`${web.url}/api/history?sessionId=session-none-01`)).json()) as { items: unknown[] };
+    expect(empty.items).toEqual([]);
+    await chat({ sessionId: 'session-hist-02', text: 'số tôi 0912345678, gọi lại giúp', messageId: 'p1' });
+    const h = (await (await fetch(`${web.url}/api/history?sessionId=session-hist-02`)).json()) as { items: { text?: string }[] };
+    expect(JSON.stringify(h.items)).not.toContain('0912345678');
+    expect((await fetch(`${web.url}/api/history?sessionId=x`)).status).toBe(400);
+  });
+
+  it('serves our own icon at /favicon.ico', async () => {
+    const res = await fetch(`${web.url}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/x-icon');
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]));
   });
 });
 

@@ -3,8 +3,9 @@
  * chat page, a JSON API over the message pipeline, `/healthz` for operators, and any
  * extra routes other parts register (Telegram webhook, Prometheus metrics).
  *
- *   POST /api/chat     {sessionId, text, messageId?, cursor?} → {replies, cursor, pending}
+ *   POST /api/chat     {sessionId, text, messageId?, cursor?, shown?} → {replies, cursor, pending}
  *   GET  /api/updates  ?sessionId=&cursor=  long poll for replies that came later (staff)
+ *   GET  /api/history  ?sessionId=          what the page showed, for a reload (web/history.ts)
  *   GET  /healthz      {status, knowledge: {procedures, loadedAt}, …registered checks}
  *
  * Replies reach the browser through a per-conversation outbox: the pipeline calls this
@@ -24,8 +25,9 @@ import { fill } from '../../knowledge/replies.ts';
 import type { KnowledgeHolder, KnowledgeVersion } from '../assistant.ts';
 import { siteValues } from '../dialogue/compose.ts';
 import type { Logger, Turn } from '../dialogue/engine.ts';
-import type { IncomingMessage, Reply, ReplyOption } from '../dialogue/types.ts';
+import { ratingPayload, type IncomingMessage, type Reply, type ReplyOption } from '../dialogue/types.ts';
 import type { ChannelSender, Pipeline, TurnListener } from '../pipeline.ts';
+import { HISTORY_DEFAULTS, historyBody, recordReplies, WebHistory } from './web/history.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../ratelimit.ts';
 
 /** A route another module adds to the web server (webhook, metrics). It owns the request body. */
@@ -301,7 +303,9 @@ function parseCursor(raw: unknown, epoch: string): number | null {
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const limits: WebLimits = { ...WEB_DEFAULTS, ...opts.limits };
   const log = opts.log;
-  const outbox = opts.outbox ?? new MemoryWebOutbox(limits);
+  // What the page showed, for GET /api/history after a reload (bot/channels/web/history.ts).
+  const history = new WebHistory({ ...HISTORY_DEFAULTS, idleMs: limits.outboxIdleMs });
+  const outbox = recordReplies(opts.outbox ?? new MemoryWebOutbox(limits), history);
   const channel = new WebChannel(outbox);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(channel) : channel);
   const limiter = opts.rateLimiter ?? (limits.messagesPerMinute > 0 ? new MemoryRateLimiter(limits.messagesPerMinute, 60_000) : undefined);
@@ -327,6 +331,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const styles = asset('app.css', 'text/css; charset=utf-8');
   const script = asset('app.js', 'text/javascript; charset=utf-8');
+  const favicon = asset('favicon.ico', 'image/x-icon');
   const pageTemplate = readFileSync(join(STATIC_DIR, 'index.html'), 'utf8');
   let pageCache: { version: KnowledgeVersion; page: StaticAsset } | undefined;
   const page = (): StaticAsset => {
@@ -365,8 +370,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         ? {
             ask: r.ratingAsk,
             options: [
-              { label: r.labels.ratingYes, payload: `#r:1:${reply.rating.intent}` },
-              { label: r.labels.ratingNo, payload: `#r:0:${reply.rating.intent}` },
+              { label: r.labels.ratingYes, payload: ratingPayload(reply.rating, true) },
+              { label: r.labels.ratingNo, payload: ratingPayload(reply.rating, false) },
             ],
           }
         : null,
@@ -424,6 +429,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         }
       }
       const before = await outbox.lastSeq(conv);
+      // A tapped button sends its payload; the page shows (and a reload restores) its label.
+      history.citizen(conv, messageId, b.text.startsWith('#') && typeof b.shown === 'string' ? b.shown.slice(0, 200) : b.text);
       const msg: IncomingMessage = { channel: 'web', conversationId: conv, userId: conv, messageId, text: b.text, kind: 'text', sentAt: Date.now() };
       let quiet!: () => void;
       const quietTurn = new Promise<void>((r) => (quiet = r));
@@ -538,6 +545,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       case '/api/updates':
         if (!get) throw new HttpError(405, WEB_ERRORS.method);
         return updates(req, res, url);
+      case '/api/history': {
+        if (!get) throw new HttpError(405, WEB_ERRORS.method);
+        const sessionId = url.searchParams.get('sessionId') ?? '';
+        if (!SESSION_ID.test(sessionId)) throw new HttpError(400, WEB_ERRORS.sessionId);
+        const conv = webConversationId(sessionId);
+        return sendJson(res, 200, historyBody(history, conv, { epoch: outbox.epoch, lastSeq: await outbox.lastSeq(conv) }, toWeb));
+      }
+      case '/favicon.ico':
+        if (!get) throw new HttpError(405, WEB_ERRORS.method);
+        return serveAsset(req, res, favicon, 'public, max-age=604800');
       case '/healthz':
         if (!get) throw new HttpError(405, WEB_ERRORS.method);
         return health(res);

@@ -21,6 +21,14 @@ export interface ConversationState {
   pendingFollow?: boolean;
   /** Code whose phone digits were verified in this conversation (not asked again). */
   verifiedDossierCode?: string;
+  /** The complaint ticket opened last: details sent soon after join it instead of opening another. */
+  complaint?: { ticketId: string; until: number };
+  /** Answers offered for rating, newest last: the rating button names one by `n`. */
+  rateable?: { n: number; question: string }[];
+  /** Procedures whose sources line this conversation has shown (afterwards a "Nguồn" option). */
+  sourcesShown?: string[];
+  /** Counter behind `rateable[].n`. */
+  answers?: number;
   /** Consecutive messages the assistant could not understand. */
   failures: number;
   /** Set while staff handle the conversation: the bot stays quiet until then. */

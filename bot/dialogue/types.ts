@@ -41,9 +41,28 @@ export interface ReplyLink {
 export interface Reply {
   text: string;
   options: ReplyOption[];
+  /** A line before the options where they are numbered lines (Zalo, CLI); buttons need none. */
+  optionsTitle?: string;
   links: ReplyLink[];
-  /** Offer the one-tap "có hữu ích không?" rating under this reply. */
-  rating?: { procedure: string | null; intent: string };
+  /** Offer the one-tap "có hữu ích không?" rating under this reply; says which answer is rated. */
+  rating?: ReplyRating;
+}
+
+/** The answer a rating rates: the procedure aspect or FAQ entry, and its number in the conversation. */
+export interface ReplyRating {
+  procedure: string | null;
+  faq?: string | null;
+  intent: string;
+  /** The answer's number in its conversation (finds the question that was asked). */
+  answer?: number;
+}
+
+/**
+ * What a rating button sends back: `#r:<1|0>:<answer>:<intent>:<procedure or FAQ id>`, so
+ * the rating lands on the answer rated, not on whatever the conversation said last.
+ */
+export function ratingPayload(rating: ReplyRating, helpful: boolean): string {
+  return `#r:${helpful ? 1 : 0}:${rating.answer ?? 0}:${rating.intent}:${rating.faq ?? rating.procedure ?? ''}`;
 }
 
 /** Shorthand to build a reply. */
@@ -51,8 +70,22 @@ export function reply(text: string, options: ReplyOption[] = [], links: ReplyLin
   return { text, options, links };
 }
 
-/** Renders options as numbered lines (Zalo, CLI, plain text fallback). */
+/** Renders options as numbered lines (Zalo, CLI, plain text fallback), after their title if any. */
 export function numberedText(r: Reply): string {
   if (!r.options.length) return r.text;
-  return `${r.text}\n${r.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n')}`;
+  const title = r.optionsTitle ? `\n\n${r.optionsTitle}` : '';
+  return `${r.text}${title}\n${r.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n')}`;
+}
+
+/**
+ * The reply as the plainest channel shows it (Zalo, the terminal, `ask`): the text, the
+ * options as numbered lines, then the address of each link the text does not already show.
+ */
+export function plainText(r: Reply): string {
+  // Some replies already list their options as numbered lines in the text.
+  const listed = r.options.length > 0 && r.options.every((o, i) => r.text.includes(`${i + 1}. ${o.label}`));
+  let text = listed ? r.text : numberedText(r);
+  const links = r.links.filter((l) => l.url && !text.includes(l.url));
+  if (links.length) text += `\n\n${links.map((l) => (l.title ? `${l.title}: ${l.url}` : l.url)).join('\n')}`;
+  return text.trim();
 }

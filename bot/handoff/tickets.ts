@@ -27,6 +27,8 @@ export interface Ticket {
 export interface TicketStore {
   create(t: Omit<Ticket, 'id' | 'createdAt' | 'updatedAt' | 'status'>): Promise<Ticket>;
   update(id: string, patch: Partial<Pick<Ticket, 'status'>>): Promise<Ticket | undefined>;
+  /** Adds a later message to the ticket's excerpt (complaint details sent after it was opened). */
+  append(id: string, entry: Ticket['excerpt'][number]): Promise<Ticket | undefined>;
   get(id: string): Promise<Ticket | undefined>;
   list(filter?: { status?: TicketStatus; kind?: TicketKind }): Promise<Ticket[]>;
 }
@@ -57,6 +59,15 @@ export class MemoryTicketStore implements TicketStore {
     const t = this.tickets.get(id);
     if (!t) return undefined;
     Object.assign(t, patch, { updatedAt: this.now() });
+    this.persist(t);
+    return t;
+  }
+
+  async append(id: string, entry: Ticket['excerpt'][number]): Promise<Ticket | undefined> {
+    const t = this.tickets.get(id);
+    if (!t) return undefined;
+    t.excerpt = [...t.excerpt, entry];
+    t.updatedAt = this.now();
     this.persist(t);
     return t;
   }

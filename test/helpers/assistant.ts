@@ -1,7 +1,7 @@
 /** Test helper: an assistant core with in-memory everything and an optional fixed clock. */
 import { createAssistant, KnowledgeHolder } from '../../bot/assistant.ts';
 import { loadConfig } from '../../bot/config.ts';
-import type { DialogueConfig } from '../../bot/dialogue/engine.ts';
+import type { DialogueConfig, ReviewSink } from '../../bot/dialogue/engine.ts';
 import type { IncomingMessage } from '../../bot/dialogue/types.ts';
 import { MemoryTicketStore } from '../../bot/handoff/tickets.ts';
 
@@ -13,10 +13,10 @@ export function knowledgeHolder(): KnowledgeHolder {
   return shared;
 }
 
-export function testAssistant(opts: { now?: () => number; config?: Partial<DialogueConfig>; env?: Record<string, string> } = {}) {
+export function testAssistant(opts: { now?: () => number; config?: Partial<DialogueConfig>; env?: Record<string, string>; review?: ReviewSink } = {}) {
   const config = loadConfig({ LOG_LEVEL: 'silent', DOSSIER_PROVIDER: 'memory', ...opts.env });
   const tickets = new MemoryTicketStore(opts.now);
-  const parts = createAssistant(config, { holder: knowledgeHolder(), tickets, now: opts.now, config: opts.config });
+  const parts = createAssistant(config, { holder: knowledgeHolder(), tickets, now: opts.now, config: opts.config, review: opts.review });
   let seq = 0;
   const say = (conversationId: string, text: string, extra: Partial<IncomingMessage> = {}) =>
     parts.engine.handle({ channel: 'web', conversationId, userId: `u-${conversationId}`, messageId: `m${++seq}`, text, kind: 'text', ...extra });

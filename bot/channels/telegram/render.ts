@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import type { Replies } from '../../../knowledge/replies.ts';
-import type { Reply } from '../../dialogue/types.ts';
+import { ratingPayload, type Reply } from '../../dialogue/types.ts';
 
 /** Telegram's documented text limit (after entity parsing). */
 export const TELEGRAM_TEXT_LIMIT = 4096;
@@ -145,8 +145,8 @@ export function renderReply(reply: Reply, replies: Pick<Replies, 'ratingAsk' | '
   if (reply.rating) {
     lines.push({ plain: '', html: '' }, { plain: replies.ratingAsk, html: `<i>${escapeTelegramHtml(replies.ratingAsk)}</i>` });
     rows.push([
-      { text: replies.labels.ratingYes, callback_data: callbacks.encode(`#r:1:${reply.rating.intent}`) },
-      { text: replies.labels.ratingNo, callback_data: callbacks.encode(`#r:0:${reply.rating.intent}`) },
+      { text: replies.labels.ratingYes, callback_data: callbacks.encode(ratingPayload(reply.rating, true)) },
+      { text: replies.labels.ratingNo, callback_data: callbacks.encode(ratingPayload(reply.rating, false)) },
     ]);
   }
   const chunks = packLines(lines, limit);

@@ -3,19 +3,14 @@
  * numbered lines (the citizen answers "2"), links are spelled out, and long answers are
  * cut into messages of at most 2,000 characters on line boundaries.
  */
-import { numberedText, type Reply } from '../../dialogue/types.ts';
+import { plainText, type Reply } from '../../dialogue/types.ts';
 
 /** Longest Zalo text we send in one message (openclaw and the Zalo Bot Platform use 2,000). */
 export const ZALO_MAX_CHARS = 2000;
 
 /** The whole reply as one plain text: numbered options, then links the text does not already show. */
 export function renderZaloText(reply: Reply): string {
-  // Some replies (the "which procedure?" question) already list their options as numbered lines.
-  const listed = reply.options.length > 0 && reply.options.every((o, i) => reply.text.includes(`${i + 1}. ${o.label}`));
-  let text = listed ? reply.text : numberedText(reply);
-  const links = reply.links.filter((l) => l.url && !text.includes(l.url));
-  if (links.length) text += `\n\n${links.map((l) => (l.title ? `${l.title}: ${l.url}` : l.url)).join('\n')}`;
-  return text.trim();
+  return plainText(reply);
 }
 
 /**

@@ -124,7 +124,7 @@
     return b;
   }
 
-  function addBot(r) {
+  function addBot(r, restored) {
     var div = el('div', 'msg bot');
     div.setAttribute('data-seq', String(r.seq));
     div.appendChild(linkified(String(r.text || '')));
@@ -145,9 +145,10 @@
       });
       div.appendChild(box);
     }
-    if (r.rating) {
+    // A restored answer is not asked to be rated again.
+    if (r.rating && !restored) {
       var rating = el('div', 'rating');
-      rating.appendChild(el('p', 'ask', r.rating.ask));
+      rating.appendChild(el('p', 'question', r.rating.ask));
       var row = el('div', 'row');
       var buttons = r.rating.options.map(function (o) {
         return button('rate', o.label, function () {
@@ -202,7 +203,7 @@
     var messageId = randomId(8);
     var attempt = function (n) {
       var stopTyping = addTyping();
-      request('POST', '/api/chat', { sessionId: sessionId, text: message, messageId: messageId, cursor: cursor() }, 45000).then(function (res) {
+      request('POST', '/api/chat', { sessionId: sessionId, text: message, messageId: messageId, cursor: cursor(), shown: shown }, 45000).then(function (res) {
         stopTyping();
         if (res.status === 429) return addNote(text.busy);
         if (res.status !== 200) throw new Error('status ' + res.status);
@@ -215,6 +216,31 @@
       });
     };
     attempt(0);
+  }
+
+  /**
+   * After a reload: draws what the page showed before (the server keeps it for this
+   * session), then polls from the cursor the history gives. Without a history (new
+   * session, server restart, forgotten) the page starts as it is.
+   */
+  function restore() {
+    return request('GET', '/api/history?sessionId=' + encodeURIComponent(sessionId), null, 15000).then(function (res) {
+      if (res.status !== 200 || !res.body || !res.body.items) return;
+      var last = null;
+      res.body.items.forEach(function (it) {
+        if (it.from === 'citizen' && typeof it.text === 'string') {
+          var div = el('div', 'msg user');
+          div.appendChild(el('p', 'text', it.text));
+          log.appendChild(div);
+          last = div;
+        } else if (it.from === 'bot' && it.reply) {
+          last = addBot(it.reply, true);
+        }
+      });
+      var m = typeof res.body.cursor === 'string' && /^([A-Za-z0-9_-]+)\.(\d+)$/.exec(res.body.cursor);
+      if (m) { epoch = m[1]; lastSeq = Number(m[2]); save(CURSOR_KEY, cursor()); }
+      if (last) scrollTo(last, false);
+    }, function () { /* offline: start with an empty page, polling catches up */ });
   }
 
   // Long poll for replies that come later (a staff member answering).
@@ -257,6 +283,8 @@
     input.style.height = Math.min(input.scrollHeight, 160) + 'px';
   });
 
-  document.documentElement.setAttribute('data-ready', '1');
-  poll();
+  restore().then(function () {
+    document.documentElement.setAttribute('data-ready', '1');
+    poll();
+  });
 })();
