@@ -42,13 +42,33 @@ export function matchesAt(tokens: readonly string[], accents: readonly (string |
   return true;
 }
 
+/** Phrase positions by first folded word, built once per list (lists are reused). */
+const byFirst = new WeakMap<readonly CuePhrase[], Map<string, number[]>>();
+
+function firstIndex(phrases: readonly CuePhrase[]): Map<string, number[]> {
+  const hit = byFirst.get(phrases);
+  if (hit) return hit;
+  const m = new Map<string, number[]>();
+  phrases.forEach((p, i) => {
+    const f = p.folded[0];
+    if (f === undefined) return;
+    const l = m.get(f);
+    if (l) l.push(i);
+    else m.set(f, [i]);
+  });
+  byFirst.set(phrases, m);
+  return m;
+}
+
 /** Every occurrence of any phrase: [phrase index, start, end) triples, in text order. */
 export function findPhrases(tokens: readonly string[], accents: readonly (string | null)[], phrases: readonly CuePhrase[]): { phrase: number; start: number; end: number }[] {
   const out: { phrase: number; start: number; end: number }[] = [];
+  const index = firstIndex(phrases);
   for (let i = 0; i < tokens.length; i++) {
-    phrases.forEach((p, pi) => {
-      if (p.folded[0] === tokens[i] && matchesAt(tokens, accents, i, p)) out.push({ phrase: pi, start: i, end: i + p.folded.length });
-    });
+    for (const pi of index.get(tokens[i] as string) ?? []) {
+      const p = phrases[pi] as CuePhrase;
+      if (matchesAt(tokens, accents, i, p)) out.push({ phrase: pi, start: i, end: i + p.folded.length });
+    }
   }
   return out;
 }
@@ -59,10 +79,12 @@ export function findPhrases(tokens: readonly string[], accents: readonly (string
  */
 export function contentMask(tokens: readonly string[], accents: readonly (string | null)[], fillers: readonly CuePhrase[]): boolean[] {
   const keep = tokens.map(() => true);
+  const index = firstIndex(fillers);
   let i = 0;
   outer: while (i < tokens.length) {
-    for (const f of fillers) {
-      if (f.folded[0] === tokens[i] && matchesAt(tokens, accents, i, f)) {
+    for (const fi of index.get(tokens[i] as string) ?? []) {
+      const f = fillers[fi] as CuePhrase;
+      if (matchesAt(tokens, accents, i, f)) {
         for (let k = 0; k < f.folded.length; k++) keep[i + k] = false;
         i += f.folded.length;
         continue outer;

@@ -48,9 +48,13 @@ BASE.set(0x110, 68); // Đ
  * per-syllable tone placement short messages get (tones are dropped anyway). Glued
  * words of flattened tables ("tờ khaiSố lượng") are cut at the case change.
  */
+let scratch = new Int32Array(4096);
+
 export function textTerms(text: string): Int32Array {
   const src = text.normalize('NFC');
-  const out = new Int32Array(Math.max(16, src.length));
+  // One reusable buffer: a text of n characters has at most n + 2 words and pairs.
+  if (scratch.length < src.length + 2) scratch = new Int32Array(src.length + 2);
+  const out = scratch;
   let n = 0;
   let h = FNV_OFFSET;
   let len = 0;
@@ -140,15 +144,17 @@ export class EvidenceIndex {
       o += t.length;
     }
     all.sort();
-    const keys = new Int32Array(total);
-    const counts = new Int32Array(total);
+    let unique = 0;
+    for (let i = 0; i < total; i++) if (i === 0 || all[i] !== all[i - 1]) unique++;
+    const keys = new Int32Array(unique);
+    const counts = new Int32Array(unique);
     let k = -1;
     for (let i = 0; i < total; i++) {
       if (k < 0 || keys[k] !== all[i]) keys[++k] = all[i] as number;
       counts[k] = (counts[k] as number) + 1;
     }
-    this.dfKeys = keys.slice(0, k + 1);
-    this.dfCounts = counts.slice(0, k + 1);
+    this.dfKeys = keys;
+    this.dfCounts = counts;
     this.n = count || 1;
   }
 

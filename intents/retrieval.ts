@@ -103,18 +103,22 @@ interface CompiledPhrase {
   unigrams: string[];
   mass: number;
   weight: number;
-  /** Accented form of a term when the phrase writes it with accents (words and `a_b` pairs). */
-  accents: Map<string, string> | null;
+  /** Accented form of each unigram (same order), null where written without accents; null when none. */
+  accents: (string | null)[] | null;
 }
 
 /** Postings read per query at most (after the first term): bounds the cost on large bases. */
 const POSTING_BUDGET = 1500;
 /** Phrases scored exactly after the first, term-at-a-time pass. */
-const EXACT_CANDIDATES = 48;
+const EXACT_CANDIDATES = 32;
 /** A word explained only by an entry's description counts this much of a name word. */
 const DESCRIPTION_WEIGHT = 0.35;
 /** Entries whose families are added to the exact pass. */
-const FAMILY_SEEDS = 6;
+const FAMILY_SEEDS = 4;
+/** Members of each seed's family weighed at most. */
+const FAMILY_MEMBERS = 24;
+/** Entries whose descriptions are read (the best by their names). */
+const EVIDENCE_ENTRIES = 16;
 
 /** Inverted index over entries' phrases. Build once per knowledge version. */
 export class PhraseIndex {
@@ -152,14 +156,8 @@ export class PhraseIndex {
         // Postings for syllables and syllable pairs: pairs ("ho_khau") are rare and specific,
         // so candidates are found without touching the long lists of common syllables.
         const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
-        let accents: Map<string, string> | null = null;
-        if (p.accents) {
-          accents = new Map();
-          p.tokens.forEach((t, k) => {
-            const a = p.accents?.[k];
-            if (a) accents?.set(t, a);
-          });
-        }
+        let accents: (string | null)[] | null = null;
+        if (p.accents?.some(Boolean)) accents = unigrams.map((t) => p.accents?.[p.tokens.indexOf(t)] ?? null);
         this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight, accents });
         (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
@@ -239,14 +237,23 @@ export class PhraseIndex {
       budget -= list.length;
     }
     // Keep the phrases with the best partial coverage for exact scoring.
-    let cands = touched;
-    if (touched.length > EXACT_CANDIDATES) {
-      cands = touched
-        .map((pid) => ({ pid, s: normalizedCoverage(acc[pid] as number, this.phrases[pid] as CompiledPhrase) }))
-        .sort((a, b) => b.s - a.s)
-        .slice(0, EXACT_CANDIDATES)
-        .map((x) => x.pid);
+    // Keep the phrases with the best partial coverage for exact scoring, best first
+    // (a bounded insertion: touched phrases can number in the thousands).
+    const topPid: number[] = [];
+    const topS: number[] = [];
+    for (const pid of touched) {
+      const sc = normalizedCoverage(acc[pid] as number, this.phrases[pid] as CompiledPhrase);
+      if (topS.length === EXACT_CANDIDATES && sc <= (topS[topS.length - 1] as number)) continue;
+      let k = topS.length;
+      while (k > 0 && (topS[k - 1] as number) < sc) k--;
+      topS.splice(k, 0, sc);
+      topPid.splice(k, 0, pid);
+      if (topS.length > EXACT_CANDIDATES) {
+        topS.pop();
+        topPid.pop();
+      }
     }
+    let cands = topPid;
     for (const pid of touched) acc[pid] = 0;
     // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
     {
@@ -260,7 +267,7 @@ export class PhraseIndex {
       const seen = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
       const extra: number[] = [];
       for (const ei of [...seen].slice(0, FAMILY_SEEDS)) {
-        for (const fe of expand(ei)) {
+        for (const fe of expand(ei).slice(0, FAMILY_MEMBERS)) {
           if (seen.has(fe)) continue;
           seen.add(fe);
           for (const pid of this.entryPhrases[fe] ?? []) extra.push(pid);
@@ -311,13 +318,19 @@ export class PhraseIndex {
       }
       if (soft > e.soft) e.soft = soft;
     }
-    const out: RetrievalMatch[] = [];
-    for (const [ei, e] of perEntry) {
+    // Names first; then, for the best few, what their records say about themselves.
+    const scored = [...perEntry].map(([ei, e]) => {
       let explainedMass = 0;
       for (const t of e.explained) explainedMass += this.idf(t) * (q.get(t) ?? 0);
+      return { ei, e, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
+    });
+    scored.sort((a, b) => b.pre - a.pre);
+    const out: RetrievalMatch[] = [];
+    scored.forEach(({ ei, e, explainedMass: named }, rank) => {
+      let explainedMass = named;
       // What the record says about itself explains story words its names do not, weakly.
       let described: string[] | undefined;
-      if (evidence) {
+      if (evidence && rank < EVIDENCE_ENTRIES) {
         described = [];
         for (const [t, w] of q) {
           if (t.includes('_') || e.explained.has(t) || !evidence.has(ei, t)) continue;
@@ -334,7 +347,7 @@ export class PhraseIndex {
         e.soft *= 0.7;
       }
       out.push({ id: entry.id, index: ei, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
-    }
+    });
     out.sort((a, b) => b.rank - a.rank);
     return out.slice(0, limit);
   }
@@ -378,8 +391,9 @@ function accentClash(typed: ReadonlyMap<string, Set<string>>, phrase: CompiledPh
   const words = term.includes('_') ? term.split('_') : [term];
   return words.some((w) => {
     const forms = typed.get(w);
-    const written = phrase.accents?.get(w);
-    return !!forms && !!written && !forms.has(written);
+    if (!forms) return false;
+    const written = phrase.accents?.[phrase.unigrams.indexOf(w)];
+    return !!written && !forms.has(written);
   });
 }
 
