@@ -37,6 +37,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   procedureWeak: 0.3,
   /** Second candidate within this ratio of the first → ask which one. */
   clarifyRatio: 0.9,
+  /** …and within this ratio, ask even when the first is named in full. */
+  nearTieRatio: 0.97,
   faqStrong: 0.55,
   /** An aspect question naming no procedure goes to an FAQ matching at least this well. */
   faqForBareAspect: 0.45,
@@ -666,6 +668,15 @@ export class Understander {
       return { ...base, intent: ctx.pendingOptions?.aspect ?? 'procedure.overview', procedure: chosen, confidence: 0.95, choseOption: true };
     }
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+    // "ok", "dạ", "vâng", "hả" on their own: an opening is a greeting; after an answer,
+    // an acknowledgement (thanks) or, for "hả?", a request to see the procedure again.
+    if (tokens.length <= 2 && tokens.every((t) => ACKNOWLEDGEMENTS.has(t))) {
+      if (!ctx.lastProcedure) return { ...base, intent: 'greeting', confidence: 0.6 };
+      if (tokens.some((t) => PUZZLED.has(t)) && this.procedures.has(ctx.lastProcedure)) {
+        return { ...base, intent: 'procedure.overview', procedure: ctx.lastProcedure, followUp: true, confidence: 0.5 };
+      }
+      return { ...base, intent: 'thanks', confidence: 0.6 };
+    }
 
     const { query, content, focus } = this.query(prep);
     let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
@@ -678,7 +689,8 @@ export class Understander {
     // one named first is what the question is about.
     const p0 = procs[0];
     const p1 = procs[1];
-    if (p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85) {
+    const bothNamed = !!(p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85);
+    if (p0 && p1 && bothNamed) {
       const first = (m: RetrievalMatch) => ret.findIndex((t) => m.explained.has(t) && !this.fillerWords.has(t));
       const f0 = first(p0);
       const f1 = first(p1);
@@ -752,7 +764,12 @@ export class Understander {
         aspect = ctx.lastAspect;
       }
       const second = procs[1];
-      const clarify = !!second && second.score >= o.procedureWeak && second.score >= top.score * o.clarifyRatio && top.coverage < 0.999;
+      // Close candidates are offered as options; a near tie is offered even when the top one
+      // is fully named, unless the two are one family (the variant logic decided) or the
+      // message names both (the first named is the topic).
+      const related = !!second && (second.variantOf === top.id || top.variantOf === second.id || this.families.relatives(top.index).includes(second.index));
+      const nearTie = !!second && !related && !bothNamed && second.score >= top.score * o.nearTieRatio;
+      const clarify = !!second && second.score >= o.procedureWeak && ((second.score >= top.score * o.clarifyRatio && top.coverage < 0.999) || nearTie);
       const confidence = Math.min(1, top.score) * (0.6 + 0.4 * p) * (clarify ? 0.7 : 1);
       return {
         ...base,
@@ -827,6 +844,10 @@ export class Understander {
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
 }
+
+/** Folded words that acknowledge or ask "huh?" and say nothing else. */
+const ACKNOWLEDGEMENTS = new Set(['ok', 'oke', 'okie', 'okay', 'da', 'vang', 'u', 'uh', 'uhm', 'um', 'ung', 'a', 'ha', 'ho', 'hu', 'yes', 'vay']);
+const PUZZLED = new Set(['ha', 'ho', 'hu']);
 
 /** Words that join two questions in one message ("giấy tờ gì và nộp ở đâu"). */
 const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
