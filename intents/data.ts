@@ -65,6 +65,7 @@ const cueSchema = z
     means: z.array(phrase).min(1),
     cues: z.array(phrase).min(1),
     unless: z.array(phrase).default([]),
+    rare: z.boolean().default(false),
   })
   .strict();
 const variantsSchema = z
@@ -87,6 +88,8 @@ export interface VariantCue {
   unless: CuePhrase[];
   /** `variant`: a life event selecting a variant; `term`: an everyday word for an official one. */
   kind: 'variant' | 'term';
+  /** A variant chosen only on evidence ("ở nước ngoài" for a centre in Vietnam): without it, it ranks lower. */
+  rare: boolean;
 }
 
 const examplesSchema = z
@@ -165,6 +168,7 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
         cues: v.cues.map((p) => compilePhrase(p)),
         unless: v.unless.map((p) => compilePhrase(p)),
         kind,
+        rare: v.rare,
       });
       variants = [...value.variants.map(compile('variant')), ...value.terms.map(compile('term'))];
     }

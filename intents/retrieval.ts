@@ -17,6 +17,8 @@ export interface IndexPhrase {
   weight: number;
   /** The accented form of each token as the knowledge writes it ("tử", "tự"), when known. */
   accents?: (string | null)[];
+  /** A keyword rather than a name or alias. */
+  keyword?: boolean;
 }
 
 export interface IndexEntry {
@@ -32,6 +34,8 @@ export interface RetrievalMatch {
   score: number;
   /** Order among candidates: like `score`, but a short alias fully named counts less than more words of a long name. */
   rank: number;
+  /** On the FAQ index's scale (name share first): for comparing a procedure with an FAQ topic. */
+  faqScale: number;
   /** Query tokens explained by the best phrase. */
   matched: Set<string>;
   /** Share of the best phrase found in the message. */
@@ -103,6 +107,8 @@ interface CompiledPhrase {
   unigrams: string[];
   mass: number;
   weight: number;
+  /** A keyword (not a name or alias): words a message only implies do not match it. */
+  keyword: boolean;
   /** Accented form of each unigram (same order), null where written without accents; null when none. */
   accents: (string | null)[] | null;
 }
@@ -158,7 +164,7 @@ export class PhraseIndex {
         const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
         let accents: (string | null)[] | null = null;
         if (p.accents?.some(Boolean)) accents = unigrams.map((t) => p.accents?.[p.tokens.indexOf(t)] ?? null);
-        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight, accents });
+        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight, accents, keyword: !!p.keyword });
         (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
         for (const t of all) {
@@ -186,6 +192,11 @@ export class PhraseIndex {
   /** Inverse document frequency; unseen terms get the maximum. */
   idf(term: string): number {
     return this.idfs.get(term) ?? this.maxIdf;
+  }
+
+  /** IDF of a message word; words no phrase uses count half the maximum. */
+  private termIdf(t: string): number {
+    return this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
   }
 
   /** Number of entries whose phrases contain the term. */
@@ -275,12 +286,13 @@ export class PhraseIndex {
       }
       cands = [...cands, ...extra];
     }
-    return this.scoreExact(q, qmass, cands, limit, evidence, softening ?? this.scoring.k, typedAccents(query), expectedCoverage);
+    return this.scoreExact(q, query, qmass, cands, limit, evidence, softening ?? this.scoring.k, typedAccents(query), expectedCoverage);
   }
 
   /** Exact scores of the given phrases' entries for a weighted query. */
   private scoreExact(
     q: ReadonlyMap<string, number>,
+    query: readonly string[] | WeightedQuery,
     qmass: number,
     cands: readonly number[],
     limit: number,
@@ -291,16 +303,26 @@ export class PhraseIndex {
   ): RetrievalMatch[] {
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
-    const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string> }>();
+    const implied = implications(query);
+    // Words only a life event implies name a procedure's name, not a keyword ("nước ngoài"
+    // implied by "người Hàn" is not the "đi nước ngoài" of the passport entry).
+    const impliedOnly = new Set<string>();
+    if (implied.length) {
+      const lit = weigh({ segments: (query as WeightedQuery).segments.filter((sg) => !sg.explains?.length) });
+      for (const t of q.keys()) if (!lit.has(t)) impliedOnly.add(t);
+    }
+    const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string>; pairs: Set<string> }>();
     for (const pid of cands) {
       const p = this.phrases[pid] as CompiledPhrase;
       let m = 0;
       const matched: string[] = [];
+      const pairs: string[] = [];
       for (const t of p.terms) {
         const w = q.get(t);
-        if (w === undefined || accentClash(typed, p, t)) continue;
+        if (w === undefined || accentClash(typed, p, t) || (p.keyword && impliedOnly.has(t))) continue;
         m += this.idf(t) * w;
         if (!t.includes('_')) matched.push(t);
+        else pairs.push(t);
       }
       if (!matched.length) continue;
       // How much of the name the message holds, softened for short names: naming three
@@ -310,8 +332,9 @@ export class PhraseIndex {
       const cov = normalizedCoverage(m, p);
       const soft = (m / (m + lengthDiscount(p) * (p.mass - m) + k)) * (1 + k / REFERENCE_MASS) * p.weight;
       let e = perEntry.get(p.entry);
-      if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set() }));
+      if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set(), pairs: new Set() }));
       for (const t of matched) e.explained.add(t);
+      for (const t of pairs) e.pairs.add(t);
       if (cov > e.cov) {
         e.cov = cov;
         e.matched = new Set(matched);
@@ -322,6 +345,14 @@ export class PhraseIndex {
     const scored = [...perEntry].map(([ei, e]) => {
       let explainedMass = 0;
       for (const t of e.explained) explainedMass += this.idf(t) * (q.get(t) ?? 0);
+      // The words of a life event ("ra ở riêng") are explained by a name saying what they imply ("tách hộ").
+      for (const im of implied) {
+        // The implied phrase must be named as a phrase: its word pairs too ("cấp lại", not the "lái" of "bằng lái").
+        const words = im.tokens.filter((t) => e.explained.has(t)).length;
+        const pairs = im.tokens.slice(1).filter((t, i) => e.pairs.has(`${im.tokens[i]}_${t}`)).length;
+        if (words < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
+        for (const t of im.explains) if (!e.explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
+      }
       return { ei, e, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
     });
     scored.sort((a, b) => b.pre - a.pre);
@@ -346,7 +377,7 @@ export class PhraseIndex {
         e.cov *= 0.7;
         e.soft *= 0.7;
       }
-      out.push({ id: entry.id, index: ei, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
+      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
     });
     out.sort((a, b) => b.rank - a.rank);
     return out.slice(0, limit);
@@ -363,7 +394,19 @@ export class PhraseIndex {
  * formed inside a segment only), e.g. the message itself and each implied variant phrase.
  */
 export interface WeightedQuery {
-  segments: readonly { tokens: readonly string[]; weights: readonly number[]; accents?: readonly (string | null)[] }[];
+  segments: readonly {
+    tokens: readonly string[];
+    weights: readonly number[];
+    accents?: readonly (string | null)[];
+    /** Set on implied segments: the message words they stand for. */
+    explains?: readonly string[];
+  }[];
+}
+
+/** Implied segments with the message words they stand for. */
+function implications(query: readonly string[] | WeightedQuery): { tokens: readonly string[]; explains: readonly string[] }[] {
+  if (Array.isArray(query)) return [];
+  return (query as WeightedQuery).segments.filter((s) => s.explains?.length).map((s) => ({ tokens: s.tokens, explains: s.explains as readonly string[] }));
 }
 
 /** The accented forms the citizen typed for each folded word of a query (absent when typed without accents). */

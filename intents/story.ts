@@ -30,7 +30,7 @@ const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi na
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
 /** The clause says what the citizen wants to do. */
-const REQUEST = / (muon|can|dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+const REQUEST = / (muon|can(?! thiet)|dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
 
 /**
  * Cuts a message into clauses with their roles. A clause that ends with "?" or holds a

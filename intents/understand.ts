@@ -61,6 +61,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   impliedWeight: 0.6,
   /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
   termWeight: 0.8,
+  /** Rank factor of a rare variant ("ở nước ngoài") the message gives no sign of. */
+  rareVariant: 0.9,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
   variantEvidence: 0.5,
 });
@@ -158,6 +160,9 @@ function procedurePhrases(p: Procedure): { text: string; weight: number; name: b
   // A long official name is mostly qualifications a citizen never types: its core counts too.
   const core = nameCore(name);
   if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
+  // "Tách thửa hoặc hợp thửa đất": each alternative is a name of its own.
+  const alt = coreName(name).split(/\s+hoặc\s+/iu);
+  if (alt.length === 2) for (const a of alt) if (a.split(' ').length >= 2) phrases.push({ text: a, weight: 0.95, name: true });
   return phrases;
 }
 
@@ -187,6 +192,10 @@ export class Understander {
   readonly abuseList: CuePhrase[];
   /** Folded abusive words that are also ordinary words once folded ("đĩ"/"đi", "đéo"/"đeo"). */
   private readonly ambiguousAbuse = new Set<string>();
+  /** The words of rare variants' qualifiers ("ở nước ngoài"), content words only. */
+  private readonly rareMeans: string[][];
+  /** Content words of each procedure's name (for rare-variant checks). */
+  private readonly nameTokens = new Map<string, string[]>();
   /** Procedure ids by index position. */
   private readonly procIds: string[];
   /** Families of procedures derived from their names (same order as the index). */
@@ -235,7 +244,7 @@ export class Understander {
         const { all, content: words, accents } = content(ph.text);
         // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
         const weak = words.length === 1 && (words[0] as string).length < 5;
-        return { tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name };
+        return { tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name, keyword: !ph.name };
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
@@ -248,7 +257,8 @@ export class Understander {
     const famTokens = (text: string) => content(text).content;
     this.families = new Families(
       procList.map((p) => ({
-        core: famTokens(nameCore(p.name)),
+        // The whole name (parentheses aside): "… của người nước ngoài" is the qualifier.
+        core: famTokens(coreName(p.name)),
         heads: p.status === 'curated' ? p.aliases.map(famTokens) : undefined,
         curated: p.status === 'curated',
       })),
@@ -260,6 +270,8 @@ export class Understander {
       unless: v.unless,
       weight: v.kind === 'term' ? options.termWeight : options.impliedWeight,
     }));
+    this.rareMeans = data.variants.filter((v) => v.rare).flatMap((v) => v.means.map((m) => content(m.text).content)).filter((m) => m.length);
+    for (const p of procList) this.nameTokens.set(p.id, content(coreName(p.name)).content);
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
         id: f.id,
@@ -400,16 +412,20 @@ export class Understander {
       weights.push(prep.weights[i] ?? 1);
       accents.push(prep.accents[i] ?? null);
     });
-    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[] }[] = [{ tokens: content, weights, accents }];
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[] }[] = [{ tokens: content, weights, accents }];
     const implied: string[] = [];
     for (const v of this.variantCues) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
       if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
       let w = 0;
-      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) w = Math.max(w, prep.weights[m.start] ?? 1);
+      const explains = new Set<string>();
+      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
+        w = Math.max(w, prep.weights[m.start] ?? 1);
+        for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
+      }
       if (!w) continue;
       for (const means of v.means) {
-        segments.push({ tokens: means, weights: means.map(() => w * v.weight) });
+        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains] });
         implied.push(means.join(' '));
       }
     }
@@ -496,6 +512,15 @@ export class Understander {
     const q = weigh(query);
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
+    // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
+    for (const v of out) {
+      const name = this.nameTokens.get(v.id) ?? [];
+      for (const r of this.rareMeans) {
+        if (r.every((t) => q.has(t)) || !containsRun(name, r)) continue;
+        v.rank *= this.options.rareVariant;
+        v.score *= this.options.rareVariant;
+      }
+    }
     for (const v of out) {
       for (const h of this.families.headsOf(v.index)) {
         const head = byIndex.get(h);
@@ -510,19 +535,26 @@ export class Understander {
           continue;
         }
         // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
-        // "bị mất", not by the "lái" of "bằng lái".
+        // "bị mất", not by the "lái" of "bằng lái". The best-evidenced run counts, the rest
+        // of a long name ("biển số xe thực hiện bằng dịch vụ công…") is not a case to tell.
         let have = 0;
         let all = 0;
         for (const run of qual) {
+          let h = 0;
+          let a = 0;
           run.forEach((t, k) => {
             const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
             for (const term of terms) {
               const idf = this.procIndex.idf(term);
-              all += idf;
+              a += idf;
               // Life events are told in the story, not in the question: any mention counts.
-              if (q.has(term)) have += idf;
+              if (q.has(term)) h += idf;
             }
           });
+          if (!all || h / (a || 1) > have / (all || 1)) {
+            have = h;
+            all = a;
+          }
         }
         const evidence = all ? have / all : 0;
         if (evidence < this.options.variantEvidence) continue;
@@ -683,15 +715,16 @@ export class Understander {
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
     if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
-      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, rank: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, rank: o.procedureStrong, faqScale: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
     }
     // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
     // one named first is what the question is about.
     const p0 = procs[0];
     const p1 = procs[1];
-    const bothNamed = !!(p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85);
+    const bothNamed = !!(p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.7);
     if (p0 && p1 && bothNamed) {
-      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.explained.has(t) && !this.fillerWords.has(t));
+      // Where each one's best name starts in the message.
+      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.matched.has(t) && !this.fillerWords.has(t));
       const f0 = first(p0);
       const f1 = first(p1);
       // One explains everything the other does and more ("trợ cấp" / "trợ cấp thất nghiệp"): it is the one meant.
@@ -735,7 +768,10 @@ export class Understander {
       list.filter((m) => m.score >= o.procedureWeak).slice(0, o.maxOptions).map((m) => ({ procedure: m.id, score: round(m.score) }));
 
     // A clearly named procedure: the rest of the message says which aspect.
-    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0))) {
+    // An FAQ topic beats a procedure only on the same scale: for a short question, the FAQ
+    // index's (name share first); a long story is judged on the procedure scale.
+    const procVsFaq = content.length <= 6 ? top?.faqScale : top?.score;
+    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
@@ -843,6 +879,12 @@ export class Understander {
     }
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
+}
+
+/** True when `run` occurs contiguously in `tokens`. */
+function containsRun(tokens: readonly string[], run: readonly string[]): boolean {
+  for (let i = 0; i + run.length <= tokens.length; i++) if (run.every((t, k) => tokens[i + k] === t)) return true;
+  return false;
 }
 
 /** Folded words that acknowledge or ask "huh?" and say nothing else. */
