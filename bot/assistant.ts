@@ -4,7 +4,6 @@
  * tests use it directly, so they all answer exactly as the running assistant does.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadIntentData, DEFAULT_INTENTS_DIR, type IntentData } from '../intents/data.ts';
 import { Understander } from '../intents/understand.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge, type Knowledge, type KnowledgeIssue } from '../knowledge/load.ts';
@@ -14,9 +13,11 @@ import type { Procedure } from '../knowledge/schema.ts';
 import type { Config } from './config.ts';
 import { DialogueEngine, type DialogueDeps, type Logger } from './dialogue/engine.ts';
 import { MemoryConversationStore, type ConversationStore } from './dialogue/state.ts';
+import { globalLookupLimiter } from './dossier/access.ts';
 import { createDossierProvider } from './dossier/factory.ts';
 import type { DossierStatusProvider } from './dossier/types.ts';
-import { FileTicketStore, MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
+import { createBaseTicketStore } from './handoff/factory.ts';
+import { MemoryTicketStore, type TicketStore } from './handoff/tickets.ts';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit.ts';
 
 /** Knowledge plus the understanding built from it; swapped whole on reload. */
@@ -26,6 +27,8 @@ export interface KnowledgeVersion {
   /** Procedures from the national file (not counting those curated entries replace). */
   nationalCount: number;
   loadMs: number;
+  /** Warnings the validator reported for these files (errors would have refused them). */
+  issues?: KnowledgeIssue[];
 }
 
 export interface KnowledgeSource {
@@ -76,6 +79,7 @@ export function buildKnowledgeVersion(src: KnowledgeSource = {}, national?: Proc
     understander,
     nationalCount: procedures.length - kr.knowledge.procedures.length,
     loadMs: performance.now() - t0,
+    issues: [...kr.issues, ...ir.issues],
   };
 }
 
@@ -89,8 +93,10 @@ export class KnowledgeHolder {
   constructor(
     private readonly src: KnowledgeSource,
     private readonly log?: Logger,
+    /** A version already built from `src` (the staff tools' candidate checks), instead of loading again. */
+    initial?: KnowledgeVersion,
   ) {
-    this.current = buildKnowledgeVersion(src);
+    this.current = initial ?? buildKnowledgeVersion(src);
   }
 
   get version(): KnowledgeVersion {
@@ -125,17 +131,19 @@ export interface AssistantOverrides extends Partial<Omit<DialogueDeps, 'knowledg
   memoryTickets?: boolean;
 }
 
-/** The embedded default: in-memory state, file tickets, dossiers from the configured provider. */
+/** The embedded default: in-memory state, SQLite tickets under DATA_DIR, dossiers from the configured provider. */
 export function createAssistant(config: Config, overrides: AssistantOverrides = {}): AssistantParts {
   const holder =
     overrides.holder ??
     new KnowledgeHolder({ knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, nationalDataDate: config.NATIONAL_DATA_DATE, maxAgeDays: config.KB_MAX_AGE_DAYS }, overrides.log);
   const store = overrides.store ?? new MemoryConversationStore(config.CONVERSATION_TTL_MINUTES * 60_000, overrides.now);
-  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : new FileTicketStore(join(config.DATA_DIR, 'tickets.jsonl')));
+  const tickets = overrides.tickets ?? (overrides.memoryTickets ? new MemoryTicketStore() : createBaseTicketStore(config));
   // DOSSIER_PROVIDER: embedded SQLite by default, so `ask`, `chat` and the bot read the same file.
   const dossiers = overrides.dossiers ?? createDossierProvider(config, { log: overrides.log });
   const userLookups: RateLimiter = overrides.userLookups ?? new MemoryRateLimiter(config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000);
-  const globalLookups: RateLimiter = overrides.globalLookups ?? new MemoryRateLimiter(config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, 60_000);
+  const memoryLimiter = (_name: string, max: number, windowMs: number): RateLimiter => new MemoryRateLimiter(max, windowMs);
+  const globalLookups: RateLimiter = overrides.globalLookups ?? globalLookupLimiter(memoryLimiter, config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, config.DOSSIER_GLOBAL_LOOKUP_BURST);
+  const verifyAttempts = overrides.verifyAttempts ?? (config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY > 0 ? new MemoryRateLimiter(config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY, 86_400_000) : undefined);
   const engine = new DialogueEngine({
     ...overrides,
     knowledge: () => holder.version.knowledge,
@@ -145,6 +153,7 @@ export function createAssistant(config: Config, overrides: AssistantOverrides = 
     dossiers,
     userLookups,
     globalLookups,
+    verifyAttempts,
     config: {
       conversationTtlMs: config.CONVERSATION_TTL_MINUTES * 60_000,
       handoffQuietMs: config.HANDOFF_QUIET_MINUTES * 60_000,

@@ -53,7 +53,7 @@ export const configSchema = z.object({
   HANDOFF_QUIET_MINUTES: int(30),
   RATING_CHANNELS: z.string().default('web,telegram'),
   REDIS_URL: optional,
-  /** Queue (with REDIS_URL): key prefix of every queue key; use a hash tag such as {tthc} on Redis Cluster. */
+  /** Queue (with REDIS_URL): key prefix of every queue, lock, state and limit key (several deployments can share one Redis). */
   QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, 'no spaces or colons').default('tthc'),
   /** Queue: conversations handled at once per process. */
   QUEUE_CONCURRENCY: int(32),
@@ -80,7 +80,12 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: int(0),
   DOSSIER_VERIFY_PHONE: bool,
   DOSSIER_LOOKUPS_PER_HOUR: int(10),
+  /** Dossier lookups for everyone: a steady rate per minute, spread over the minute (bot/dossier/access.ts). */
   DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: int(120),
+  /** Extra lookups per minute for bursts, beyond the steady rate. */
+  DOSSIER_GLOBAL_LOOKUP_BURST: int(60),
+  /** With DOSSIER_VERIFY_PHONE: phone-digit attempts per dossier code per 24 hours, whoever makes them. */
+  DOSSIER_VERIFY_ATTEMPTS_PER_DAY: int(5),
   /** Keep the Zalo hotline off even when credentials are stored. */
   ZALO_DISABLED: bool,
   /** Zalo session credentials from `npm run zalo:login` (default `${DATA_DIR}/zalo-credentials.json`); the hotline starts when this file exists. */
@@ -144,6 +149,8 @@ export const configSchema = z.object({
   TELEGRAM_WEBHOOK_SECRET: optional.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'only A-Z a-z 0-9 _ - (1-256)').optional()),
   /** Self-hosted Bot API server (default https://api.telegram.org). */
   TELEGRAM_API_ROOT: optional.pipe(z.url().optional()),
+  /** Long polling with Redis: lease on polling (one poller per bot); a dead poller is replaced within this time. */
+  TELEGRAM_POLL_LOCK_TTL_MS: int(10_000),
   /** Chat id of the staff group that receives hand-off tickets (e.g. -1001234567890). */
   TELEGRAM_STAFF_CHAT_ID: optional.pipe(z.string().regex(/^-?\d+$/, 'a numeric chat id such as -1001234567890').optional()),
   /** Staff tools: the bot's @username (without @) used in QR poster deep links; unset = posters carry a placeholder and a draft banner. */
@@ -157,6 +164,14 @@ export const configSchema = z.object({
   KNOWLEDGE_WATCH_DEBOUNCE_MS: int(300),
   /** Staff tools: Redis pub/sub channel that makes every process reload knowledge (used when REDIS_URL is set). */
   KNOWLEDGE_RELOAD_CHANNEL: z.string().min(1).default('tthc:knowledge:reload'),
+  /** Staff console: wrong passwords in a row before an account is locked. */
+  STAFF_LOGIN_MAX_FAILURES: int(5),
+  /** Staff console: how long a lockout (and an address throttle) lasts. */
+  STAFF_LOGIN_LOCK_MINUTES: int(15),
+  /** Staff console: wrong passwords from one client address per lock period before it is throttled. */
+  STAFF_LOGIN_ADDRESS_FAILURES: int(20),
+  /** Dashboard: days of analytics kept (no personal data is stored there). */
+  ANALYTICS_KEEP_DAYS: int(400),
 });
 
 export type Config = z.infer<typeof configSchema>;

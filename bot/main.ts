@@ -9,7 +9,8 @@
  */
 import { basename, join } from 'node:path';
 import { createAssistant, type AssistantParts } from './assistant.ts';
-import { createTelegramChannel, TicketNotifiers, type TelegramChannel } from './channels/telegram.ts';
+import { createTelegramChannel, type TelegramChannel } from './channels/telegram.ts';
+import { postTicketEvents } from './channels/telegram/staff.ts';
 import { startWebServer } from './channels/web.ts';
 import { maskZaloConversation, startZaloHotline, zaloCredentialsPath, zaloHotlineEnabled, type ZaloHotlineHandle, type ZaloUndeliverable } from './channels/zalo/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -21,10 +22,14 @@ import { HealthMonitor } from './health.ts';
 import { createLogger } from './log.ts';
 import { instrumentEngine, instrumentSender, metricsHandler, Metrics } from './metrics.ts';
 import { InProcessPipeline, type Pipeline } from './pipeline.ts';
-import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redisAssistantOverrides, zaloListenerLease, type BullPipeline } from './queue/index.ts';
-import { startConfiguredLiveReload } from './reload.ts';
+import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, RedisCallbackStore, redisAssistantOverrides, telegramPollLease, zaloListenerLease, type BullPipeline } from './queue/index.ts';
+import { createTickets, ticketDbFile } from './handoff/factory.ts';
+import { StaffCommandQueue, StaffCommandRelay } from './handoff/relay.ts';
+import { publishReload, startConfiguredLiveReload } from './reload.ts';
 import { redact } from './privacy.ts';
 import { JsonlReviewSink } from './review.ts';
+import { instrumentAnalytics, recordTicketEvents } from './staff/analytics.ts';
+import { createStaffServices } from './staff/index.ts';
 
 /** Starts everything this configuration asks for; resolves once listening. */
 export async function main(config: Config): Promise<void> {
@@ -33,8 +38,8 @@ export async function main(config: Config): Promise<void> {
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, { name: 'main', log }) : undefined;
   if (redis) await checkRedisSetup(redis, log);
 
-  // Core: knowledge, understanding, dialogue, dossiers, tickets, review inbox.
-  const notifiers = new TicketNotifiers();
+  // Core: knowledge, understanding, dialogue, dossiers, tickets (with their events), review inbox.
+  const { tickets, events } = createTickets(config, { redis, log });
   const dossiers = createDossierProvider(config, { log, redis });
   const follows = createFollowStore(config);
   const parts = createAssistant(config, {
@@ -43,7 +48,7 @@ export async function main(config: Config): Promise<void> {
     dossiers,
     follows,
     review: new JsonlReviewSink(join(config.DATA_DIR, 'review.jsonl'), log),
-    onTicket: notifiers.notify,
+    tickets,
   });
   instrumentEngine(parts.engine, metrics);
   const v = parts.holder.version;
@@ -57,6 +62,28 @@ export async function main(config: Config): Promise<void> {
     metrics.watchQueues(() => b.stats());
   }
   const pipeline: Pipeline = bull ?? new InProcessPipeline(parts.engine, log);
+  // Staff services (accounts, sign-in, audit, staff replies, knowledge editing, dashboard
+  // data, dossiers, posters): what the staff console calls; analytics fed from every turn.
+  const staff = createStaffServices(config, {
+    holder: parts.holder,
+    source: { knowledgeDir: config.KNOWLEDGE_DIR, nationalFile: config.NATIONAL_FILE, maxAgeDays: config.KB_MAX_AGE_DAYS },
+    engine: parts.engine,
+    pipeline,
+    tickets,
+    events,
+    dossiers,
+    redis,
+    log,
+    onKnowledgeSaved: async () => {
+      parts.holder.reload();
+      if (redis) await publishReload(redis, config.KNOWLEDGE_RELOAD_CHANNEL, { origin: 'staff', reason: 'knowledge saved by staff' }).catch(() => 0);
+    },
+  });
+  instrumentAnalytics(parts.engine, staff.analytics);
+  const stopAnalyticsEvents = recordTicketEvents(events, staff.analytics);
+  // Without Redis, `npm run handoffs -- reply|release|close` queue their command for this process.
+  const relay = redis ? undefined : new StaffCommandRelay(new StaffCommandQueue(ticketDbFile(config)), staff.replies, { log });
+  relay?.start();
   const health = new HealthMonitor({ redis, queueStats: bull ? () => (bull as BullPipeline).stats() : undefined });
 
   // Web chat (always on): page, JSON API, /healthz, /metrics.
@@ -84,12 +111,18 @@ export async function main(config: Config): Promise<void> {
       holder: parts.holder,
       log,
       staffChatId: config.TELEGRAM_STAFF_CHAT_ID,
+      staffReplies: staff.replies,
       webhook: config.TELEGRAM_WEBHOOK_URL ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET, addRoute: (r) => web.addRoute(r) } : undefined,
+      // Long polling from several processes: one poller per bot, by lease.
+      pollLease: redis && !config.TELEGRAM_WEBHOOK_URL ? telegramPollLease(redis, config, config.TELEGRAM_BOT_TOKEN, log) : undefined,
+      pollStandbyRetryMs: Math.max(200, Math.round(config.TELEGRAM_POLL_LOCK_TTL_MS / 3)),
+      callbackStore: redis ? new RedisCallbackStore(redis, { prefix: config.QUEUE_PREFIX }) : undefined,
       wrapSender: (s) => instrumentSender(s, metrics),
       onHealth: (h) => health.setListener('telegram', h),
     });
     telegram = tg;
-    notifiers.add((t) => tg.notifyStaff(t));
+    // Tickets from any process (workers included) reach the staff group through this one.
+    if (tg.staff) postTicketEvents(events, tickets, tg.staff, log);
     try {
       await tg.start();
     } catch (err) {
@@ -113,7 +146,8 @@ export async function main(config: Config): Promise<void> {
       engine: parts.engine,
       log,
       onAlert: (kind, detail) => void alertStaff(`⚠️ Zalo (${kind}): ${detail}`),
-      onUndeliverable: (u) => zaloHandoff(parts, notifiers.notify, u).then(() => undefined),
+      // The ticket's `created` event posts it to the staff group (postTicketEvents).
+      onUndeliverable: (u) => zaloHandoff(parts, async () => undefined, u).then(() => undefined),
       pipeline: bull
         ? { submit: (m) => pipeline.submit(m), registerSender: () => undefined }
         : pipeline,
@@ -150,6 +184,7 @@ export async function main(config: Config): Promise<void> {
       { name: 'pipeline', close: () => pipeline.close() },
       { name: 'web', close: () => web.close() },
       { name: 'reload', close: () => reload.close() },
+      { name: 'staff', close: async () => { stopAnalyticsEvents(); await relay?.stop(); await staff.close(); await events.close(); await tickets.close(); } },
       { name: 'dossiers', close: async () => { await dossiers.close?.(); await follows.close?.(); } },
       { name: 'redis', close: async () => { await redis?.quit(); } },
     ],

@@ -41,7 +41,7 @@ export class Metrics implements PipelineObserver {
     });
     this.failures = new Counter({
       name: 'tthc_failures_total',
-      help: 'Failures by stage: handle (engine threw), send (will retry), send_permanent, send_unknown (worker died during the platform call), dead_letter',
+      help: 'Failures by stage: handle (engine threw), send (will retry), send_permanent, send_resent (a worker died during the platform call, so the reply was sent again and may have arrived twice), dead_letter',
       labelNames: ['stage', 'channel'],
       registers,
     });
@@ -104,9 +104,9 @@ export class Metrics implements PipelineObserver {
     this.failures.inc({ stage: 'dead_letter', channel });
   }
 
-  sendOutcome(channel: ChannelName, outcome: 'sent' | 'retry' | 'permanent' | 'unknown' | 'budget' | 'throttled'): void {
+  sendOutcome(channel: ChannelName, outcome: 'sent' | 'retry' | 'permanent' | 'resent' | 'budget' | 'throttled'): void {
     // sent/retry/permanent are counted by `instrumentSender`, for both pipelines.
-    if (outcome === 'unknown') this.failures.inc({ stage: 'send_unknown', channel });
+    if (outcome === 'resent') this.failures.inc({ stage: 'send_resent', channel });
     if (outcome === 'budget' || outcome === 'throttled') this.deferred.inc({ channel, reason: outcome });
   }
 

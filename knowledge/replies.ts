@@ -88,6 +88,11 @@ export const REPLY_KEYS = [
   'staffUnknownTicket',
   'staffTextOnly',
   'staffToCitizen',
+  'staffClosed',
+  'staffTicketClosed',
+  'staffTooLong',
+  'staffFollowUp',
+  'staffAnsweredElsewhere',
   'dossierFinishedLine',
   'dossierStepLine',
   'dossierNoteLine',
@@ -146,10 +151,27 @@ export const repliesSchema = z
     version: z.literal(1),
     ...Object.fromEntries(REPLY_KEYS.map((k) => [k, t])),
     labels: z.object(Object.fromEntries(LABEL_KEYS.map((k) => [k, t]))).strict(),
+    canned: z
+      .array(z.object({ id: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'mã câu trả lời mẫu chỉ gồm chữ thường không dấu, số và dấu "-"'), title: t, text: t }).strict())
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((c, i) => {
+          if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `mã "${c.id}" trùng` });
+          seen.add(c.id);
+        });
+      }),
   })
   .strict() as unknown as z.ZodType<Replies>;
 
-export type Replies = { version: 1; labels: Record<LabelKey, string> } & Record<ReplyKey, string>;
+/** A reply staff pick instead of typing (the `canned` list in replies.yaml); `{hotline}`-style placeholders are filled from site.yaml. */
+export interface CannedReply {
+  id: string;
+  title: string;
+  text: string;
+}
+
+export type Replies = { version: 1; labels: Record<LabelKey, string>; canned: CannedReply[] } & Record<ReplyKey, string>;
 
 /** Fills `{key}` placeholders; unknown placeholders are left visible so staff notice them. */
 export function fill(template: string, values: Record<string, string | number | undefined>): string {

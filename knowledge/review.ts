@@ -202,8 +202,18 @@ function newErrors(before: Set<string>, after: readonly KnowledgeIssue[]): Knowl
   return after.filter((i) => i.severity === 'error' && !before.has(`${i.file}|${i.message}`));
 }
 
+/** An edit worked out but not written: the file's text before and after (for the teach guard and the console). */
+export type EditPlan = { ok: false; message: string; file?: string } | { ok: true; path: string; before: string; after: string; message: string };
+
 /** Adds `text` to a procedure's aliases. Refuses duplicates (here or on another procedure). */
 export function addAlias(knowledgeDir: string, procedureId: string, rawText: string): FoldResult {
+  const plan = planAlias(knowledgeDir, procedureId, rawText);
+  if (!plan.ok) return plan;
+  return writeAndValidate(plan.path, plan.before, plan.after, () => loadKnowledge(knowledgeDir).issues, knowledgeDir, plan.message);
+}
+
+/** The alias edit `addAlias` would make, without writing it. */
+export function planAlias(knowledgeDir: string, procedureId: string, rawText: string): EditPlan {
   const text = rawText.replace(/\s+/g, ' ').trim();
   const key = phraseKey(text);
   if (!key) return { ok: false, message: 'Tên gọi trống: hãy ghi một cụm từ, ví dụ "làm sổ đỏ".' };
@@ -233,11 +243,18 @@ export function addAlias(knowledgeDir: string, procedureId: string, rawText: str
   const seq = doc.get('aliases', true);
   if (isSeq(seq)) (seq as YAMLSeq).add(doc.createNode(text));
   else doc.set('aliases', doc.createNode([text]));
-  return writeAndValidate(target.path, target.source, serializeEdited(target.source, doc), () => loadKnowledge(knowledgeDir).issues, knowledgeDir, `Đã thêm tên gọi "${text}" vào thủ tục ${procedureId}.`);
+  return { ok: true, path: target.path, before: target.source, after: serializeEdited(target.source, doc), message: `Đã thêm tên gọi "${text}" vào thủ tục ${procedureId}.` };
 }
 
 /** Adds `text` as an example of an intent in intents/examples.yaml. Refuses duplicates in any intent. */
 export function addExample(intentsDir: string, intentId: string, rawText: string): FoldResult {
+  const plan = planExample(intentsDir, intentId, rawText);
+  if (!plan.ok) return plan;
+  return writeAndValidate(plan.path, plan.before, plan.after, () => loadIntentData(intentsDir).issues, intentsDir, plan.message);
+}
+
+/** The example edit `addExample` would make, without writing it. */
+export function planExample(intentsDir: string, intentId: string, rawText: string): EditPlan {
   const text = rawText.replace(/\s+/g, ' ').trim();
   if (!(INTENT_IDS as readonly string[]).includes(intentId)) {
     return { ok: false, message: `Không có ý định "${intentId}". Các ý định: ${INTENT_IDS.join(', ')}.` };
@@ -261,7 +278,7 @@ export function addExample(intentsDir: string, intentId: string, rawText: string
   const seq = (intents as YAMLMap).get(intentId as IntentId, true);
   if (isSeq(seq)) (seq as YAMLSeq).add(doc.createNode(text));
   else (intents as YAMLMap).set(intentId, doc.createNode([text]));
-  return writeAndValidate(path, source, serializeEdited(source, doc), () => loadIntentData(intentsDir).issues, intentsDir, `Đã thêm câu mẫu "${text}" cho ý định ${intentId}.`);
+  return { ok: true, path, before: source, after: serializeEdited(source, doc), message: `Đã thêm câu mẫu "${text}" cho ý định ${intentId}.` };
 }
 
 function writeAndValidate(path: string, before: string, after: string, validate: () => KnowledgeIssue[], root: string, okMessage: string): FoldResult {

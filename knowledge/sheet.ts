@@ -55,8 +55,8 @@ const HELP_LINES = [
   'Muốn thêm thủ tục mới hoặc sửa giấy tờ, các bước, căn cứ pháp lý: sửa tệp YAML (xem knowledge/HUONG-DAN.md).',
 ];
 
-/** Raw data of one YAML file with its parsed document, for export and in-place edits. */
-interface EntryFile {
+/** Raw data of one YAML file with its parsed document, for export and in-place edits (sheet import, console). */
+export interface EntryFile {
   path: string;
   rel: string;
   source: string;
@@ -64,7 +64,8 @@ interface EntryFile {
   data: Record<string, unknown>;
 }
 
-function readEntries(dir: string, root: string): EntryFile[] {
+/** The YAML entries of a folder with their parsed documents (unreadable files skipped). */
+export function readEntries(dir: string, root: string): EntryFile[] {
   const out: EntryFile[] = [];
   for (const path of yamlFiles(dir)) {
     try {
@@ -216,7 +217,7 @@ const required = (what: string) => z.string().min(1, `${what} không được đ
 const listOf = (what: string, min: number) =>
   z.array(z.string().min(1).max(300, `mỗi ${what} tối đa 300 ký tự`)).min(min, min ? `cần ít nhất ${min} ${what}` : undefined);
 
-const procedureRowSchema = z.object({
+export const procedureRowSchema = z.object({
   id: required('Mã'),
   name: required('Tên thủ tục').max(300, 'tên thủ tục tối đa 300 ký tự'),
   aliases: listOf('tên gọi khác', 0),
@@ -225,7 +226,7 @@ const procedureRowSchema = z.object({
   channels: z.array(z.object({ method: z.enum(CHANNEL_METHODS), fee: z.string(), time: z.string() })),
 });
 
-const faqRowSchema = z.object({
+export const faqRowSchema = z.object({
   id: required('Mã'),
   question: required('Câu hỏi'),
   aliases: listOf('cách hỏi khác', 1),
@@ -283,7 +284,7 @@ export function timeDaysOf(time: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-interface RowContext {
+export interface RowContext {
   sheet: string;
   row: number;
   id?: string;
@@ -354,6 +355,45 @@ function setScalar(doc: Document, key: string, value: string | undefined): boole
   return true;
 }
 
+/** The key fields of a procedure as staff edit them (sheet row, console form). */
+export type ProcedureKeyFields = z.infer<typeof procedureRowSchema>;
+/** The fields of an FAQ as staff edit them. */
+export type FaqFields = z.infer<typeof faqRowSchema>;
+
+/**
+ * Applies a procedure's key fields to its YAML document in place (comments and the rest
+ * of the file kept; feeAmount/timeDays/feeByProvince kept consistent). Returns whether
+ * anything changed; problems go to `ctx.errors`.
+ */
+export function applyProcedureRow(entry: Pick<EntryFile, 'doc' | 'data'>, row: ProcedureKeyFields, ctx: RowContext, notes: string[]): boolean {
+  const doc = entry.doc;
+  let changed = setScalar(doc, 'name', row.name);
+  if (!sameList(asList(entry.data.aliases), row.aliases)) {
+    setList(doc, ['aliases'], row.aliases);
+    changed = true;
+  }
+  if (!sameList(asList(entry.data.where), row.where)) {
+    setList(doc, ['where'], row.where);
+    changed = true;
+  }
+  changed = setScalar(doc, 'lastVerified', row.lastVerified) || changed;
+  for (const c of row.channels) changed = applyChannel(doc, c.method, c.fee, c.time, ctx, notes) || changed;
+  return changed;
+}
+
+/** Applies an FAQ's fields to its YAML document in place; returns whether anything changed. */
+export function applyFaqRow(entry: Pick<EntryFile, 'doc' | 'data'>, row: FaqFields): boolean {
+  const doc = entry.doc;
+  let changed = setScalar(doc, 'question', row.question);
+  if (!sameList(asList(entry.data.aliases), row.aliases)) {
+    setList(doc, ['aliases'], row.aliases);
+    changed = true;
+  }
+  changed = setScalar(doc, 'answer', row.answer) || changed;
+  changed = setScalar(doc, 'lastVerified', row.lastVerified) || changed;
+  return changed;
+}
+
 function writeIfValid(e: EntryFile, schema: z.ZodType, ctx: RowContext, report: SheetImportReport): void {
   const text = serializeEdited(e.source, e.doc);
   const issues = checkYamlText(text, e.rel, schema).filter((i) => i.severity === 'error');
@@ -412,18 +452,7 @@ export async function importSheet(knowledgeDir: string, file: string): Promise<S
         return;
       }
       const before = ctx.errors.length;
-      const doc = entry.doc;
-      let changed = setScalar(doc, 'name', row.name);
-      if (!sameList(asList(entry.data.aliases), row.aliases)) {
-        setList(doc, ['aliases'], row.aliases);
-        changed = true;
-      }
-      if (!sameList(asList(entry.data.where), row.where)) {
-        setList(doc, ['where'], row.where);
-        changed = true;
-      }
-      changed = setScalar(doc, 'lastVerified', row.lastVerified) || changed;
-      for (const c of row.channels) changed = applyChannel(doc, c.method, c.fee, c.time, ctx, report.notes) || changed;
+      const changed = applyProcedureRow(entry, parsed.data, ctx, report.notes);
       if (ctx.errors.length > before) return;
       if (!changed) {
         report.unchanged++;
@@ -447,14 +476,7 @@ export async function importSheet(knowledgeDir: string, file: string): Promise<S
         zodRowErrors(ctx, parsed.error, (path) => FAQ_COLUMNS.find((c) => c.key === path[0])?.header);
         return;
       }
-      const doc = entry.doc;
-      let changed = setScalar(doc, 'question', row.question);
-      if (!sameList(asList(entry.data.aliases), row.aliases)) {
-        setList(doc, ['aliases'], row.aliases);
-        changed = true;
-      }
-      changed = setScalar(doc, 'answer', row.answer) || changed;
-      changed = setScalar(doc, 'lastVerified', row.lastVerified) || changed;
+      const changed = applyFaqRow(entry, parsed.data);
       if (!changed) {
         report.unchanged++;
         return;

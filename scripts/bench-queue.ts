@@ -96,7 +96,7 @@ interface RunResult {
   lost: number;
   duplicated: number;
   quiet: number;
-  unknown: number;
+  failedSends: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -190,7 +190,7 @@ async function run(redis: Redis, opts: { name: string; engine: 'real' | 'echo'; 
   const quiet = await redis.llen(`${prefix}:bench:quiet`);
   const latencies = [...seen].map(([id, at]) => at - (submitted.get(id) ?? at)).sort((a, b) => a - b);
   const failed = await admin.failed(1000);
-  const unknown = failed.filter((f) => /outcome unknown/.test(f.reason)).length;
+  const failedSends = failed.filter((f) => f.queue.startsWith('out-')).length;
   const lost = [...submitted.keys()].filter((id) => !seen.has(id)).length - quiet;
   const seconds = (lastAt - t0) / 1000;
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
@@ -199,7 +199,7 @@ async function run(redis: Redis, opts: { name: string; engine: 'real' | 'echo'; 
   await admin.close();
   await deleteByPrefix(redis, prefix);
   if (opts.killAfter && !killed) console.error('warning: the worker was not killed (run finished first)');
-  return { name: opts.name, messages: opts.messages, seconds, rate: opts.messages / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), lost, duplicated, quiet, unknown };
+  return { name: opts.name, messages: opts.messages, seconds, rate: opts.messages / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), lost, duplicated, quiet, failedSends };
 }
 
 function arg(name: string, def: number): number {
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
   const show = (r: RunResult): void => {
     results.push(r);
     console.log(
-      `${r.name.padEnd(44)} ${String(r.messages).padStart(6)} msgs ${r.seconds.toFixed(1).padStart(6)} s ${r.rate.toFixed(0).padStart(6)} msg/s  p50 ${String(Math.round(r.p50)).padStart(5)} ms  p99 ${String(Math.round(r.p99)).padStart(5)} ms  lost ${r.lost}  duplicated ${r.duplicated}${r.unknown ? `  outcome-unknown ${r.unknown}` : ''}${r.quiet ? `  no-reply ${r.quiet}` : ''}`,
+      `${r.name.padEnd(44)} ${String(r.messages).padStart(6)} msgs ${r.seconds.toFixed(1).padStart(6)} s ${r.rate.toFixed(0).padStart(6)} msg/s  p50 ${String(Math.round(r.p50)).padStart(5)} ms  p99 ${String(Math.round(r.p99)).padStart(5)} ms  lost ${r.lost}  duplicated ${r.duplicated}${r.failedSends ? `  failed-sends ${r.failedSends}` : ''}${r.quiet ? `  no-reply ${r.quiet}` : ''}`,
     );
   };
   show(await run(redis, { name: 'real engine, 1 worker, burst', engine: 'real', workers: 1, messages, conversations }));
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   show(await run(redis, { name: `real engine, 1 worker, steady ${steady} msg/s`, engine: 'real', workers: 1, messages: Math.min(messages, steady * 8), conversations, ratePerSecond: steady }));
   show(await run(redis, { name: `real engine, 2 workers, one SIGKILLed midway`, engine: 'real', workers: 2, messages: killMessages, conversations: Math.max(conversations, killMessages / 10), killAfter: Math.floor(killMessages / 2) }));
   console.log('\nburst: all messages submitted at once (latency includes waiting in the backlog); steady: submitted at a fixed rate.');
-  console.log('lost = submitted and never delivered; duplicated = delivered more than once; outcome-unknown = sends cut inside the platform call (kept in failed, not resent).');
+  console.log('lost = submitted and never delivered; duplicated = delivered more than once (at least once: a send cut by the kill is sent again); failed-sends = sends that failed for good.');
   console.log('workers are `npm run worker` processes (inbound only); this process submits and sends, like `npm start`.');
   redis.disconnect();
 }

@@ -7,24 +7,33 @@
  *   export-sheet FILE.xlsx [--dir DIR]      FAQ and key procedure fields to a spreadsheet
  *   import-sheet FILE.xlsx [--dir DIR]      valid rows back into the YAML files
  *   review [--file F] [--since YYYY-MM-DD] [--top N] [--json] [--archive]
- *   add-alias PROCEDURE_ID "text"           a citizen's wording → the procedure's aliases
- *   add-example INTENT_ID "text"            → intents/examples.yaml
+ *   add-alias PROCEDURE_ID "text" [--force] a citizen's wording → the procedure's aliases
+ *   add-example INTENT_ID "text" [--force]  → intents/examples.yaml
+ *     (both refused when they change a golden/dev answer, unless --force; see bot/staff/guard.ts)
+ *   history [FILE] · diff ID [ID2] · restore ID [--before] [--force]   saves made through the staff tools
  *   test [--golden F] [--dev F] [--no-save] golden + dev cases; what changed since last run
  *   reload                                  tell every running process to reload (Redis)
  *
  * Commands print Vietnamese for the staff who run them. Commands that change knowledge
  * also publish a reload signal when REDIS_URL is set.
  */
-import { renameSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve, sep } from 'node:path';
 import { Redis } from 'ioredis';
-import { buildKnowledgeVersion } from '../bot/assistant.ts';
+import { buildKnowledgeVersion, type KnowledgeVersion } from '../bot/assistant.ts';
+import { openStaffDatabase } from '../bot/staff/accounts.ts';
+import { AuditLog, cliActor } from '../bot/staff/audit.ts';
+import { TeachGuard } from '../bot/staff/guard.ts';
+import { diffLines, formatDiff, KnowledgeHistory } from '../bot/staff/history.ts';
+import { KnowledgeEditor, type Draft } from '../bot/staff/knowledge-editor.ts';
 import { loadConfig, type Config } from '../bot/config.ts';
+import { stripControl } from '../bot/privacy.ts';
 import { publishReload } from '../bot/reload.ts';
 import { DEFAULT_INTENTS_DIR, loadIntentData } from '../intents/data.ts';
 import { formatImportReport, importNational, isKnowledgeDir } from '../knowledge/national-import.ts';
 import { checkNationalFile, formatCheckNational } from '../knowledge/check-national.ts';
-import { addAlias, addExample, formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
+import { formatReview, groupReview, readReviewFile } from '../knowledge/review.ts';
 import { exportSheet, formatSheetReport, importSheet } from '../knowledge/sheet.ts';
 import { formatKbTest, runKbTest } from './kbtest.ts';
 import { DEFAULT_KNOWLEDGE_DIR, formatIssues, loadKnowledge } from '../knowledge/load.ts';
@@ -185,22 +194,32 @@ const exportSheetCmd: Command = async (args) => {
   return 0;
 };
 
+/**
+ * `kb import-sheet`: valid rows are applied to a staging copy first, then the changed files
+ * go through the knowledge editor like any staff edit (validated, guarded against changed
+ * golden/dev answers unless --force, kept in the history); rows with errors are reported.
+ */
 const importSheetCmd: Command = async (args) => {
-  const [file] = positional(args, ['--dir']);
+  const [file] = positional(args, ['--dir', '--intents', '--dev']);
   if (!file) {
-    console.log('Cách dùng: npm run kb -- import-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC]');
+    console.log('Cách dùng: npm run kb -- import-sheet TỆP.xlsx [--dir THƯ-MỤC-KIẾN-THỨC] [--force]');
     return 2;
   }
   const cfg = config();
   const dir = knowledgeDir(args, cfg);
-  const r = await importSheet(dir, file);
-  console.log(formatSheetReport(r));
-  let code = r.errors.length ? 1 : 0;
-  if (r.changed.length) {
-    code = Math.max(code, validateSummary(dir, cfg.KB_MAX_AGE_DAYS));
-    await announceReload(cfg, 'import-sheet');
+  const stage = mkdtempSync(join(tmpdir(), 'kb-sheet-'));
+  try {
+    cpSync(dir, stage, { recursive: true, filter: (src) => statSync(src).isDirectory() || /\.ya?ml$/i.test(src) });
+    const r = await importSheet(stage, file);
+    console.log(formatSheetReport(r).replace('Tệp đã ghi:', 'Tệp sẽ ghi (sau khi kiểm tra):'));
+    const code = r.errors.length ? 1 : 0;
+    if (!r.changed.length) return code;
+    const changes = r.changed.map((rel) => ({ root: 'knowledge' as const, rel: rel.split(sep).join('/'), text: readFileSync(join(stage, rel), 'utf8') }));
+    const saved = await withEditor(args, (editor, _h, c) => saveDraft(editor, editor.draftFiles('sheet', `Nhập bảng tính ${basename(file)}: ${changes.length} tệp.`, changes), args, c, 'import-sheet'));
+    return Math.max(code, saved);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
   }
-  return code;
 };
 
 const review: Command = (args) => {
@@ -224,7 +243,8 @@ const review: Command = (args) => {
       console.log('(Kho kiến thức đang có lỗi nên không hiện được cách trợ lý hiểu bây giờ.)');
     }
     console.log(`Hộp thư rà soát: ${file}`);
-    console.log(formatReview(groups, { total: entries.length, bad, top: Number(option(args, '--top') ?? 30), current }));
+    // Citizens' words reach the terminal: no escape sequences, even from an old file.
+    console.log(stripControl(formatReview(groups, { total: entries.length, bad, top: Number(option(args, '--top') ?? 30), current })));
   }
   if (args.includes('--archive') && existsSync(file)) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -235,32 +255,107 @@ const review: Command = (args) => {
   return 0;
 };
 
+/**
+ * Teaching through the knowledge editor, so the CLI and the console share one path: the
+ * change is validated, tried against the golden table (and the shared dev set when
+ * present) and refused with the list of changed answers unless `--force` is given; a
+ * saved change is kept in the history (DATA_DIR/staff.sqlite) and audited.
+ */
+async function withEditor(args: string[], run: (editor: KnowledgeEditor, history: KnowledgeHistory, cfg: Config) => Promise<number>): Promise<number> {
+  const cfg = config();
+  const source = { knowledgeDir: knowledgeDir(args, cfg), intentsDir: resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), nationalFile: cfg.NATIONAL_FILE, maxAgeDays: cfg.KB_MAX_AGE_DAYS };
+  let live: KnowledgeVersion;
+  try {
+    live = buildKnowledgeVersion(source);
+  } catch (err) {
+    console.log(`Kho kiến thức đang có lỗi nên chưa lưu thay đổi qua công cụ được; chạy "npm run kb -- validate" và sửa trước.\n${(err as Error).message}`);
+    return 1;
+  }
+  const db = openStaffDatabase(cfg);
+  try {
+    const history = new KnowledgeHistory(db);
+    const editor = new KnowledgeEditor({ source, live: () => live, history, guard: new TeachGuard({ dev: option(args, '--dev') ?? undefined }), audit: new AuditLog(db) });
+    return await run(editor, history, cfg);
+  } finally {
+    db.close();
+  }
+}
+
+/** Saves a draft (guarded: see `teach`), printing what happened. */
+async function saveDraft(editor: KnowledgeEditor, draft: Draft, args: string[], cfg: Config, reason: string): Promise<number> {
+  if (!draft.ok) {
+    console.log([draft.message, ...draft.errors.filter((e) => e.message !== draft.message).map((i) => `  ${i.file}:${i.line}: ${i.message}${i.hint ? ` — ${i.hint}` : ''}`)].join('\n'));
+    return 1;
+  }
+  const saved = await editor.save(draft.id, { actor: cliActor(), force: args.includes('--force') });
+  console.log(saved.message);
+  if (!saved.ok) return 1;
+  await announceReload(cfg, reason);
+  return 0;
+}
+
+async function teach(args: string[], make: (editor: KnowledgeEditor) => Draft, reason: string): Promise<number> {
+  return withEditor(args, (editor, _history, cfg) => saveDraft(editor, make(editor), args, cfg, reason));
+}
+
+function vnTime(ms: number): string {
+  return new Date(ms + 7 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** `kb history [FILE] [--limit N]`: saves made through the staff tools, newest first. */
+const historyCmd: Command = (args) =>
+  withEditor(args, async (_e, history) => {
+    const [file] = positional(args, ['--limit', '--dir', '--intents', '--dev']);
+    const rows = history.list({ file, limit: Number(option(args, '--limit') ?? 30) || 30 });
+    if (!rows.length) console.log('Chưa có lần lưu nào qua công cụ cán bộ.');
+    for (const r of rows) console.log(`${String(r.id).padStart(5)}  ${vnTime(r.at)}  ${r.actor.padEnd(16)} ${r.action.padEnd(10)} ${r.root === 'intents' ? 'intents/' : ''}${r.file}`);
+    if (rows.length) console.log('Xem thay đổi: npm run kb -- diff SỐ · Khôi phục: npm run kb -- restore SỐ [--before]');
+    return 0;
+  });
+
+/** `kb diff ID [ID2]`: what one save changed, or the difference between two saved versions. */
+const diffCmd: Command = (args) =>
+  withEditor(args, async (_e, history) => {
+    const [a, b] = positional(args, ['--dir', '--intents', '--dev']).map(Number);
+    const va = a ? history.get(a) : undefined;
+    const vb = b ? history.get(b) : undefined;
+    if (!va || (b && !vb)) {
+      console.log('Cách dùng: npm run kb -- diff SỐ [SỐ-KHÁC]  (số lấy từ "npm run kb -- history")');
+      return 2;
+    }
+    console.log(formatDiff(vb ? diffLines(va.after ?? '', vb.after ?? '') : diffLines(va.before ?? '', va.after ?? '')) || '(không khác nhau)');
+    return 0;
+  });
+
+/** `kb restore ID [--before] [--force]`: put a file back as it was after (or before) a save. */
+const restoreCmd: Command = (args) =>
+  withEditor(args, async (editor, _h, cfg) => {
+    const [id] = positional(args, ['--dir', '--intents', '--dev']).map(Number);
+    if (!id) {
+      console.log('Cách dùng: npm run kb -- restore SỐ [--before] [--force]');
+      return 2;
+    }
+    return saveDraft(editor, editor.draftRestore(id, args.includes('--before') ? 'before' : 'after'), args, cfg, 'restore');
+  });
+
 const addAliasCmd: Command = async (args) => {
-  const [id, ...words] = positional(args, ['--dir']);
+  const [id, ...words] = positional(args, ['--dir', '--dev']);
   const text = words.join(' ');
   if (!id || !text) {
-    console.log('Cách dùng: npm run kb -- add-alias MÃ-THỦ-TỤC "cách người dân gọi"  (vd. add-alias dat-dai.cap-lan-dau "làm sổ đỏ")');
+    console.log('Cách dùng: npm run kb -- add-alias MÃ-THỦ-TỤC "cách người dân gọi" [--force]  (vd. add-alias dat-dai.cap-lan-dau "làm sổ đỏ")');
     return 2;
   }
-  const cfg = config();
-  const r = addAlias(knowledgeDir(args, cfg), id, text);
-  console.log(r.message);
-  if (r.ok) await announceReload(cfg, 'add-alias');
-  return r.ok ? 0 : 1;
+  return teach(args, (e) => e.draftAlias(id, text), 'add-alias');
 };
 
 const addExampleCmd: Command = async (args) => {
-  const [intent, ...words] = positional(args, ['--intents']);
+  const [intent, ...words] = positional(args, ['--intents', '--dev']);
   const text = words.join(' ');
   if (!intent || !text) {
-    console.log('Cách dùng: npm run kb -- add-example Ý-ĐỊNH "câu mẫu"  (vd. add-example procedure.fee "hết bao nhiêu tiền")');
+    console.log('Cách dùng: npm run kb -- add-example Ý-ĐỊNH "câu mẫu" [--force]  (vd. add-example procedure.fee "nộp phí bao nhiêu tiền vậy")');
     return 2;
   }
-  const cfg = config();
-  const r = addExample(resolve(option(args, '--intents') ?? DEFAULT_INTENTS_DIR), intent, text);
-  console.log(r.message);
-  if (r.ok) await announceReload(cfg, 'add-example');
-  return r.ok ? 0 : 1;
+  return teach(args, (e) => e.draftExample(intent, text), 'add-example');
 };
 
 const testCmd: Command = async (args) => {
@@ -315,6 +410,9 @@ export const COMMANDS: Record<string, Command> = {
   'add-example': addExampleCmd,
   test: testCmd,
   reload: reloadCmd,
+  history: historyCmd,
+  diff: diffCmd,
+  restore: restoreCmd,
 };
 
 async function main(): Promise<void> {

@@ -17,6 +17,9 @@ import { checkRedisSetup, createBullPipeline, createRedis, installShutdown, redi
 import { startConfiguredLiveReload } from '../bot/reload.ts';
 import { JsonlReviewSink } from '../bot/review.ts';
 import { createDossierProvider, createFollowStore } from '../bot/dossier/factory.ts';
+import { createTickets } from '../bot/handoff/factory.ts';
+import { AnalyticsStore, instrumentAnalytics } from '../bot/staff/analytics.ts';
+import { analyticsDbFile } from '../bot/staff/index.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -34,10 +37,12 @@ async function main(): Promise<void> {
   const redis = createRedis(config.REDIS_URL, { name: 'worker', log });
   await checkRedisSetup(redis, log);
   const metrics = new Metrics({ labels: { role: 'worker' } });
-  // Same dossier source, follows and review inbox as `npm start`, so a message answered here
-  // behaves exactly as one answered there. (Staff-group notification of tickets is done by
-  // the `npm start` process that runs the Telegram bot; tickets are stored either way.)
+  // Same dossier source, follows, review inbox and tickets as `npm start`, so a message
+  // answered here behaves exactly as one answered there. Tickets created here are published
+  // on Redis; the `npm start` process that owns Telegram posts them to the staff group.
+  const { tickets, events } = createTickets(config, { redis, log });
   const parts = createAssistant(config, {
+    tickets,
     ...redisAssistantOverrides(redis, config, log),
     log,
     dossiers: createDossierProvider(config, { log, redis }),
@@ -45,6 +50,8 @@ async function main(): Promise<void> {
     review: new JsonlReviewSink(join(config.DATA_DIR, 'review.jsonl'), log),
   });
   instrumentEngine(parts.engine, metrics);
+  const analytics = new AnalyticsStore(analyticsDbFile(config), { keepDays: config.ANALYTICS_KEEP_DAYS, log });
+  instrumentAnalytics(parts.engine, analytics);
   const pipeline = createBullPipeline(parts.engine, config, { connection: redis, log, observer: metrics });
   metrics.watchQueues(() => pipeline.stats());
   const reload = await startConfiguredLiveReload(config, parts.holder, log, redis);
@@ -65,6 +72,7 @@ async function main(): Promise<void> {
     [
       { name: 'pipeline', close: () => pipeline.close() },
       { name: 'reload', close: () => reload.close() },
+      { name: 'tickets', close: async () => { analytics.close(); await events.close(); await tickets.close(); } },
       { name: 'http', close: () => new Promise<void>((r) => (server ? server.close(() => r()) : r())) },
       { name: 'redis', close: async () => { await redis.quit(); } },
     ],

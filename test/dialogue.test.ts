@@ -1,6 +1,7 @@
 /** Conversations as a citizen and a hotline officer see them, through the dialogue engine. */
 import { describe, expect, it } from 'vitest';
 import { ratingPayload } from '../bot/dialogue/types.ts';
+import { conversationOf } from '../bot/handoff/tickets.ts';
 import { CLOSED_TIME, OPEN_TIME, testAssistant } from './helpers/assistant.ts';
 
 describe('answers', () => {
@@ -146,17 +147,17 @@ describe('complaints and ratings', () => {
     expect(more.reply!.text).not.toMatch(/Đã tiếp nhận phản ánh/);
     const tickets = await a.tickets.list({ kind: 'complaint' });
     expect(tickets).toHaveLength(1);
-    expect(tickets[0]!.excerpt.at(-1)?.text).toContain('cán bộ quát tôi');
+    expect(conversationOf(tickets[0]!).at(-1)?.text).toContain('cán bộ quát tôi');
     // A clear question about something else is answered, and does not join the ticket.
     const question = await a.say('c', 'lệ phí đăng ký khai sinh');
     expect([question.intent, question.procedure]).toEqual(['procedure.fee', 'ho-tich.khai-sinh']);
-    expect((await a.tickets.get(first.ticket!.id))!.excerpt.some((e) => e.text.includes('lệ phí'))).toBe(false);
+    expect(conversationOf((await a.tickets.get(first.ticket!.id))!).some((e) => e.text.includes('lệ phí'))).toBe(false);
     // A dossier code among the details joins the ticket and is looked up as well.
     const code = await a.say('c', 'tôi nộp từ tháng trước rồi, mã hồ sơ là 000.00.19.H04-250312-0007 mà vẫn chưa xong');
     expect(code.intent).toBe('dossier.status');
     expect(code.reply!.text).toContain(first.ticket!.id);
     expect(code.reply!.text).toContain('000.00.19.H04-250312-0007');
-    expect((await a.tickets.get(first.ticket!.id))!.excerpt.at(-1)?.text).toContain('tháng trước');
+    expect(conversationOf((await a.tickets.get(first.ticket!.id))!).at(-1)?.text).toContain('tháng trước');
     expect(await a.tickets.list()).toHaveLength(1);
   });
 
@@ -168,7 +169,7 @@ describe('complaints and ratings', () => {
     expect(detail.ticket).toBeUndefined();
     expect(detail.reply!.text).toContain(content.ticket!.id);
     expect(await a.tickets.list()).toHaveLength(1);
-    expect((await a.tickets.get(content.ticket!.id))!.excerpt.at(-1)?.text).toContain('chờ 2 tháng');
+    expect(conversationOf((await a.tickets.get(content.ticket!.id))!).at(-1)?.text).toContain('chờ 2 tháng');
   });
 
   it('a rating lands on the answer rated, with the question that was asked, also after later messages', async () => {

@@ -149,7 +149,8 @@ describe('privacy', () => {
   });
 
   it('limits lookups globally, so many accounts cannot enumerate codes either', async () => {
-    const { say, dossiers } = setup({ DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: '3' });
+    // One every 20 s, plus a reserve of two for a burst: the fourth at once is refused.
+    const { say, dossiers } = setup({ DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE: '3', DOSSIER_GLOBAL_LOOKUP_BURST: '2' });
     for (let i = 0; i < 3; i++) expect((await say(`user${i}`, recs[i]!.code)).text).toMatch(/Tình trạng:/);
     expect((await say('user9', recs[4]!.code)).text).toMatch(/tra cứu nhiều lần/);
     expect(dossiers.calls).toHaveLength(3);
@@ -162,7 +163,7 @@ describe('privacy', () => {
     expect(asked.text).not.toContain('Tình trạng');
     expect(asked.text).not.toMatch(/Trần|Nguyễn/);
     const wrong = await say('c', '1111');
-    expect(wrong.text).toMatch(/chưa khớp/);
+    expect(wrong.text).toMatch(/không khớp với hồ sơ nào/);
     expect(wrong.text).not.toContain('Tình trạng');
     // The wrong guess used up the wait: more digits do not get another try.
     const again = await say('c', PROCESSING.phone!.slice(-4));
@@ -183,6 +184,40 @@ describe('privacy', () => {
     expect((await say('c', PROCESSING.phone!)).text).toContain('Tình trạng: Đang xử lý');
     await say('c2', PROCESSING.code);
     expect((await say('c2', 'lệ phí đăng ký kết hôn')).intent).toBe('procedure.fee');
+  });
+
+  it('with verification, an unknown code, a record without a phone and wrong digits read the same, and the code alone costs no lookup', async () => {
+    const { say, dossiers } = setup({ DOSSIER_VERIFY_PHONE: 'true' });
+    const noPhone = recs.find((r) => !r.phone);
+    const ask = async (conv: string, code: string) => (await say(conv, `tra cứu hồ sơ ${code}`)).text;
+    const askReal = await ask('c1', PROCESSING.code);
+    const askUnknown = await ask('c2', UNKNOWN_CODE);
+    expect(askUnknown).toBe(askReal.replace(PROCESSING.code, UNKNOWN_CODE));
+    expect(dossiers.calls).toEqual([]);
+    const wrong = (await say('c1', '0000')).text;
+    const unknown = (await say('c2', '0000')).text;
+    expect(unknown).toBe(wrong.replace(PROCESSING.code, UNKNOWN_CODE));
+    expect(unknown).not.toMatch(/chưa tìm thấy|Tình trạng/);
+    if (noPhone) {
+      await ask('c3', noPhone.code);
+      expect((await say('c3', '0000')).text).toBe(wrong.replace(PROCESSING.code, noPhone.code));
+    }
+  });
+
+  it('with verification, failed attempts are limited per dossier code, whichever accounts make them', async () => {
+    const { say } = setup({ DOSSIER_VERIFY_PHONE: 'true', DOSSIER_VERIFY_ATTEMPTS_PER_DAY: '3' });
+    for (let i = 0; i < 3; i++) {
+      await say(`guesser${i}`, PROCESSING.code);
+      expect((await say(`guesser${i}`, String(1000 + i))).text).toMatch(/không khớp/);
+    }
+    // The fourth account is told to wait, even with the right digits; an unknown code reads the same.
+    await say('guesser9', PROCESSING.code);
+    const limited = (await say('guesser9', PROCESSING.phone!.slice(-4))).text;
+    expect(limited).toMatch(/tra cứu nhiều lần/);
+    expect(limited).not.toContain('Tình trạng');
+    // Another dossier is not affected.
+    await say('other', DONE.code);
+    expect((await say('other', DONE.phone!.slice(-4))).text).toContain('Tình trạng');
   });
 
   it('without verification configured, details show at once', async () => {

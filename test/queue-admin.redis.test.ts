@@ -34,7 +34,7 @@ describe('npm run queue', () => {
     sender.policy = () => {
       if (blocked) throw new PermanentSendError('Forbidden: bot was blocked by the user');
     };
-    const p = new BullPipeline(new EchoEngine(0), { connection: redis, prefix, lockMs: 2000, limits: { telegram: { chatIntervalMs: 0, groupIntervalMs: 0, accountIntervalMs: 0, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 2, callTimeoutMs: 5000 } } });
+    const p = new BullPipeline(new EchoEngine(0), { connection: redis, prefix, lockMs: 2000, limits: { telegram: { chatIntervalMs: 0, groupIntervalMs: 0, accountIntervalMs: 0, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 2 } } });
     p.registerSender(sender);
     const admin = new QueueAdmin(redis, prefix);
     try {

@@ -42,7 +42,6 @@ if (env.MODE === 'leader') {
     prefix,
     lockMs: Number(env.LOCK_MS ?? 1500),
     sweepIntervalMs: 300,
-    sendCallTimeoutMs: Number(env.CALL_TIMEOUT_MS ?? 1000),
     sendBackoffMs: 50,
   });
   pipeline.registerSender({

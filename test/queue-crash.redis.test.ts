@@ -1,19 +1,16 @@
 /**
  * The BullMQ pipeline under failure: worker processes killed with SIGKILL in the middle
  * of a job, a graceful SIGTERM, and Redis itself restarted mid-stream. Every message is
- * answered exactly once (or, for a crash inside the platform call, reported and not
- * resent until an operator says so).
+ * answered at least once, and twice only when the crash cut a platform call (the
+ * platform may have taken the message before the worker died).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueAdmin } from '../bot/queue/admin.ts';
 import { BullPipeline } from '../bot/queue/bull-pipeline.ts';
-import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, REDIS_URL, tally, until } from './queue-helpers.ts';
+import { cleanupPrefix, connectRedis, EchoEngine, message, randomPrefix, RecordingSender, REDIS_URL, startThrowawayRedis, tally, until } from './queue-helpers.ts';
 
 const CHILD = join(import.meta.dirname, 'queue-child.ts');
 
@@ -58,7 +55,7 @@ describe('BullMQ pipeline under crashes', () => {
     redis?.disconnect();
   });
 
-  it('a worker killed with SIGKILL mid-job: every reply is sent exactly once', async () => {
+  it('a worker killed with SIGKILL mid-job: every reply is sent, twice only if the kill cut its platform call', async () => {
     const prefix = randomPrefix('crash');
     prefixes.push(prefix);
     // This process only submits; the children do the work.
@@ -70,7 +67,7 @@ describe('BullMQ pipeline under crashes', () => {
       await producer.submit(message('web', conv, `m-${id}`, id));
     }
     // Hung in three places: handling h2, just after the platform took s1, inside the
-    // platform call for s2. Meanwhile a1 and b1 went out normally.
+    // platform call for s2 before the platform got it. Meanwhile a1 and b1 went out.
     await until(() => ['h2', 'echo:s1', 'echo:s2'].every((t) => first.messages.some((m) => m.type === 'hanging' && m.text === t)), 'worker hanging in all three places');
     await until(async () => (await platform(redis, prefix)).includes('echo:a1') && (await platform(redis, prefix)).includes('echo:b1'), 'a1 and b1 sent');
     first.proc.kill('SIGKILL');
@@ -79,29 +76,22 @@ describe('BullMQ pipeline under crashes', () => {
     const second = child(prefix);
     await until(async () => {
       const sent = await platform(redis, prefix);
-      const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
-      return sent.includes('echo:h2') && sent.includes('echo:a3') && failed.length === 2;
+      return ['echo:h2', 'echo:a3', 'echo:s2'].every((t) => sent.includes(t)) && sent.filter((t) => t === 'echo:s1').length === 2;
     }, 'recovery by the second worker');
+    await until(async () => {
+      const s = await admin.stats();
+      return s.inbound.messages === 0 && s.outbound.web?.active === 0 && s.outbound.web.waiting === 0 && s.outbound.web.delayed === 0;
+    }, 'queues drained');
     const stats = await admin.stats();
-    // Nothing left to handle. (The dead worker's wake job may still count as active until
-    // the stalled check moves it; re-run, it finds an empty inbox.)
     expect(stats.inbound).toMatchObject({ messages: 0, deadLetters: 0 });
-    expect(stats.outbound.web).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 2 });
+    expect(stats.outbound.web).toMatchObject({ failed: 0 });
 
     // h2 was handled again after the crash and answered once; s1 reached the platform
-    // before the crash and is not sent again; s2's outcome is unknown: kept, not sent.
-    expect(tally(await platform(redis, prefix))).toEqual(new Map([['echo:a1', 1], ['echo:b1', 1], ['echo:s1', 1], ['echo:h2', 1], ['echo:a3', 1]]));
-    const failed = (await admin.failed()).filter((f) => f.queue === 'out-web');
-    expect(failed.map((f) => f.conversation).sort()).toEqual(['S1', 'S2']);
-    for (const f of failed) expect(f.reason).toMatch(/outcome unknown/);
+    // just before the crash and, since nobody can know that, is sent again (the one
+    // duplicate); s2 was cut before the platform had it: sent once. Nothing is lost.
+    expect(tally(await platform(redis, prefix))).toEqual(new Map([['echo:a1', 1], ['echo:b1', 1], ['echo:s1', 2], ['echo:h2', 1], ['echo:a3', 1], ['echo:s2', 1]]));
     const order = (await platform(redis, prefix)).filter((t) => ['echo:a1', 'echo:h2', 'echo:a3'].includes(t));
     expect(order).toEqual(['echo:a1', 'echo:h2', 'echo:a3']);
-
-    // The operator checks the S2 conversation and retries its reply: sent once.
-    const s2 = failed.find((f) => f.conversation === 'S2');
-    expect(await admin.retry([s2?.id ?? 'none'])).toEqual({ retried: [s2?.id], missing: [] });
-    await until(async () => (await platform(redis, prefix)).includes('echo:s2'), 's2 sent after retry');
-    expect(tally(await platform(redis, prefix)).get('echo:s2')).toBe(1);
 
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
@@ -133,53 +123,10 @@ describe('BullMQ pipeline under crashes', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-function findRedisServer(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
-  return undefined;
-}
-
 describe('BullMQ pipeline across a Redis restart', () => {
   it('loses no message when Redis is killed and restarted mid-stream (AOF on)', async () => {
-    const bin = findRedisServer();
-    if (!bin) throw new Error('This test starts its own throwaway Redis and needs the redis-server binary: apt-get install -y redis-server');
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'redis-restart-'));
-    const url = `redis://127.0.0.1:${port}`;
-    let server: ChildProcess | undefined;
-    const startServer = async (): Promise<void> => {
-      server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
-      await until(async () => {
-        const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          return false;
-        } finally {
-          probe.disconnect();
-        }
-      }, 'throwaway redis-server up', 10_000, 50);
-    };
-    const stopServer = async (): Promise<void> => {
-      const s = server;
-      if (!s || s.exitCode !== null) return;
-      const gone = new Promise((r) => s.once('exit', r));
-      s.kill('SIGKILL');
-      await gone;
-    };
-    await startServer();
+    const server = await startThrowawayRedis(['--appendonly', 'yes']);
+    const url = server.url;
     const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
     redis.on('error', () => undefined);
     const engine = new EchoEngine(1);
@@ -201,8 +148,8 @@ describe('BullMQ pipeline across a Redis restart', () => {
       // while it is down: those submits wait for the reconnect.
       const answeredAtKill = sender.sent.length;
       const restarted = (async () => {
-        await stopServer();
-        await startServer();
+        await server.kill();
+        await server.start();
       })();
       await submitRange(12, perConv);
       await restarted;
@@ -220,8 +167,7 @@ describe('BullMQ pipeline across a Redis restart', () => {
     } finally {
       await pipeline.close();
       redis.disconnect();
-      await stopServer();
-      rmSync(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   });
 });

@@ -1,9 +1,15 @@
 /**
  * Helpers for the queue tests: a real Redis (or a loud failure saying how to get one),
  * random key prefixes with cleanup, an echo engine that records how messages were
- * handled, and a recording channel sender whose deliveries can be awaited.
+ * handled, a recording channel sender whose deliveries can be awaited, and throwaway
+ * redis-server processes for tests that need a server of their own.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { DialogueEngine, type DialogueDeps, type Turn } from '../bot/dialogue/engine.ts';
 import type { ChannelName, IncomingMessage, Reply } from '../bot/dialogue/types.ts';
@@ -164,4 +170,74 @@ export function tally(items: string[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const i of items) m.set(i, (m.get(i) ?? 0) + 1);
   return m;
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+function findRedisServer(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
+  return undefined;
+}
+
+/** A redis-server of the test's own (killed and restarted at will), on a free port. */
+export interface ThrowawayRedis {
+  url: string;
+  /** SIGKILLs the server (data survives only through AOF, if it was asked for). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and directory. */
+  start(): Promise<void>;
+  /** Kills it and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+/** Starts `redis-server` with extra arguments (e.g. `['--appendonly', 'yes']`), or fails saying how to get it. */
+export async function startThrowawayRedis(args: string[] = []): Promise<ThrowawayRedis> {
+  const bin = findRedisServer();
+  if (!bin) throw new Error('This test starts its own throwaway Redis and needs the redis-server binary: apt-get install -y redis-server');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'redis-throwaway-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let server: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    server = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args], { stdio: 'ignore' });
+    await until(async () => {
+      const probe = new Redis(url, { lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null, maxRetriesPerRequest: 1 });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    }, 'throwaway redis-server up', 10_000, 50);
+  };
+  const kill = async (): Promise<void> => {
+    const s = server;
+    if (!s || s.exitCode !== null || s.signalCode !== null) return;
+    const gone = new Promise((r) => s.once('exit', r));
+    s.kill('SIGKILL');
+    await gone;
+  };
+  await start();
+  return {
+    url,
+    kill,
+    start,
+    dispose: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -82,7 +82,7 @@ describe('metrics', () => {
     await expect(wrapped.send('blocked', { text: 'b', options: [], links: [] })).rejects.toThrow();
     await expect(wrapped.send('flaky', { text: 'c', options: [], links: [] })).rejects.toThrow();
     metrics.duplicate('zalo');
-    metrics.sendOutcome('telegram', 'unknown');
+    metrics.sendOutcome('telegram', 'resent');
     metrics.sendOutcome('zalo', 'budget');
     const stats: QueueStats = {
       inbound: { messages: 7, conversations: 3, oldestAgeMs: 4500, deadLetters: 1, wakeJobs: 2, active: 1, failed: 0 },
@@ -98,7 +98,7 @@ describe('metrics', () => {
     expect(body).toContain('tthc_messages_out_total{channel="telegram"} 1');
     expect(body).toContain('tthc_failures_total{stage="send_permanent",channel="telegram"} 1');
     expect(body).toContain('tthc_failures_total{stage="send",channel="telegram"} 1');
-    expect(body).toContain('tthc_failures_total{stage="send_unknown",channel="telegram"} 1');
+    expect(body).toContain('tthc_failures_total{stage="send_resent",channel="telegram"} 1');
     expect(body).toContain('tthc_duplicate_messages_total{channel="zalo"} 1');
     expect(body).toContain('tthc_sends_deferred_total{channel="zalo",reason="budget"} 1');
     expect(body).toContain('tthc_queue_depth{queue="inbound"} 7');
@@ -111,7 +111,7 @@ describe('metrics', () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const engine = new EchoEngine(0);
     const handle = engine.handle.bind(engine);
-    engine.handle = async (msg) => ({ ...(await handle(msg)), ticket: { id: 'HT-1', kind: 'handoff', status: 'open', channel: msg.channel, conversationId: msg.conversationId, citizen: '', reason: '', excerpt: [], createdAt: 0, updatedAt: 0 } });
+    engine.handle = async (msg) => ({ ...(await handle(msg)), ticket: { id: 'HT-1', kind: 'handoff', status: 'open', channel: msg.channel, conversationId: msg.conversationId, citizen: '', reason: '', excerpt: [], messages: [], createdAt: 0, updatedAt: 0 } });
     instrumentEngine(engine, metrics);
     await engine.handle(message('web', 'c', 'm', 'gặp cán bộ'));
     expect((await metrics.render()).body).toContain('tthc_handoffs_total{channel="web",kind="handoff"} 1');
@@ -219,10 +219,10 @@ describe('graceful shutdown', () => {
 
 describe('send limits and errors', () => {
   it('builds channel limits from the environment', () => {
-    const l = channelLimitsFromConfig(loadConfig({ SEND_TELEGRAM_PER_SECOND: '20', SEND_TELEGRAM_CHAT_INTERVAL_MS: '1100', ZALO_SEND_PAUSE_MINUTES: '60' }));
+    const l = channelLimitsFromConfig(loadConfig({ SEND_TELEGRAM_PER_SECOND: '20', SEND_TELEGRAM_CHAT_INTERVAL_MS: '1100' }));
     expect(l.telegram).toMatchObject({ accountIntervalMs: 50, chatIntervalMs: 1100, groupIntervalMs: 3000 });
-    // Zalo is throttled inside its sender; the queue only allows for the sender's pauses.
-    expect(l.zalo).toMatchObject({ accountIntervalMs: 0, chatIntervalMs: 0, dailyBudget: 0, callTimeoutMs: 65 * 60_000 });
+    // Zalo is throttled inside its sender, not by the queue.
+    expect(l.zalo).toMatchObject({ accountIntervalMs: 0, chatIntervalMs: 0, dailyBudget: 0 });
     expect(l.web.accountIntervalMs).toBe(0);
   });
 

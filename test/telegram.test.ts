@@ -1,5 +1,5 @@
 /**
- * The real grammY bot (long polling through @grammyjs/runner, and webhook mode on our web
+ * The real grammY bot (long polling through our poller, bot/channels/telegram/poller.ts, and webhook mode on our web
  * server) against a local fake Bot API server. Messages go through the real pipeline and
  * dialogue engine; tests await the calls the fake server records, never a timer.
  */
@@ -63,6 +63,9 @@ function expectSafeHtml(html: string): void {
 beforeAll(async () => {
   api = new FakeBotApi();
   await api.start();
+  // The bot was added to the staff group; citizens 1010–1011 wrote to it before.
+  api.addChat(STAFF);
+  for (const id of [1010, 1011, 1012]) api.addChat(privateChat(id).chat);
   const notifiers = new TicketNotifiers();
   parts = createAssistant(loadConfig({ LOG_LEVEL: 'silent' }), { memoryTickets: true, onTicket: notifiers.notify, log });
   pipeline = new InProcessPipeline(parts.engine, log, { maxSeen: 10_000, sendAttempts: 2, backoffMs: 1 });

@@ -1,14 +1,15 @@
 /**
  * The Telegram channel (grammY). Updates become channel-neutral `IncomingMessage`s for the
  * pipeline; replies come back through this channel's `ChannelSender` as HTML with inline
- * keyboards. Long polling (with @grammyjs/runner, one chat at a time) by default; a
- * webhook route on the web server when a public URL is configured. When a staff group is
+ * keyboards. Long polling by default (`telegram/poller.ts`: confirmed only once queued,
+ * one poller per bot under a lease, 409 retried); a webhook route on the web server when
+ * a public URL is configured. When a staff group is
  * configured, tickets are posted there and staff answer citizens from it.
  *
  * Only documented Bot API methods and fields are used, so the bot also runs against a
  * self-hosted Bot API server or an emulator (`TELEGRAM_API_ROOT`).
  */
-import { run, sequentialize, type RunnerHandle } from '@grammyjs/runner';
+import { sequentialize } from '@grammyjs/runner';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Bot, BotError, GrammyError, HttpError as GrammyHttpError, type Context } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
@@ -17,14 +18,18 @@ import type { ListenerHealth } from '../health.ts';
 import { aspectPayload } from '../dialogue/compose.ts';
 import type { DialogueEngine, Logger } from '../dialogue/engine.ts';
 import type { IncomingMessage, MessageKind, Reply } from '../dialogue/types.ts';
+import type { StaffReplies } from '../handoff/staff-replies.ts';
 import type { Ticket, TicketStore } from '../handoff/tickets.ts';
 import { PermanentSendError, type ChannelSender, type Pipeline } from '../pipeline.ts';
 import { maskUserId } from '../privacy.ts';
-import { CallbackPayloads, escapeTelegramHtml, procedureIdFromPayload, renderReply, type TelegramMessage } from './telegram/render.ts';
+import { TelegramPoller, type PollLease } from './telegram/poller.ts';
+import { CallbackPayloads, escapeTelegramHtml, procedureIdFromPayload, renderReply, type CallbackStore, type TelegramMessage } from './telegram/render.ts';
 import { RELEASE_PREFIX, StaffDesk } from './telegram/staff.ts';
 import { HttpError as WebHttpError, readBody, type WebRoute } from './web.ts';
 
 export { deepLink, deepLinkPayload, procedureIdFromPayload } from './telegram/render.ts';
+export type { PollLease } from './telegram/poller.ts';
+export type { CallbackStore } from './telegram/render.ts';
 export { StaffDesk, TicketNotifiers } from './telegram/staff.ts';
 
 /** Updates the bot asks Telegram for. */
@@ -50,8 +55,22 @@ export interface TelegramChannelOptions {
   webhook?: { url: string; secret?: string; addRoute: (route: WebRoute) => void };
   /** Staff group chat id: tickets go there, staff replies go to citizens. */
   staffChatId?: string;
+  /** The shared staff reply service (audited, same as the console's); built from the parts above when absent. */
+  staffReplies?: StaffReplies;
   /** Long-poll timeout in seconds (getUpdates `timeout`). */
   pollTimeoutSeconds?: number;
+  /**
+   * Long polling with several processes: only the lease holder polls, the others stand
+   * by and take over within its TTL (`telegramPollLease` in bot/queue). Unset: this
+   * process polls (one process).
+   */
+  pollLease?: PollLease;
+  /** Long button payloads shared by every process (Redis), so a tap resolves wherever it arrives. */
+  callbackStore?: CallbackStore;
+  /** How often a process without the lease tries to take it (default 3 s). */
+  pollStandbyRetryMs?: number;
+  /** Longest pause between polling attempts after errors and 409s (default 30 s). */
+  pollMaxBackoffMs?: number;
   /** Known bot identity (skips getMe). */
   botInfo?: UserFromGetMe;
   /** Longest wait honoured in place on a 429 in the middle of a split reply. */
@@ -158,6 +177,7 @@ class TelegramSender implements ChannelSender {
 
   async send(conversationId: string, reply: Reply): Promise<void> {
     const messages = renderReply(reply, this.holder.version.knowledge.replies, this.callbacks);
+    await this.callbacks.flush();
     for (let i = 0; i < messages.length; i++) {
       try {
         await this.sendOne(conversationId, messages[i] as TelegramMessage, i > 0);
@@ -218,12 +238,12 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
   const log = opts.log;
   const apiRoot = opts.apiRoot?.replace(/\/+$/, '');
   const bot = new Bot(opts.token, { ...(opts.botInfo ? { botInfo: opts.botInfo } : {}), client: apiRoot ? { apiRoot } : {} });
-  const callbacks = new CallbackPayloads();
+  const callbacks = new CallbackPayloads(20_000, opts.callbackStore);
   const replies = () => opts.holder.version.knowledge.replies;
   const sender = new TelegramSender(bot, callbacks, opts.holder, opts.maxRetryAfterSeconds ?? 30, log);
   opts.pipeline.registerSender(opts.wrapSender ? opts.wrapSender(sender) : sender);
   const staff = opts.staffChatId
-    ? new StaffDesk({ api: bot.api, chatId: opts.staffChatId, tickets: opts.tickets, engine: opts.engine, pipeline: opts.pipeline, replies, log })
+    ? new StaffDesk({ api: bot.api, chatId: opts.staffChatId, tickets: opts.tickets, engine: opts.engine, pipeline: opts.pipeline, replies, log, service: opts.staffReplies })
     : undefined;
 
   const submit = async (msg: IncomingMessage): Promise<void> => {
@@ -259,12 +279,14 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
       if (out.ok) await notice(ctx, chatId, out.notice, q.message?.message_id);
       return;
     }
-    const payload = callbacks.decode(q.data);
+    const payload = await callbacks.resolve(q.data);
     if (payload === null || chatId === undefined) {
       await answer(ctx, replies().telegramButtonExpired);
       return;
     }
-    await answer(ctx);
+    // Not awaited: updates are handled one at a time, and a round trip to Telegram per tap
+    // would hold up everyone else's (the answer only stops the button's spinner).
+    void answer(ctx);
     typing(ctx, chatId);
     await submit({
       channel: 'telegram',
@@ -336,7 +358,7 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
     log?.error({ err: err.error instanceof Error ? err.error.message : String(err.error), update: err.ctx.update.update_id }, 'telegram update failed');
   });
 
-  let runner: RunnerHandle | undefined;
+  let poller: TelegramPoller | undefined;
   const secret = opts.webhook ? (opts.webhook.secret ?? defaultWebhookSecret(opts.token)) : undefined;
 
   const webhookRoute = (path: string, expected: string): WebRoute => ({
@@ -395,18 +417,22 @@ export function createTelegramChannel(opts: TelegramChannelOptions): TelegramCha
         return;
       }
       await bot.api.deleteWebhook();
-      const handle = run(bot, { runner: { fetch: { timeout: opts.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
-      runner = handle;
-      log?.info({ bot: bot.botInfo.username }, 'telegram long polling started');
-      opts.onHealth?.({ ok: true, detail: 'long polling' });
-      handle.task()?.catch((err: unknown) => {
-        // The runner gave up (e.g. 409: another process polls with this token, or the token was revoked).
-        log?.error({ err: err instanceof Error ? err.message : String(err) }, 'telegram long polling stopped');
-        opts.onHealth?.({ ok: false, detail: `polling stopped: ${err instanceof Error ? err.message : String(err)}` });
+      poller = new TelegramPoller({
+        bot,
+        timeoutSeconds: opts.pollTimeoutSeconds ?? 30,
+        allowedUpdates: ALLOWED_UPDATES,
+        lease: opts.pollLease,
+        standbyRetryMs: opts.pollStandbyRetryMs,
+        maxBackoffMs: opts.pollMaxBackoffMs,
+        isNotQueued: (err) => err instanceof UpdateNotQueuedError,
+        log,
+        onHealth: opts.onHealth,
       });
+      poller.start();
+      log?.info({ bot: bot.botInfo.username, lease: !!opts.pollLease }, 'telegram long polling started');
     },
     async stop(): Promise<void> {
-      if (runner?.isRunning()) await runner.stop();
+      await poller?.stop();
     },
   };
 }

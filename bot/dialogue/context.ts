@@ -69,6 +69,8 @@ export interface DialogueDeps {
   userLookups: RateLimiter;
   /** Global dossier lookup limit. */
   globalLookups: RateLimiter;
+  /** Phone-digit attempts per dossier code (DOSSIER_VERIFY_PHONE); see bot/dossier/access.ts. */
+  verifyAttempts?: RateLimiter;
   follows?: FollowStore;
   review?: ReviewSink;
   /** Called for every new ticket (staff group notification). */

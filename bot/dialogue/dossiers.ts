@@ -8,6 +8,7 @@ import { fold } from '../../intents/normalize.ts';
 import type { Understanding } from '../../intents/understand.ts';
 import type { Knowledge } from '../../knowledge/load.ts';
 import { fill } from '../../knowledge/replies.ts';
+import { DossierAccess } from '../dossier/access.ts';
 import { NEXT_STEP, DossierUnavailableError, overdueDays, type DossierRecord, type DossierStatus } from '../dossier/types.ts';
 import { maskName, maskUserId, redact } from '../privacy.ts';
 import { siteValues, viDate } from './compose.ts';
@@ -69,28 +70,31 @@ async function details(ctx: TurnContext, code: string, phoneDigits: string | nul
   const r = k.replies;
   const site = siteValues(k.site);
   const base = dossierTurn(code, 0.99);
+  // With verification, the digits come before any lookup, and every failure reads the
+  // same, so the chat never tells whether a code exists (bot/dossier/access.ts).
+  const verify = ctx.cfg.verifyPhone && state.verifiedDossierCode !== code;
+  if (verify && !phoneDigits) {
+    state.awaiting = 'phoneDigits';
+    state.pendingDossierCode = code;
+    if (follow) state.pendingFollow = true;
+    else delete state.pendingFollow;
+    return { ...base, reply: textReply(fill(r.dossierVerifyPhone, { code })) };
+  }
   let rec: DossierRecord | null;
   try {
-    rec = await deps.dossiers.lookup(code);
+    const v = verify && phoneDigits ? await new DossierAccess(deps).verify(code, phoneDigits) : null;
+    if (v?.kind === 'limited') return { ...base, reply: textReply(fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(v.waitMs / 60_000)) })) };
+    if (v?.kind === 'refused') {
+      deps.log?.info({ channel: msg.channel, user: maskUserId(msg.userId) }, 'dossier phone verification failed');
+      return { ...base, reply: textReply(fill(r.dossierVerifyFailed, { ...site, code })) };
+    }
+    rec = v ? v.record : await deps.dossiers.lookup(code);
   } catch (err) {
     deps.log?.warn({ err: err instanceof DossierUnavailableError ? err.message : err, provider: deps.dossiers.name }, 'dossier lookup failed');
     return { ...base, reply: textReply(fill(r.dossierUnavailable, site)) };
   }
   if (!rec) return { ...base, reply: textReply(fill(r.dossierNotFound, { ...site, code })) };
-  if (ctx.cfg.verifyPhone && rec.phone && state.verifiedDossierCode !== code) {
-    if (!phoneDigits) {
-      state.awaiting = 'phoneDigits';
-      state.pendingDossierCode = code;
-      if (follow) state.pendingFollow = true;
-      else delete state.pendingFollow;
-      return { ...base, reply: textReply(fill(r.dossierVerifyPhone, { code })) };
-    }
-    if (!rec.phone.replace(/\D/g, '').endsWith(phoneDigits)) {
-      deps.log?.info({ channel: msg.channel, user: maskUserId(msg.userId) }, 'dossier phone verification failed');
-      return { ...base, reply: textReply(fill(r.dossierVerifyFailed, { ...site, code })) };
-    }
-    state.verifiedDossierCode = code;
-  }
+  if (verify) state.verifiedDossierCode = code;
   const text = [formatDossier(k, rec, ctx.now)];
   if (follow && deps.follows) {
     await deps.follows.subscribe({ code, conversationId: msg.conversationId, channel: msg.channel, userId: msg.userId, lastStatus: rec.status });
@@ -126,12 +130,10 @@ async function lookup(u: Understanding, ctx: TurnContext): Promise<Turn> {
   }
   delete state.awaiting;
   delete state.pendingFollow;
-  const userWait = await deps.userLookups.hit(`${msg.channel}:${msg.userId}`);
-  const globalWait = userWait ? 0 : await deps.globalLookups.hit('all');
-  const wait = userWait || globalWait;
-  if (wait) {
-    deps.log?.warn({ channel: msg.channel, user: maskUserId(msg.userId), scope: userWait ? 'user' : 'global' }, 'dossier lookup rate limited');
-    return { ...base, reply: textReply(fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(wait / 60_000)) })) };
+  const admitted = await new DossierAccess(deps).admit(`${msg.channel}:${msg.userId}`);
+  if (!admitted.ok) {
+    deps.log?.warn({ channel: msg.channel, user: maskUserId(msg.userId), scope: admitted.scope }, 'dossier lookup rate limited');
+    return { ...base, reply: textReply(fill(r.dossierRateLimited, { minutes: Math.max(1, Math.ceil(admitted.waitMs / 60_000)) })) };
   }
   return details(ctx, u.dossierCode, null, follow);
 }

@@ -60,7 +60,7 @@ export class DialogueEngine {
       turn = plainTurn(fill(this.k.replies.error, siteValues(this.k.site)), 'out_of_scope');
     }
     const text = typeof msg.text === 'string' ? msg.text : '';
-    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500)), at: now });
+    state.history.push({ from: 'citizen', text: redact(text.slice(0, 500), { names: [msg.userName] }), at: now });
     if (turn.reply) state.history.push({ from: 'bot', text: turn.reply.text.slice(0, 300), at: now });
     state.history = state.history.slice(-HISTORY);
     state.updatedAt = now;
@@ -105,8 +105,11 @@ export class DialogueEngine {
     const r = this.k.replies;
     const understander = this.deps.understander();
 
-    // Staff own this conversation: record, stay quiet.
+    // Staff own this conversation: record on the ticket, stay quiet.
     if (state.handoff && state.handoff.until > now) {
+      const id = state.handoff.ticketId !== 'staff' ? state.handoff.ticketId : (await this.deps.tickets.findOpen(msg.channel, msg.conversationId))?.id;
+      const said = msg.kind === 'text' ? redact(String(msg.text ?? '').slice(0, 2000)) : `[${msg.kind}]`;
+      if (id) await this.deps.tickets.appendMessage(id, { from: 'citizen', text: said, at: now }).catch((err: unknown) => this.deps.log?.error({ err, ticket: id }, 'follow-up not added to the ticket'));
       const u = understander.understand(String(msg.text ?? ''), {});
       return { reply: null, intent: u.intent, procedure: u.procedure, faq: u.faq, dossierCode: u.dossierCode, confidence: u.confidence, alternatives: [] };
     }

@@ -18,8 +18,8 @@ async function createTicket(ctx: TurnContext, kind: TicketKind, reason: string):
     channel: msg.channel,
     conversationId: msg.conversationId,
     citizen: msg.userName ? maskName(msg.userName) : maskUserId(msg.userId),
-    reason: redact(reason),
-    excerpt: [...state.history.slice(-8), { from: 'citizen', text: redact(String(msg.text).slice(0, 500)), at: ctx.now }],
+    reason: redact(reason, { names: [msg.userName] }),
+    excerpt: [...state.history.slice(-8), { from: 'citizen', text: redact(String(msg.text).slice(0, 500), { names: [msg.userName] }), at: ctx.now }],
   });
   deps.log?.info({ ticket: ticket.id, kind, channel: msg.channel, conversation: msg.conversationId }, 'ticket created');
   if (deps.onTicket) {
@@ -72,7 +72,7 @@ async function complaintDetails(u: Understanding, ctx: TurnContext): Promise<Tur
   const unsure = u.clarify || u.confidence < 0.5;
   if (!open || open.until <= ctx.now || !(DETAILS.has(u.intent) || unsure)) return null;
   if (u.intent === 'dossier.status' && (u.command || u.tokens.length < 6)) return null;
-  const ticket = await ctx.deps.tickets.append(open.ticketId, { from: 'citizen', text: redact(ctx.text.slice(0, 500)), at: ctx.now });
+  const ticket = await ctx.deps.tickets.appendMessage(open.ticketId, { from: 'citizen', text: redact(ctx.text.slice(0, 500), { names: [ctx.msg.userName] }), at: ctx.now });
   if (!ticket) return null;
   open.until = ctx.now + COMPLAINT_DETAILS_MS;
   ctx.deps.log?.info({ ticket: ticket.id, channel: ctx.msg.channel, conversation: ctx.msg.conversationId }, 'ticket details added');

@@ -5,6 +5,7 @@
 import type { Understanding } from '../../intents/understand.ts';
 import { fill } from '../../knowledge/replies.ts';
 import { redact } from '../privacy.ts';
+import { parseRating, type Rating } from '../rating.ts';
 import { starterOptions } from './answers.ts';
 import { siteValues } from './compose.ts';
 import { plainTurn, textReply, understood, type Feature, type Turn, type TurnContext } from './context.ts';
@@ -29,32 +30,33 @@ export async function notUnderstood(u: Understanding, ctx: TurnContext): Promise
 }
 
 /**
- * The answer a rating button names (`#r:<v>:<n>:<intent>:<id>`, see `ratingPayload`) and
- * the question that answer replied to. Buttons of the older `#r:<v>:<intent>` shape
- * rate the conversation's last procedure, as they always did.
+ * The answer a rating names (`parseRating`, bot/rating.ts) and the question that answer
+ * replied to. Buttons of the older `#r:<v>:<intent>` shape rate the conversation's last
+ * procedure, as they always did. An id the knowledge does not have is dropped.
  */
-function ratedAnswer(parts: string[], ctx: TurnContext): { intent: string; procedure: string | null; faq: string | null; question: string } {
+function ratedAnswer(rating: Rating, ctx: TurnContext): { intent: string; procedure: string | null; faq: string | null; question: string } {
   const { state } = ctx;
-  if (parts.length < 3) return { intent: parts[0] ?? '', procedure: state.lastProcedure ?? null, faq: null, question: '' };
-  const [n, intent = '', ...id] = parts;
-  const ref = id.join(':') || null;
-  const faq = intent === 'faq' ? ref : null;
-  const question = state.rateable?.find((a) => String(a.n) === n)?.question ?? '';
-  return { intent, procedure: faq ? null : ref, faq, question: question || (ref ?? '') };
+  if (rating.answer === undefined) return { intent: rating.intent, procedure: state.lastProcedure ?? null, faq: null, question: '' };
+  const id = rating.id ?? null;
+  const faq = rating.intent === 'faq' && id && ctx.understander.faqs.has(id) ? id : null;
+  const procedure = rating.intent !== 'faq' && id && ctx.understander.procedures.has(id) ? id : null;
+  const question = state.rateable?.find((a) => a.n === rating.answer)?.question ?? '';
+  return { intent: rating.intent, procedure, faq, question: question || (faq ?? procedure ?? '') };
 }
 
 /** Greeting, thanks, help and ratings. */
 export const social: Feature = {
   name: 'social',
   payloads: {
-    r: async ([value, ...rest], ctx) => {
-      if (value !== '1' && value !== '0') return null;
-      const rated = ratedAnswer(rest, ctx);
+    r: async (parts, ctx) => {
+      const rating = parseRating(['#r', ...parts].join(':'));
+      if (!rating) return null;
+      const rated = ratedAnswer(rating, ctx);
       const { msg, deps } = ctx;
-      if (value === '0') {
+      if (!rating.helpful) {
         deps.review?.record({ text: rated.question, intent: rated.intent, procedure: rated.procedure, faq: rated.faq, confidence: 1, reason: 'unhelpful', channel: msg.channel, at: ctx.now });
       }
-      deps.log?.info({ rating: value === '1' ? 'helpful' : 'unhelpful', procedure: rated.procedure, faq: rated.faq, intent: rated.intent, channel: msg.channel }, 'rating');
+      deps.log?.info({ rating: rating.helpful ? 'helpful' : 'unhelpful', procedure: rated.procedure, faq: rated.faq, intent: rated.intent, channel: msg.channel }, 'rating');
       return plainTurn(ctx.k.replies.ratingThanks, 'thanks');
     },
     help: async (_args, ctx) => plainTurn(fill(ctx.k.replies.help, siteValues(ctx.k.site)), 'greeting'),

@@ -4,7 +4,7 @@
  * `npm run dossiers -- import FILE.csv`; the assistant, `ask` and `chat` read the same
  * file, so an import is visible to all of them at once.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DOSSIER_STATUSES, type DossierRecord, type DossierStatus, type DossierStatusProvider } from './types.ts';
@@ -54,7 +54,17 @@ CREATE TABLE IF NOT EXISTS dossier_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
  * and a busy timeout instead of an immediate "database is locked".
  */
 export function openDossierDatabase(file: string): Database.Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Applicants' names and phones: private to the service account (0600). SQLite creates
+    // its -wal and -shm files with the database file's permissions.
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      // Someone else's file (a staff account reading the service's database): leave it.
+    }
+  }
   const db = new Database(file, { timeout: 5000 });
   if (file !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -137,8 +137,7 @@ export class QueueAdmin {
 
   /**
    * Retries failed jobs (all, or the given ids) and requeues dead letters (all, when no
-   * ids are given). A send whose outcome was unknown is sent again: that is the
-   * operator's decision to make, after checking the conversation.
+   * ids are given), clearing what the send guard remembers of their earlier attempts.
    */
   async retry(ids?: string[]): Promise<{ retried: string[]; missing: string[] }> {
     const wanted = ids?.length ? new Set(ids) : undefined;

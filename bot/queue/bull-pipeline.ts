@@ -65,7 +65,8 @@ export type TurnHandler = Pick<DialogueEngine, 'handle'>;
 export interface PipelineObserver {
   duplicate?(channel: ChannelName): void;
   deadLetter?(channel: ChannelName): void;
-  sendOutcome?(channel: ChannelName, outcome: 'sent' | 'retry' | 'permanent' | 'unknown' | 'budget' | 'throttled'): void;
+  /** `resent`: sent again because a worker died inside the platform call (may arrive twice). */
+  sendOutcome?(channel: ChannelName, outcome: 'sent' | 'retry' | 'permanent' | 'resent' | 'budget' | 'throttled'): void;
 }
 
 /** A reply the platform accepted (for metrics, tests and benchmarks). */
@@ -100,6 +101,8 @@ export interface BullPipelineOptions {
   lockMs?: number;
   /** How often each process looks for stuck conversations (default lockMs / 3). */
   sweepIntervalMs?: number;
+  /** Base of the exponential backoff between attempts of a failed wake job. */
+  wakeBackoffMs?: number;
   /** How long message ids and sent replies are remembered for dedupe. */
   dedupeSeconds?: number;
   /** Failed jobs (and dead letters) kept per queue for inspection. */
@@ -110,8 +113,6 @@ export interface BullPipelineOptions {
   sendBackoffMs?: number;
   /** Longest throttle wait spent inside a send job; longer waits re-delay the job. */
   maxInJobWaitMs?: number;
-  /** Overrides every channel's `callTimeoutMs` (tests). */
-  sendCallTimeoutMs?: number;
   limits?: Partial<Record<ChannelName, ChannelLimits>>;
 }
 
@@ -170,13 +171,13 @@ export class BullPipeline implements Pipeline {
       messageAttempts: opts.messageAttempts ?? 5,
       lockMs,
       sweepIntervalMs: opts.sweepIntervalMs ?? Math.max(200, Math.round(lockMs / 3)),
+      wakeBackoffMs: opts.wakeBackoffMs ?? 1000,
       dedupeSeconds: opts.dedupeSeconds ?? 72 * 3600,
       keepFailed: opts.keepFailed ?? 5000,
       submitTimeoutMs: opts.submitTimeoutMs ?? 30_000,
       sendAttempts: opts.sendAttempts ?? 6,
       sendBackoffMs: opts.sendBackoffMs ?? 2000,
       maxInJobWaitMs: opts.maxInJobWaitMs ?? 2000,
-      sendCallTimeoutMs: opts.sendCallTimeoutMs ?? 0,
     };
     this.observer = opts.observer ?? {};
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -188,7 +189,7 @@ export class BullPipeline implements Pipeline {
       prefix: this.prefix,
       defaultJobOptions: {
         attempts: 3,
-        backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+        backoff: { type: 'exponential', delay: this.o.wakeBackoffMs, jitter: 0.5 },
         removeOnComplete: true,
         removeOnFail: { count: this.o.keepFailed },
       },
@@ -312,8 +313,8 @@ export class BullPipeline implements Pipeline {
     this.scheduleSweep();
   }
 
-  private async wake(member: string, jobId?: string): Promise<void> {
-    await this.inQueue.add('wake', { conv: member }, jobId ? { jobId } : {});
+  private async wake(member: string): Promise<void> {
+    await this.inQueue.add('wake', { conv: member });
   }
 
   /** Handles the conversation's waiting messages in order while holding its lock. */
@@ -413,7 +414,11 @@ export class BullPipeline implements Pipeline {
     let woken = 0;
     for (const [i, member] of stuck.entries()) {
       if (locked[i]) continue;
-      await this.wake(member, `sweep-${jobIdPart(member)}`);
+      // One sweep job per conversation at a time across all processes, by deduplication
+      // id rather than job id: a fixed job id would collide with a sweep job that failed
+      // every attempt and is kept for inspection, and that conversation would never be
+      // woken again. A deduplication id is freed when its job completes or fails for good.
+      await this.inQueue.add('wake', { conv: member }, { deduplication: { id: `sweep-${member}` } });
       woken++;
     }
     if (woken) this.log?.warn({ conversations: woken }, 'woke conversations left by a stopped worker');
@@ -437,9 +442,10 @@ export class BullPipeline implements Pipeline {
     const g = await this.guard.claim(d.replyId, claim, this.o.maxInJobWaitMs + throttle.limits.delayMaxMs + this.o.lockMs);
     if (g.state === 'sent') return 'already sent';
     if (g.state === 'busy') return await delay(g.retryInMs + 50);
-    if (g.state === 'unknown') {
-      this.observer.sendOutcome?.(d.channel, 'unknown');
-      throw new UnrecoverableError('send outcome unknown: a worker stopped during the platform call; not resent to avoid a duplicate (npm run queue -- retry sends it)');
+    if (g.state === 'resend') {
+      // At least once: the previous attempt died inside the platform call.
+      this.observer.sendOutcome?.(d.channel, 'resent');
+      this.log?.warn({ channel: d.channel, conversation: d.conversationId, job: job.id }, 'a worker died while sending this reply; sending it again (the citizen may get it twice)');
     }
     try {
       const pause = throttle.jitterMs();
@@ -456,14 +462,18 @@ export class BullPipeline implements Pipeline {
         return await delay(slot.kind === 'budget' ? slot.retryAt - Date.now() : slot.waitMs);
       }
       if (slot.waitMs > 0) await sleep(slot.waitMs);
-      if (!(await this.guard.calling(d.replyId, claim, this.o.sendCallTimeoutMs || throttle.limits.callTimeoutMs))) return await delay(1000);
+      if (!(await this.guard.calling(d.replyId, claim, this.o.lockMs))) return await delay(1000);
     } catch (err) {
       if (!(err instanceof DelayedError)) await this.guard.release(d.replyId, claim).catch(() => undefined);
       throw err;
     }
+    // The heartbeat says "still calling" for as long as this process lives; if it dies,
+    // the deadline passes within `lockMs` and the next attempt sends again.
+    const heartbeat = setInterval(() => void this.guard.heartbeat(d.replyId, claim, this.o.lockMs).catch(() => undefined), Math.max(50, Math.round(this.o.lockMs / 3)));
     try {
       await sender.send(d.conversationId, d.reply);
     } catch (err) {
+      clearInterval(heartbeat);
       // The platform answered with an error: the message was not sent.
       await this.guard.release(d.replyId, claim);
       if (isPermanentSendError(err)) {
@@ -480,6 +490,7 @@ export class BullPipeline implements Pipeline {
       this.observer.sendOutcome?.(d.channel, 'retry');
       throw err;
     }
+    clearInterval(heartbeat);
     await this.guard.sent(d.replyId);
     this.observer.sendOutcome?.(d.channel, 'sent');
     const info: SentInfo = { channel: d.channel, conversationId: d.conversationId, replyId: d.replyId, inboundId: d.inboundId, submittedAt: d.submittedAt, reply: d.reply };

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { AssistantOverrides } from '../assistant.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../dialogue/engine.ts';
+import { globalLookupLimiter } from '../dossier/access.ts';
 import { BullPipeline, type BullPipelineOptions, type PipelineObserver, type TurnHandler } from './bull-pipeline.ts';
 import { LeaderLease, RedisLeaderLock } from './leader.ts';
 import { channelLimitsFromConfig } from './limits.ts';
@@ -16,6 +17,7 @@ import { RedisConversationStore } from './store.ts';
 export { BullPipeline, type BullPipelineOptions, type PipelineObserver, type SentInfo, type TurnHandler } from './bull-pipeline.ts';
 export { QueueAdmin, type QueueStats, type FailedItem } from './admin.ts';
 export { LeaderElection, LeaderLease, RedisLeaderLock, type LeaderTask } from './leader.ts';
+export { RedisCallbackStore } from './callbacks.ts';
 export { RedisRateLimiter } from './ratelimit.ts';
 export { RedisConversationStore } from './store.ts';
 export { checkRedisSetup, createRedis, pingRedis } from './redis.ts';
@@ -23,12 +25,14 @@ export { installShutdown, type Shutdown, type ShutdownStep } from './shutdown.ts
 export { SendRateLimitedError } from './errors.ts';
 
 /** `createAssistant` overrides that put conversation state and lookup limits in Redis. */
-export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups'> {
+export function redisAssistantOverrides(redis: Redis, config: Config, log?: Logger): Pick<AssistantOverrides, 'store' | 'userLookups' | 'globalLookups' | 'verifyAttempts'> {
   const prefix = config.QUEUE_PREFIX;
+  const limiter = (name: string, max: number, windowMs: number): RedisRateLimiter => new RedisRateLimiter(redis, { prefix, name, max, windowMs });
   return {
     store: new RedisConversationStore(redis, { prefix, ttlMs: config.CONVERSATION_TTL_MINUTES * 60_000, log }),
-    userLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-user', max: config.DOSSIER_LOOKUPS_PER_HOUR, windowMs: 3600_000 }),
-    globalLookups: new RedisRateLimiter(redis, { prefix, name: 'dossier-global', max: config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, windowMs: 60_000 }),
+    userLookups: limiter('dossier-user', config.DOSSIER_LOOKUPS_PER_HOUR, 3600_000),
+    globalLookups: globalLookupLimiter(limiter, config.DOSSIER_GLOBAL_LOOKUPS_PER_MINUTE, config.DOSSIER_GLOBAL_LOOKUP_BURST),
+    verifyAttempts: config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY > 0 ? limiter('dossier-verify', config.DOSSIER_VERIFY_ATTEMPTS_PER_DAY, 86_400_000) : undefined,
   };
 }
 
@@ -55,6 +59,16 @@ export function bullPipelineOptions(config: Config, deps: { connection: Redis; l
 /** The BullMQ pipeline for this configuration. */
 export function createBullPipeline(engine: TurnHandler, config: Config, deps: { connection: Redis; log?: Logger; observer?: PipelineObserver; inboundWorkers?: boolean }): BullPipeline {
   return new BullPipeline(engine, bullPipelineOptions(config, deps));
+}
+
+/**
+ * The lease on long polling for one Telegram bot (named by the bot id, the part of the
+ * token before ':', never the secret): Telegram allows one `getUpdates` at a time, so
+ * only the holder polls and another process takes over within the TTL when it dies.
+ */
+export function telegramPollLease(redis: Redis, config: Config, token: string, log?: Logger): LeaderLease {
+  const name = `telegram-poller:${token.split(':')[0] || 'bot'}`;
+  return new LeaderLease(new RedisLeaderLock(redis, name, { prefix: config.QUEUE_PREFIX, ttlMs: Math.max(1000, config.TELEGRAM_POLL_LOCK_TTL_MS) }), { name, log });
 }
 
 /**

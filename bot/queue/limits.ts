@@ -23,26 +23,21 @@ export interface ChannelLimits {
   delayMaxMs: number;
   /** Parallel sends per process. */
   concurrency: number;
-  /**
-   * Longest time one `sender.send` may take (including waits inside the sender). A worker
-   * that died inside the call longer ago than this leaves the reply "outcome unknown".
-   */
-  callTimeoutMs: number;
 }
 
 /** No limits: the web channel answers its own page. */
-export const UNLIMITED: ChannelLimits = Object.freeze({ chatIntervalMs: 0, groupIntervalMs: 0, accountIntervalMs: 0, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 16, callTimeoutMs: 60_000 });
+export const UNLIMITED: ChannelLimits = Object.freeze({ chatIntervalMs: 0, groupIntervalMs: 0, accountIntervalMs: 0, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 16 });
 
 /**
  * Defaults per channel; `channelLimitsFromConfig` applies the environment on top.
  * Zalo's throttle (per thread, per minute, daily budget, random delays, pauses on
  * Zalo's "slow down") lives in `ZaloSender` (ZALO_* settings), which only the process
  * holding the Zalo listener lock runs, so it is already account-wide; the queue adds no
- * second throttle for Zalo, and allows for the sender's pauses in `callTimeoutMs`.
+ * second throttle for Zalo (the send guard's heartbeat covers the sender's long pauses).
  */
 export const DEFAULT_LIMITS: Readonly<Record<ChannelName, ChannelLimits>> = Object.freeze({
-  telegram: { chatIntervalMs: 1000, groupIntervalMs: 3000, accountIntervalMs: 40, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 8, callTimeoutMs: 120_000 },
-  zalo: { ...UNLIMITED, concurrency: 4, callTimeoutMs: 35 * 60_000 },
+  telegram: { chatIntervalMs: 1000, groupIntervalMs: 3000, accountIntervalMs: 40, dailyBudget: 0, delayMinMs: 0, delayMaxMs: 0, concurrency: 8 },
+  zalo: { ...UNLIMITED, concurrency: 4 },
   web: UNLIMITED,
   cli: UNLIMITED,
 });
@@ -52,8 +47,6 @@ export interface LimitsConfig {
   SEND_TELEGRAM_PER_SECOND: number;
   SEND_TELEGRAM_CHAT_INTERVAL_MS: number;
   SEND_TELEGRAM_GROUP_INTERVAL_MS: number;
-  /** The Zalo sender's pause after "too many requests" (its own setting). */
-  ZALO_SEND_PAUSE_MINUTES?: number;
 }
 
 /** Channel limits from the environment. */
@@ -65,10 +58,6 @@ export function channelLimitsFromConfig(c: LimitsConfig): Record<ChannelName, Ch
       accountIntervalMs: c.SEND_TELEGRAM_PER_SECOND > 0 ? Math.ceil(1000 / c.SEND_TELEGRAM_PER_SECOND) : 0,
       chatIntervalMs: c.SEND_TELEGRAM_CHAT_INTERVAL_MS,
       groupIntervalMs: c.SEND_TELEGRAM_GROUP_INTERVAL_MS,
-    },
-    zalo: {
-      ...DEFAULT_LIMITS.zalo,
-      callTimeoutMs: Math.max(DEFAULT_LIMITS.zalo.callTimeoutMs, ((c.ZALO_SEND_PAUSE_MINUTES ?? 30) + 5) * 60_000),
     },
   };
 }

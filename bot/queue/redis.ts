@@ -34,17 +34,43 @@ export function createRedis(url: string, opts: { name?: string; log?: Logger; op
   return redis;
 }
 
+/** What `checkRedisSetup` could read; `undefined` where the server refused to say. */
+export interface RedisSetup {
+  eviction: string | undefined;
+  aof: boolean | undefined;
+  cluster: boolean;
+}
+
+/** One `field:value` line of an INFO section. */
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(\\S+)`, 'm').exec(info)?.[1];
+}
+
 /**
  * Warns about Redis settings that can lose queued messages: an eviction policy other
  * than `noeviction` (Redis may delete queue keys under memory pressure), and no AOF
- * (a Redis crash loses what was written since the last snapshot).
+ * (a Redis crash loses what was written since the last snapshot). Reads INFO first,
+ * which managed services allow, and CONFIG GET only as a fallback, because many of
+ * them disable CONFIG: a refused command is "could not check", never a false warning.
+ * Redis Cluster is refused loudly: see README "Decisions" (one hash slot would hold
+ * every key anyway, so a primary with replicas is the supported shape).
  */
-export async function checkRedisSetup(redis: Redis, log?: Logger): Promise<{ eviction: string; aof: boolean }> {
-  const policy = ((await redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[])[1] ?? 'unknown';
-  const aof = /aof_enabled:1/.test(await redis.info('persistence').catch(() => ''));
-  if (policy !== 'noeviction') log?.warn({ policy }, 'redis maxmemory-policy should be noeviction, or queued messages can be evicted');
-  if (!aof) log?.warn({}, 'redis appendonly is off: a Redis crash loses recent queue writes (set appendonly yes)');
-  return { eviction: policy, aof };
+export async function checkRedisSetup(redis: Redis, log?: Logger): Promise<RedisSetup> {
+  const info = async (section: string): Promise<string> => await redis.info(section).catch(() => '');
+  let eviction = infoField(await info('memory'), 'maxmemory_policy');
+  if (eviction === undefined) {
+    const reply = (await redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[];
+    eviction = reply[1];
+  }
+  const aofField = infoField(await info('persistence'), 'aof_enabled');
+  const aof = aofField === undefined ? undefined : aofField === '1';
+  const cluster = infoField(await info('cluster'), 'cluster_enabled') === '1';
+  if (cluster) log?.error({}, 'redis runs in cluster mode, which is not supported: use a single primary (replicas for failover are fine)');
+  if (eviction === undefined) log?.info({}, 'could not read the redis maxmemory-policy (INFO and CONFIG refused); it must be noeviction');
+  else if (eviction !== 'noeviction') log?.warn({ policy: eviction }, 'redis maxmemory-policy should be noeviction, or queued messages can be evicted');
+  if (aof === undefined) log?.info({}, 'could not read whether redis appendonly is on; it should be');
+  else if (!aof) log?.warn({}, 'redis appendonly is off: a Redis crash loses recent queue writes (set appendonly yes)');
+  return { eviction, aof, cluster };
 }
 
 /** True when the reply to PING arrives within `timeoutMs`. */

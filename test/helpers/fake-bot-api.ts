@@ -3,10 +3,18 @@
  * getMe, getUpdates (long poll with timeout), sendMessage, answerCallbackQuery,
  * sendChatAction, setWebhook, deleteWebhook. Every call is recorded, and `waitFor`
  * resolves when a matching call arrives, so tests await events instead of sleeping.
+ *
+ * It refuses what Telegram refuses, with Telegram's error texts: HTML that does not
+ * parse (`test/helpers/telegram-html.ts`), text over 4,096 characters after parsing or
+ * empty, callback data outside 1–64 bytes, bad button URLs, callback answers over 200
+ * characters or for queries that do not exist (or were answered already), chats the bot
+ * has never seen, a second long poll while one is open (409 to the older one, as
+ * Telegram does) and long polling while a webhook is set.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Chat, Message, Update, User, UserFromGetMe } from 'grammy/types';
+import { parseTelegramHtml } from './telegram-html.ts';
 
 export interface ApiCall {
   method: string;
@@ -14,11 +22,14 @@ export interface ApiCall {
   /** What the fake answered: the result, or the scripted error. */
   result?: unknown;
   error?: { error_code: number; description: string };
+  /** When the fake answered (epoch ms). */
+  at: number;
 }
 
 interface Poller {
   offset: number;
   respond: (updates: Update[]) => void;
+  conflict: () => void;
 }
 
 interface Waiter {
@@ -29,6 +40,17 @@ interface Waiter {
 }
 
 type Scripted = { error_code: number; description: string; parameters?: Record<string, unknown> };
+
+/** Telegram's limits, as documented (core.telegram.org/bots/api). */
+const TEXT_LIMIT = 4096;
+const CALLBACK_ANSWER_LIMIT = 200;
+const CALLBACK_DATA_BYTES = 64;
+const SECRET_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+
+export interface FakeBotApiOptions {
+  /** Time sendMessage takes before answering (the platform call's round trip). */
+  sendLatencyMs?: number;
+}
 
 /** Distributes Omit over the Update union so tests can push any update kind without an id. */
 type UpdateWithoutId = Update extends infer U ? (U extends Update ? Omit<U, 'update_id'> : never) : never;
@@ -55,14 +77,20 @@ export class FakeBotApi {
   private waiters: Waiter[] = [];
   private readonly failures = new Map<string, Scripted[]>();
   private readonly chats = new Map<number, Chat>();
+  /** Callback queries pushed and not answered yet. */
+  private readonly openQueries = new Set<string>();
   private nextUpdateId = 1;
   private nextMessageId = 5000;
   private server?: Server;
   apiRoot = '';
+  /** getUpdates requests answered with 409 because a newer one arrived. */
+  conflicts = 0;
 
-  async start(): Promise<string> {
+  constructor(readonly options: FakeBotApiOptions = {}) {}
+
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', r));
     this.apiRoot = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.apiRoot;
   }
@@ -76,11 +104,17 @@ export class FakeBotApi {
     });
   }
 
+  /** A chat the bot knows without an update from it (a group it was added to). */
+  addChat(chat: Chat): void {
+    this.chats.set(chat.id, chat);
+  }
+
   /** Queues an update for getUpdates; returns it with its id. */
   push(update: UpdateWithoutId): Update {
     const u = { ...update, update_id: this.nextUpdateId++ } as Update;
     const chat = u.message?.chat ?? u.callback_query?.message?.chat;
     if (chat) this.chats.set(chat.id, chat);
+    if (u.callback_query) this.openQueries.add(u.callback_query.id);
     this.updates.push(u);
     for (const p of this.pollers.splice(0)) p.respond(this.pending(p.offset));
     return u;
@@ -114,7 +148,8 @@ export class FakeBotApi {
     return this.updates.filter((u) => u.update_id >= offset).slice(0, 100);
   }
 
-  private record(call: ApiCall): void {
+  private record(entry: Omit<ApiCall, 'at'>): void {
+    const call: ApiCall = { ...entry, at: Date.now() };
     this.calls.push(call);
     const index = this.calls.length - 1;
     this.waiters = this.waiters.filter((w) => {
@@ -152,10 +187,18 @@ export class FakeBotApi {
       if (method !== 'getUpdates') this.record({ method, payload, result });
       reply({ ok: true, result });
     };
+    const refuse = (description: string, error_code = 400): void => {
+      this.record({ method, payload, error: { error_code, description } });
+      reply({ ok: false, error_code, description }, error_code);
+    };
+    const knownChat = (): Chat | undefined => this.chats.get(Number(payload.chat_id));
     switch (method) {
       case 'getMe':
         return ok(this.botInfo);
       case 'getUpdates': {
+        if (this.webhook) return refuse("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first", 409);
+        // A newer long poll ends the open one with 409, as Telegram does.
+        for (const p of this.pollers.splice(0)) p.conflict();
         const offset = Number(payload.offset ?? 0);
         const now = this.pending(offset);
         // Confirmed updates are forgotten, as Telegram does.
@@ -166,6 +209,11 @@ export class FakeBotApi {
           respond: (updates) => {
             clearTimeout(timer);
             ok(updates);
+          },
+          conflict: () => {
+            clearTimeout(timer);
+            this.conflicts++;
+            reply({ ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' }, 409);
           },
         };
         const timer = setTimeout(() => {
@@ -180,30 +228,71 @@ export class FakeBotApi {
         return;
       }
       case 'sendMessage': {
-        const refuse = (description: string): void => {
-          this.record({ method, payload, error: { error_code: 400, description } });
-          reply({ ok: false, error_code: 400, description }, 400);
-        };
-        if (typeof payload.text !== 'string' || !payload.text.trim()) return refuse('Bad Request: message text is empty');
-        const visible = payload.parse_mode === 'HTML' ? payload.text.replace(/<[^>]+>/g, '').replace(/&(lt|gt|amp|quot);/g, '_') : payload.text;
-        if (visible.length > 4096) return refuse('Bad Request: message is too long');
-        const chatId = Number(payload.chat_id);
-        const chat: Chat = this.chats.get(chatId) ?? ({ id: chatId, type: 'private', first_name: 'x' } as Chat);
-        const message = { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat, from: this.botInfo as User, text: payload.text } as Message.TextMessage;
+        const chat = knownChat();
+        if (!chat) return refuse('Bad Request: chat not found');
+        if (typeof payload.text !== 'string') return refuse('Bad Request: message text is empty');
+        let visible = payload.text;
+        if (payload.parse_mode === 'HTML') {
+          const parsed = parseTelegramHtml(payload.text);
+          if (!parsed.ok) return refuse(`Bad Request: ${parsed.error}`);
+          visible = parsed.text;
+        } else if (payload.parse_mode !== undefined) {
+          return refuse(`Bad Request: unsupported parse_mode in this fake: ${String(payload.parse_mode)}`);
+        }
+        if (!visible.trim()) return refuse('Bad Request: message text is empty');
+        if (visible.length > TEXT_LIMIT) return refuse('Bad Request: message is too long');
+        const markup = keyboardProblem(payload.reply_markup);
+        if (markup) return refuse(markup);
+        // A client that dies meanwhile does not unsend it: Telegram would deliver it.
+        if (this.options.sendLatencyMs) await new Promise((r) => setTimeout(r, this.options.sendLatencyMs));
+        const message = { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat, from: this.botInfo as User, text: visible } as Message.TextMessage;
         return ok(message);
       }
-      case 'answerCallbackQuery':
+      case 'answerCallbackQuery': {
+        const id = String(payload.callback_query_id ?? '');
+        if (!this.openQueries.delete(id)) return refuse('Bad Request: query is too old and response timeout expired or query ID is invalid');
+        if (typeof payload.text === 'string' && [...payload.text].length > CALLBACK_ANSWER_LIMIT) return refuse('Bad Request: MESSAGE_TOO_LONG');
+        return ok(true);
+      }
       case 'sendChatAction':
+        if (!knownChat()) return refuse('Bad Request: chat not found');
+        return ok(true);
       case 'deleteWebhook':
+        this.webhook = null;
         return ok(true);
-      case 'setWebhook':
-        this.webhook = { url: String(payload.url), secret_token: payload.secret_token as string | undefined };
+      case 'setWebhook': {
+        const url = String(payload.url ?? '');
+        if (!/^https:\/\//.test(url)) return refuse('Bad Request: bad webhook: An HTTPS URL must be provided for webhook');
+        if (payload.secret_token !== undefined && !SECRET_TOKEN.test(String(payload.secret_token))) return refuse('Bad Request: secret token contains unallowed characters');
+        this.webhook = { url, secret_token: payload.secret_token as string | undefined };
         return ok(true);
+      }
       default:
-        this.record({ method, payload, error: { error_code: 404, description: 'Not Found: method not found' } });
-        return reply({ ok: false, error_code: 404, description: 'Not Found: method not found' }, 404);
+        return refuse('Not Found: method not found', 404);
     }
   }
+}
+
+/** What Telegram would say about an inline keyboard, or null when it is fine. */
+function keyboardProblem(markup: unknown): string | null {
+  if (markup === undefined) return null;
+  const rows = (markup as { inline_keyboard?: unknown }).inline_keyboard;
+  if (!Array.isArray(rows)) return 'Bad Request: unsupported reply_markup in this fake';
+  for (const row of rows) {
+    if (!Array.isArray(row)) return 'Bad Request: field "inline_keyboard" must be an Array of Array';
+    for (const b of row as Record<string, unknown>[]) {
+      if (typeof b.text !== 'string' || !b.text) return 'Bad Request: BUTTON_TEXT_INVALID';
+      if (b.callback_data !== undefined) {
+        const bytes = Buffer.byteLength(String(b.callback_data), 'utf8');
+        if (bytes < 1 || bytes > CALLBACK_DATA_BYTES) return 'Bad Request: BUTTON_DATA_INVALID';
+      } else if (b.url !== undefined) {
+        if (!/^(https?|tg):\/\/\S+$/i.test(String(b.url))) return 'Bad Request: BUTTON_URL_INVALID';
+      } else {
+        return "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard";
+      }
+    }
+  }
+  return null;
 }
 
 let seq = 0;

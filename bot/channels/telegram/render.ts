@@ -44,30 +44,61 @@ export function deepLink(botUsername: string, procedureId: string): string | nul
 }
 
 /**
+ * Where long callback payloads are kept so that any process can resolve a tap: the
+ * process that sent the button is often not the one that polls (several `npm start`
+ * processes, or a takeover after a crash). Redis in scaled-out mode (bot/queue).
+ */
+export interface CallbackStore {
+  save(entries: readonly (readonly [key: string, payload: string])[]): Promise<void>;
+  load(key: string): Promise<string | null>;
+}
+
+/**
  * Callback data for option payloads. Short payloads travel inline (`o:<payload>`); longer
- * ones are replaced by a hash key (`k:<key>`) remembered in a bounded map. A key that was
- * forgotten (restart, eviction) decodes to null and the citizen is asked to type again.
+ * ones are replaced by a hash key (`k:<key>`) remembered in a bounded map, and in the
+ * shared `store` when there is one (`flush` before sending). A key nobody remembers
+ * (restart without a store, eviction) resolves to null and the citizen is asked to type again.
  */
 export class CallbackPayloads {
   private readonly keys = new Map<string, string>();
+  private pending: [string, string][] = [];
 
-  constructor(private readonly max = 20_000) {}
+  constructor(
+    private readonly max = 20_000,
+    private readonly store?: CallbackStore,
+  ) {}
 
   encode(payload: string): string {
     const inline = `o:${payload}`;
     if (Buffer.byteLength(inline, 'utf8') <= CALLBACK_DATA_LIMIT) return inline;
     const key = `k:${createHash('sha256').update(payload).digest('base64url').slice(0, 22)}`;
+    if (this.store && !this.keys.has(key)) this.pending.push([key, payload]);
     this.keys.delete(key);
     this.keys.set(key, payload);
     if (this.keys.size > this.max) this.keys.delete(this.keys.keys().next().value as string);
     return key;
   }
 
-  /** The payload for callback data, or null when it is not ours or was forgotten. */
+  /** Writes the keys encoded since the last flush to the shared store (before the buttons go out). */
+  async flush(): Promise<void> {
+    if (!this.store || !this.pending.length) return;
+    const entries = this.pending;
+    this.pending = [];
+    await this.store.save(entries);
+  }
+
+  /** The payload for callback data from this process's memory, or null when it is not ours or was forgotten. */
   decode(data: string): string | null {
     if (data.startsWith('o:')) return data.slice(2);
     if (data.startsWith('k:')) return this.keys.get(data) ?? null;
     return null;
+  }
+
+  /** Like `decode`, and asks the shared store for a key this process does not know. */
+  async resolve(data: string): Promise<string | null> {
+    const local = this.decode(data);
+    if (local !== null || !data.startsWith('k:') || !this.store) return local;
+    return await this.store.load(data);
   }
 }
 

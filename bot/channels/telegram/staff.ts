@@ -8,8 +8,9 @@ import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import { fill, type Replies } from '../../../knowledge/replies.ts';
 import type { DialogueEngine, Logger } from '../../dialogue/engine.ts';
-import type { ChannelName } from '../../dialogue/types.ts';
-import type { Ticket, TicketStore } from '../../handoff/tickets.ts';
+import type { TicketEvents } from '../../handoff/events.ts';
+import { StaffReplies, type StaffOutcome as ServiceOutcome } from '../../handoff/staff-replies.ts';
+import type { Ticket, TicketMessage, TicketStore } from '../../handoff/tickets.ts';
 import type { Pipeline } from '../../pipeline.ts';
 import { escapeTelegramHtml, splitText, TELEGRAM_TEXT_LIMIT } from './render.ts';
 
@@ -18,7 +19,6 @@ export const TICKET_ID = /\b(?:HT|PA)-\d{6}-\d{4,}\b/;
 /** Callback data of the release button. */
 export const RELEASE_PREFIX = 's:rel:';
 
-const CHANNELS = new Set<ChannelName>(['web', 'telegram', 'zalo', 'cli']);
 const EXCERPT_ICON: Record<string, string> = { citizen: '👤', bot: '🤖', staff: '🧑‍💼' };
 
 export interface StaffDeskDeps {
@@ -31,6 +31,8 @@ export interface StaffDeskDeps {
   log?: Logger;
   /** Ticket messages remembered (older ones still work through the ticket number in their text). */
   maxRemembered?: number;
+  /** The shared staff reply service (built from the deps above when not given). */
+  service?: StaffReplies;
 }
 
 /** What a staff action did, for the caller to acknowledge. */
@@ -41,7 +43,11 @@ export class StaffDesk {
   /** Telegram message id in the staff group → ticket id. */
   private readonly byMessage = new Map<number, string>();
 
-  constructor(private readonly deps: StaffDeskDeps) {}
+  private readonly service: StaffReplies;
+
+  constructor(private readonly deps: StaffDeskDeps) {
+    this.service = deps.service ?? new StaffReplies({ tickets: deps.tickets, engine: deps.engine, pipeline: deps.pipeline, knowledge: () => ({ replies: deps.replies() }), log: deps.log });
+  }
 
   get chatId(): string {
     return this.deps.chatId;
@@ -102,34 +108,27 @@ export class StaffDesk {
     const r = this.deps.replies();
     const ticket = await this.ticketFor(message);
     if (!ticket) return { ok: false, notice: r.staffUnknownTicket };
-    const text = message.text?.trim();
-    if (!text) return { ok: false, notice: r.staffTextOnly };
-    const channel = this.channelOf(ticket);
-    if (!channel) return { ok: false, notice: r.staffUnknownTicket };
-    await this.deps.engine.staffReplied(ticket.conversationId, text);
-    await this.deps.pipeline.push(channel, ticket.conversationId, { text: fill(r.staffToCitizen, { text }), options: [], links: [] });
-    await this.deps.tickets.update(ticket.id, { status: 'answered' });
-    this.deps.log?.info({ ticket: ticket.id, channel }, 'staff reply forwarded');
-    return { ok: true, ticket, notice: fill(r.staffSent, { ticket: ticket.id }) };
+    if (!message.text?.trim()) return { ok: false, notice: r.staffTextOnly };
+    return plain(await this.service.reply(ticket.id, message.text, staffName(message)));
   }
 
   /** Hands the conversation back to the assistant and tells the citizen. */
-  async release(ticket: Ticket): Promise<StaffOutcome> {
-    const r = this.deps.replies();
-    const notice = await this.deps.engine.release(ticket.conversationId);
-    // The engine marks the ticket only while the hand-off is live; mark it in any case.
-    if ((await this.deps.tickets.get(ticket.id))?.status !== 'released') await this.deps.tickets.update(ticket.id, { status: 'released' });
-    const channel = this.channelOf(ticket);
-    if (notice && channel) await this.deps.pipeline.push(channel, ticket.conversationId, notice);
-    this.deps.log?.info({ ticket: ticket.id, channel: ticket.channel }, 'ticket released to the assistant');
-    return { ok: true, ticket, notice: fill(r.staffReleased, { ticket: ticket.id }) };
+  async release(ticket: Ticket, by = 'telegram'): Promise<StaffOutcome> {
+    return plain(await this.service.release(ticket.id, by));
   }
 
   /** Release by ticket number (the button's callback data). */
   async releaseById(id: string): Promise<StaffOutcome> {
-    const ticket = await this.deps.tickets.get(id);
-    if (!ticket) return { ok: false, notice: this.deps.replies().staffUnknownTicket };
-    return this.release(ticket);
+    return plain(await this.service.release(id, 'telegram'));
+  }
+
+  /** A citizen wrote again after the hand-off, or staff answered from the console: show it in the group under the ticket number. */
+  async followUp(ticket: Pick<Ticket, 'id'>, message: TicketMessage): Promise<void> {
+    const r = this.deps.replies();
+    const text = message.from === 'staff' ? fill(r.staffAnsweredElsewhere, { ticket: ticket.id, by: message.by ?? '', text: message.text }) : fill(r.staffFollowUp, { ticket: ticket.id, text: message.text });
+    const html = escapeTelegramHtml(splitText(text, TELEGRAM_TEXT_LIMIT)[0] ?? ticket.id);
+    const sent = await this.deps.api.sendMessage(Number(this.deps.chatId), html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+    this.remember(sent.message_id, ticket.id);
   }
 
   /** Remembers a staff-group message as belonging to a ticket (replies to it reach the citizen). */
@@ -138,10 +137,17 @@ export class StaffDesk {
     const max = this.deps.maxRemembered ?? 5000;
     if (this.byMessage.size > max) this.byMessage.delete(this.byMessage.keys().next().value as number);
   }
+}
 
-  private channelOf(ticket: Ticket): ChannelName | null {
-    return CHANNELS.has(ticket.channel as ChannelName) ? (ticket.channel as ChannelName) : null;
-  }
+/** Who answered, as the audit log and the ticket record it. */
+function staffName(m: Message): string {
+  const u = m.from;
+  return `telegram:${u?.username ?? u?.id ?? 'staff'}`;
+}
+
+/** The service's outcome in the shape the Telegram adapter acknowledges. */
+function plain(o: ServiceOutcome): StaffOutcome {
+  return o.ok ? o : { ok: false, notice: o.notice };
 }
 
 /**
@@ -161,4 +167,26 @@ export class TicketNotifiers {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
+}
+
+/**
+ * Posts tickets to the staff group from ticket events, so tickets created in any process
+ * (a `npm run worker`, another `npm start`) reach the group through the process that owns
+ * Telegram (issue 13 item 10), and a citizen's follow-ups after the hand-off — and answers
+ * staff gave from the console or the CLI — appear under the ticket. With several Telegram-owning processes, `claim` makes exactly one post.
+ */
+export function postTicketEvents(events: TicketEvents, tickets: Pick<TicketStore, 'get'>, desk: Pick<StaffDesk, 'notify' | 'followUp'>, log?: Logger): () => void {
+  const day = 86_400_000;
+  return events.subscribe((e) => {
+    void (async () => {
+      if (e.type === 'created') {
+        if (!(await events.claim(`staff-post:${e.ticket.id}`, day))) return;
+        const t = await tickets.get(e.ticket.id);
+        if (t) await desk.notify(t);
+      } else if (e.type === 'message' && (e.message?.from === 'citizen' || (e.message?.from === 'staff' && !e.message.by?.startsWith('telegram:')))) {
+        if (!(await events.claim(`staff-msg:${e.ticket.id}:${e.ticket.messageCount}`, day))) return;
+        await desk.followUp(e.ticket, e.message);
+      }
+    })().catch((err: unknown) => log?.error({ err, ticket: e.ticket.id, type: e.type }, 'staff group post failed'));
+  });
 }
