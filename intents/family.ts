@@ -15,6 +15,8 @@
 export interface FamilyInput {
   /** Folded content tokens of the name's core (no parenthesised parts, no qualifying tail). */
   core: readonly string[];
+  /** The core cut before its qualifying tail ("… thực hiện bằng dịch vụ công …"), when shorter. */
+  short?: readonly string[];
   /** Other phrases that make it a head: a curated entry's aliases ("giấy phép lái xe"). */
   heads?: readonly (readonly string[])[];
   curated: boolean;
@@ -64,12 +66,13 @@ export class Families {
           if (!rarest || l.length < rarest.length) rarest = l;
         }
         for (const mi of rarest ?? []) {
-          if (mi === hi || found.has(mi)) continue;
+          if (mi === hi) continue;
           const m = inputs[mi] as FamilyInput;
           if (m.core.length < core.length || (m.core.length === core.length && !(h.curated && !m.curated))) continue;
           // Two curated entries each explain their own case; retrieval tells them apart.
           if (m.curated && h.curated) continue;
-          if (isSubsequence(core, m.core)) found.set(mi, core);
+          // The most specific head phrase a member holds decides its qualifier.
+          if (isSubsequence(core, m.core) && (found.get(mi)?.length ?? 0) < core.length) found.set(mi, core);
         }
       }
       if (!found.size || found.size > MAX_MEMBERS) return;
@@ -110,9 +113,15 @@ export class Families {
    * The words a variant adds to one of its heads ("lưu động", "có yếu tố nước ngoài"),
    * found by aligning the head phrase to the variant's name, as runs of adjacent words.
    */
-  qualifier(variant: number, head: number): string[][] {
-    const core = this.inputs[variant]?.core ?? [];
+  qualifier(variant: number, head: number, short = false): string[][] {
+    const v = this.inputs[variant];
+    const whole = (short ? v?.short : undefined) ?? v?.core ?? [];
     const h = this.via.get(`${variant}>${head}`) ?? this.inputs[head]?.core ?? [];
+    // "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài": the alternative that
+    // holds the head's words is the one whose remainder is the case.
+    const k = whole.indexOf('hoac');
+    const alts = k > 0 ? [whole.slice(0, k), whole.slice(k + 1)] : [];
+    const core = [...alts.filter((a) => isSubsequence(h, a)).sort((a, b) => a.length - b.length), whole][0] as readonly string[];
     const used = new Array<boolean>(core.length).fill(false);
     let j = 0;
     for (let i = 0; i < core.length && j < h.length; i++) {
@@ -121,6 +130,7 @@ export class Families {
         j++;
       }
     }
+    if (j < h.length) return [];
     const runs: string[][] = [];
     let run: string[] = [];
     core.forEach((t, i) => {

@@ -400,6 +400,8 @@ export interface WeightedQuery {
     accents?: readonly (string | null)[];
     /** Set on implied segments: the message words they stand for. */
     explains?: readonly string[];
+    /** Implied by a life event (`variant`) or an everyday word's official form (`term`). */
+    kind?: 'variant' | 'term';
   }[];
 }
 

@@ -61,6 +61,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   impliedWeight: 0.6,
   /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
   termWeight: 0.8,
+  /** Least IDF mass of a qualifier's words for it to be a case (not "cấp" alone). */
+  qualifierMinIdf: 4,
   /** Rank factor of a rare variant ("ở nước ngoài") the message gives no sign of. */
   rareVariant: 0.9,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
@@ -203,7 +205,7 @@ export class Understander {
   /** What each procedure's record says about itself (same order as the index). */
   private readonly evidence: EvidenceIndex;
   /** Variant cues with their implied words, fillers removed. */
-  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number }[];
+  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number; kind: 'variant' | 'term' }[];
 
   constructor(
     procedures: readonly Procedure[],
@@ -259,6 +261,7 @@ export class Understander {
       procList.map((p) => ({
         // The whole name (parentheses aside): "… của người nước ngoài" is the qualifier.
         core: famTokens(coreName(p.name)),
+        short: famTokens(nameCore(p.name)),
         heads: p.status === 'curated' ? p.aliases.map(famTokens) : undefined,
         curated: p.status === 'curated',
       })),
@@ -269,6 +272,7 @@ export class Understander {
       cues: v.cues,
       unless: v.unless,
       weight: v.kind === 'term' ? options.termWeight : options.impliedWeight,
+      kind: v.kind,
     }));
     this.rareMeans = data.variants.filter((v) => v.rare).flatMap((v) => v.means.map((m) => content(m.text).content)).filter((m) => m.length);
     for (const p of procList) this.nameTokens.set(p.id, content(coreName(p.name)).content);
@@ -412,7 +416,7 @@ export class Understander {
       weights.push(prep.weights[i] ?? 1);
       accents.push(prep.accents[i] ?? null);
     });
-    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[] }[] = [{ tokens: content, weights, accents }];
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term' }[] = [{ tokens: content, weights, accents }];
     const implied: string[] = [];
     for (const v of this.variantCues) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
@@ -425,7 +429,7 @@ export class Understander {
       }
       if (!w) continue;
       for (const means of v.means) {
-        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains] });
+        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains], kind: v.kind });
         implied.push(means.join(' '));
       }
     }
@@ -509,7 +513,11 @@ export class Understander {
    */
   private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     if (procs.length < 2) return procs;
-    const q = weigh(query);
+    // Evidence for a case is what the citizen wrote or what a life event implies; an
+    // everyday word's official form ("bằng lái" → "giấy phép lái xe") names, it tells no case.
+    const q = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
+    // …and a qualifier word that is only the official form of what the citizen said is neutral.
+    const restated = weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') });
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
     // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
@@ -535,27 +543,31 @@ export class Understander {
           continue;
         }
         // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
-        // "bị mất", not by the "lái" of "bằng lái". The best-evidenced run counts, the rest
-        // of a long name ("biển số xe thực hiện bằng dịch vụ công…") is not a case to tell.
-        let have = 0;
-        let all = 0;
-        for (const run of qual) {
-          let h = 0;
-          let a = 0;
-          run.forEach((t, k) => {
-            const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
-            for (const term of terms) {
-              const idf = this.procIndex.idf(term);
-              a += idf;
-              // Life events are told in the story, not in the question: any mention counts.
-              if (q.has(term)) h += idf;
-            }
-          });
-          if (!all || h / (a || 1) > have / (all || 1)) {
-            have = h;
-            all = a;
+        // "bị mất", not by the "lái" of "bằng lái". Measured on the whole name and on its
+        // core (without a tail such as "thực hiện bằng dịch vụ công…"), the better of the two.
+        const measure = (runs: string[][]) => {
+          let h2 = 0;
+          let a2 = 0;
+          let words = 0;
+          for (const run of runs) {
+            run.forEach((t, k) => {
+              words += this.procIndex.idf(t);
+              const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
+              for (const term of terms) {
+                if (!q.has(term) && restated.has(term)) continue;
+                const idf = this.procIndex.idf(term);
+                a2 += idf;
+                // Life events are told in the story, not in the question: any mention counts.
+                if (q.has(term)) h2 += idf;
+              }
+            });
           }
-        }
+          // A qualifier of generic words only ("cấp") is not a case to tell apart.
+          return words < this.options.qualifierMinIdf ? 0 : a2 ? h2 / a2 : 0;
+        };
+        const shortQual = this.families.qualifier(v.index, h, true);
+        const have = Math.max(measure(qual), shortQual.length ? measure(shortQual) : 0);
+        const all = 1;
         const evidence = all ? have / all : 0;
         if (evidence < this.options.variantEvidence) continue;
         // The head is named; the variant is the head with the case the message tells.
@@ -731,7 +743,9 @@ export class Understander {
       const longer = p1.explained.size > p0.explained.size && [...p0.explained].every((w) => p1.explained.has(w));
       // A variant that won over its head on evidence keeps its place.
       const family = p0.variantOf === p1.id || p1.variantOf === p0.id;
-      if (!family && f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
+      // …and the first one already explains everything the second does ("liên thông khai tử mai táng phí").
+      const covers = [...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size;
+      if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
