@@ -18,6 +18,19 @@ const HAT_VOWELS = new Set('ăâêôơư');
  * rule puts it: hoà → hòa, thuỷ → thủy, qúy → quý. Unknown shapes are returned as NFC.
  */
 export function canonicalTone(syllable: string): string {
+  const hit = toneMemo.get(syllable);
+  if (hit !== undefined) return hit;
+  const out = placeTone(syllable);
+  // Syllables repeat a lot (names, descriptions): a bounded memo makes indexing cheap.
+  if (toneMemo.size >= TONE_MEMO_MAX) toneMemo.clear();
+  toneMemo.set(syllable, out);
+  return out;
+}
+
+const TONE_MEMO_MAX = 50_000;
+const toneMemo = new Map<string, string>();
+
+function placeTone(syllable: string): string {
   const nfd = syllable.normalize('NFD');
   const tone = nfd.match(TONE_MARKS)?.[0];
   if (!tone) return syllable.normalize('NFC');

@@ -31,6 +31,8 @@ export const REPLY_KEYS = [
   'onlineYes',
   'onlinePartial',
   'onlineNo',
+  'postalYes',
+  'postalNo',
   'sourcesLine',
   'sourcesLineNational',
   'sourcesTitle',
