@@ -490,10 +490,27 @@ export class Understander {
    * name one: the ones retrieval weighed first, then the family's shortest names.
    */
   private variantsOf(top: RetrievalMatch, procs: readonly RetrievalMatch[]): string[] {
-    const ids = this.families.variants(top.index).map((i) => this.procIds[i] as string);
-    if (!ids.length) return [];
-    const seen = new Set(procs.map((p) => p.id));
-    return [...ids.filter((id) => seen.has(id)), ...ids.filter((id) => !seen.has(id))].slice(0, this.options.maxVariants);
+    const members = this.families.variants(top.index);
+    if (!members.length) return [];
+    // The cases variants.yaml knows ("có yếu tố nước ngoài", "lưu động", "lại") differ
+    // materially: they come first, then those retrieval weighed, then the rest.
+    const caseOf = (i: number) => {
+      const words = this.families.qualifier(i, top.index).flat();
+      return this.variantCues.findIndex((v) => v.kind === 'variant' && v.means.some((m) => m.every((t) => words.includes(t))));
+    };
+    const seen = new Set(procs.map((p) => p.index));
+    const rank = (i: number) => (caseOf(i) >= 0 ? 0 : 2) + (seen.has(i) ? 0 : 1);
+    // One button per case: two "có yếu tố nước ngoài" variants are one choice to offer.
+    const cases = new Set<number>();
+    const out: string[] = [];
+    for (const i of [...members].sort((a, b) => rank(a) - rank(b))) {
+      const c = caseOf(i);
+      if (c >= 0 && cases.has(c)) continue;
+      if (c >= 0) cases.add(c);
+      out.push(this.procIds[i] as string);
+      if (out.length >= this.options.maxVariants) break;
+    }
+    return out;
   }
 
   /**

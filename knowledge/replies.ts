@@ -31,6 +31,7 @@ export const REPLY_KEYS = [
   'onlineYes',
   'onlinePartial',
   'onlineNo',
+  'variantsLine',
   'postalYes',
   'postalNo',
   'sourcesLine',
