@@ -82,11 +82,22 @@ export function canonicalize(text: string): string {
 /** Folded tokens of already-canonical text, with runs of one vowel collapsed ("nhaaa" → "nha"). */
 export function foldTokens(canonical: string): string[] {
   if (!canonical) return [];
-  return fold(canonical)
-    .split(' ')
-    .map((t) => t.replace(REPEATED_VOWEL, '$1'))
-    .filter(Boolean);
+  const out: string[] = [];
+  for (const w of canonical.split(' ')) {
+    if (!w) continue;
+    let f = foldMemo.get(w);
+    if (f === undefined) {
+      f = fold(w).replace(REPEATED_VOWEL, '$1');
+      if (foldMemo.size >= TONE_MEMO_MAX) foldMemo.clear();
+      foldMemo.set(w, f);
+    }
+    if (f) out.push(f);
+  }
+  return out;
 }
+
+/** Folded form of each canonical syllable seen (bounded, like the tone memo). */
+const foldMemo = new Map<string, string>();
 
 /** Adjacent token pairs, joined with `_`. */
 export function bigrams(tokens: readonly string[]): string[] {

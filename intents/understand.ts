@@ -218,10 +218,16 @@ export class Understander {
     this.fillerWords = new Set(data.fillers.filter((f) => f.length === 1).map((f) => f[0] as string));
     const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
     // Content words of knowledge text: fillers removed accent-aware ("căn" stays, "cần" goes).
+    // A name is tokenized for several uses (phrases, core, family, rare checks): once each.
+    const contentMemo = new Map<string, { all: string[]; content: string[]; accents: (string | null)[] }>();
     const content = (text: string) => {
+      const hit = contentMemo.get(text);
+      if (hit) return hit;
       const n = normalize(text, data.lexicon);
       const keep = contentMask(n.tokens, n.accents, data.fillerPhrases);
-      return { all: n.tokens, content: n.tokens.filter((_, i) => keep[i]), accents: n.accents.filter((_, i) => keep[i]) };
+      const out = { all: n.tokens, content: n.tokens.filter((_, i) => keep[i]), accents: n.accents.filter((_, i) => keep[i]) };
+      contentMemo.set(text, out);
+      return out;
     };
     const learnForms = (text: string, into?: Map<string, Set<string>>) => {
       for (const w of canonicalize(text).split(' ')) {
