@@ -311,6 +311,17 @@ export class PhraseIndex {
       const lit = weigh({ segments: (query as WeightedQuery).segments.filter((sg) => !sg.explains?.length) });
       for (const t of q.keys()) if (!lit.has(t)) impliedOnly.add(t);
     }
+    // Message pairs by word, to tell "ly hôn" from the "kết hôn" of a name.
+    const pairsOf = new Map<string, string[]>();
+    for (const t of q.keys()) {
+      const u = t.indexOf('_');
+      if (u < 0) continue;
+      for (const w of [t.slice(0, u), t.slice(u + 1)]) {
+        const l = pairsOf.get(w);
+        if (l) l.push(t);
+        else pairsOf.set(w, [t]);
+      }
+    }
     const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string>; pairs: Set<string> }>();
     for (const pid of cands) {
       const p = this.phrases[pid] as CompiledPhrase;
@@ -320,6 +331,13 @@ export class PhraseIndex {
       for (const t of p.terms) {
         const w = q.get(t);
         if (w === undefined || accentClash(typed, p, t) || (p.keyword && impliedOnly.has(t))) continue;
+        // A syllable of a two-syllable word counts half when the message uses it in another
+        // word: "hôn" of "ly hôn" is not the "hôn" of "kết hôn".
+        if (!t.includes('_') && compoundClash(p, t, pairsOf.get(t), q)) {
+          m += this.idf(t) * w * 0.5;
+          matched.push(t);
+          continue;
+        }
         m += this.idf(t) * w;
         if (!t.includes('_')) matched.push(t);
         else pairs.push(t);
@@ -425,6 +443,20 @@ export function typedAccents(query: readonly string[] | WeightedQuery): Map<stri
     });
   }
   return out;
+}
+
+/** True when the phrase uses the word only in pairs the message lacks, and the message pairs it otherwise. */
+function compoundClash(p: CompiledPhrase, word: string, messagePairs: readonly string[] | undefined, q: ReadonlyMap<string, number>): boolean {
+  if (!messagePairs?.length) return false;
+  let inPhrase = false;
+  for (const t of p.terms) {
+    if (!t.includes('_')) continue;
+    const u = t.indexOf('_');
+    if (t.slice(0, u) !== word && t.slice(u + 1) !== word) continue;
+    if (q.has(t)) return false;
+    inPhrase = true;
+  }
+  return inPhrase;
 }
 
 /**

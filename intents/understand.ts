@@ -423,6 +423,7 @@ export class Understander {
       accents.push(prep.accents[i] ?? null);
     });
     const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term' }[] = [{ tokens: content, weights, accents }];
+    const caseWords = prep.tokens.map(() => false);
     const implied: string[] = [];
     for (const v of this.variantCues) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
@@ -432,6 +433,7 @@ export class Understander {
       for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
         w = Math.max(w, prep.weights[m.start] ?? 1);
         for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
+        if (v.kind === 'variant') for (let k = m.start; k < m.end; k++) caseWords[k] = true;
       }
       if (!w) continue;
       for (const means of v.means) {
@@ -439,7 +441,9 @@ export class Understander {
         implied.push(means.join(' '));
       }
     }
-    const focused = prep.weights.some((w) => w < 1) ? prep.weights.map((w) => w >= 1) : null;
+    // The words that tell a case ("tại nhà", "già yếu") are not an aspect ("làm tại nhà" is not "online").
+    let focused = prep.weights.some((w) => w < 1) ? prep.weights.map((w) => w >= 1) : null;
+    if (caseWords.some(Boolean)) focused = (focused ?? prep.weights.map(() => true)).map((f, i) => f && !caseWords[i]);
     return { query: { segments }, content, focus: focused && focused.some(Boolean) ? focused : null, implied };
   }
 
@@ -935,7 +939,7 @@ const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
 const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
-export const NOT_CUES = new Set(['di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+export const NOT_CUES = new Set(['xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
 
 /** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
 const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);
