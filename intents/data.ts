@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { lineOf, parseFile, zodIssues, type KnowledgeIssue } from '../knowledge/load.ts';
+import { compilePhrase, type CuePhrase } from './cues.ts';
 import { canonicalize, foldTokens, type ContextRule, type Lexicon } from './normalize.ts';
 
 /** Where the bundled understanding data lives (this folder). */
@@ -54,9 +55,42 @@ const abbreviationsSchema = z
       )
       .default([]),
     fillers: z.array(phrase).default([]),
+    stopwords: z.array(phrase).default([]),
     abuse: z.array(phrase).default([]),
   })
   .strict();
+
+const cueSchema = z
+  .object({
+    means: z.array(phrase).min(1),
+    cues: z.array(phrase).min(1),
+    unless: z.array(phrase).default([]),
+    rare: z.boolean().default(false),
+  })
+  .strict();
+const variantsSchema = z
+  .object({
+    version: z.literal(1),
+    variants: z.array(cueSchema).default([]),
+    terms: z.array(cueSchema).default([]),
+  })
+  .strict();
+
+/**
+ * A variant qualifier ("cấp lại", "có yếu tố nước ngoài") and the life events that
+ * imply it ("bị móc túi", "chồng người Hàn"), from `intents/variants.yaml`.
+ */
+export interface VariantCue {
+  /** Words the variants' names use. */
+  means: CuePhrase[];
+  cues: CuePhrase[];
+  /** A message holding one of these phrases does not imply it ("nhập quốc tịch" stories involve foreigners anyway). */
+  unless: CuePhrase[];
+  /** `variant`: a life event selecting a variant; `term`: an everyday word for an official one. */
+  kind: 'variant' | 'term';
+  /** A variant chosen only on evidence ("ở nước ngoài" for a centre in Vietnam): without it, it ranks lower. */
+  rare: boolean;
+}
 
 const examplesSchema = z
   .object({
@@ -70,8 +104,12 @@ export interface IntentData {
   lexicon: Lexicon;
   /** Filler phrases as folded token arrays, longest first. */
   fillers: string[][];
-  /** Folded abusive words/phrases, answered with a short polite reply. */
-  abuse: string[][];
+  /** The same fillers with their accents, plus the stopwords that count only when typed with accents; longest first. */
+  fillerPhrases: CuePhrase[];
+  /** Abusive words/phrases (accent-aware), answered with a short polite reply. */
+  abuse: CuePhrase[];
+  /** Life events → the procedure variant they select. */
+  variants: VariantCue[];
   /** Intent → example sentences (raw, with `{p}` placeholders). */
   examples: Map<IntentId, string[]>;
 }
@@ -85,7 +123,9 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
   const issues: KnowledgeIssue[] = [];
   let lexicon: Lexicon | null = null;
   let fillers: string[][] = [];
-  let abuse: string[][] = [];
+  let fillerPhrases: CuePhrase[] = [];
+  let abuse: CuePhrase[] = [];
+  let variants: VariantCue[] = [];
   const abbrPath = join(dir, 'abbreviations.yaml');
   const exPath = join(dir, 'examples.yaml');
   for (const p of [abbrPath, exPath]) {
@@ -112,7 +152,25 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
       }));
       lexicon = { abbreviations, rules };
       fillers = v.fillers.map(foldPhrase).sort((a, b) => b.length - a.length);
-      abuse = v.abuse.map(foldPhrase);
+      fillerPhrases = [...v.fillers.map((f) => compilePhrase(f)), ...v.stopwords.map((f) => compilePhrase(f, true))].sort((a, b) => b.folded.length - a.folded.length);
+      abuse = v.abuse.map((p) => compilePhrase(p));
+    }
+  }
+  const varPath = join(dir, 'variants.yaml');
+  const vr = existsSync(varPath) ? parseFile(dir, varPath, issues) : null;
+  if (vr) {
+    const r = zodIssues(vr.file, variantsSchema, vr.data);
+    issues.push(...r.issues);
+    if (r.ok) {
+      const value = r.value as z.infer<typeof variantsSchema>;
+      const compile = (kind: 'variant' | 'term') => (v: z.infer<typeof cueSchema>): VariantCue => ({
+        means: v.means.map((p) => compilePhrase(p)),
+        cues: v.cues.map((p) => compilePhrase(p)),
+        unless: v.unless.map((p) => compilePhrase(p)),
+        kind,
+        rare: v.rare,
+      });
+      variants = [...value.variants.map(compile('variant')), ...value.terms.map(compile('term'))];
     }
   }
   const examples = new Map<IntentId, string[]>();
@@ -145,5 +203,5 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
     }
   }
   if (issues.some((i) => i.severity === 'error') || !lexicon) return { data: null, issues };
-  return { data: { lexicon, fillers, abuse, examples }, issues };
+  return { data: { lexicon, fillers, fillerPhrases, abuse, variants, examples }, issues };
 }

@@ -18,6 +18,19 @@ const HAT_VOWELS = new Set('ăâêôơư');
  * rule puts it: hoà → hòa, thuỷ → thủy, qúy → quý. Unknown shapes are returned as NFC.
  */
 export function canonicalTone(syllable: string): string {
+  const hit = toneMemo.get(syllable);
+  if (hit !== undefined) return hit;
+  const out = placeTone(syllable);
+  // Syllables repeat a lot (names, descriptions): a bounded memo makes indexing cheap.
+  if (toneMemo.size >= TONE_MEMO_MAX) toneMemo.clear();
+  toneMemo.set(syllable, out);
+  return out;
+}
+
+const TONE_MEMO_MAX = 50_000;
+const toneMemo = new Map<string, string>();
+
+function placeTone(syllable: string): string {
   const nfd = syllable.normalize('NFD');
   const tone = nfd.match(TONE_MARKS)?.[0];
   if (!tone) return syllable.normalize('NFC');
@@ -69,11 +82,22 @@ export function canonicalize(text: string): string {
 /** Folded tokens of already-canonical text, with runs of one vowel collapsed ("nhaaa" → "nha"). */
 export function foldTokens(canonical: string): string[] {
   if (!canonical) return [];
-  return fold(canonical)
-    .split(' ')
-    .map((t) => t.replace(REPEATED_VOWEL, '$1'))
-    .filter(Boolean);
+  const out: string[] = [];
+  for (const w of canonical.split(' ')) {
+    if (!w) continue;
+    let f = foldMemo.get(w);
+    if (f === undefined) {
+      f = fold(w).replace(REPEATED_VOWEL, '$1');
+      if (foldMemo.size >= TONE_MEMO_MAX) foldMemo.clear();
+      foldMemo.set(w, f);
+    }
+    if (f) out.push(f);
+  }
+  return out;
 }
+
+/** Folded form of each canonical syllable seen (bounded, like the tone memo). */
+const foldMemo = new Map<string, string>();
 
 /** Adjacent token pairs, joined with `_`. */
 export function bigrams(tokens: readonly string[]): string[] {

@@ -18,18 +18,27 @@ import type { Faq, Procedure } from '../knowledge/schema.ts';
 import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
+import { describeProcedure } from '../knowledge/describe.ts';
+import { contentMask, findPhrases, type CuePhrase } from './cues.ts';
+import { EvidenceIndex } from './evidence.ts';
+import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
-import { contentPositions, PhraseIndex, removeFillers, TypoCorrector, type IndexEntry, type RetrievalMatch } from './retrieval.ts';
+import { contentPositions, FAQ_SCORING, PROCEDURE_SCORING, PhraseIndex, TypoCorrector, weigh, type IndexEntry, type RetrievalMatch, type WeightedQuery } from './retrieval.ts';
+import { clauseWeights, splitClauses, type Clause } from './story.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
 
 /** Tunable thresholds in one frozen object (Fuse.js habit). */
 export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Procedure score at which we answer without asking. */
   procedureStrong: 0.5,
+  /** Share of its best name a strong candidate's message must contain. */
+  procedureStrongCoverage: 0.45,
   /** Below this a procedure candidate is not worth mentioning. */
   procedureWeak: 0.3,
   /** Second candidate within this ratio of the first → ask which one. */
   clarifyRatio: 0.9,
+  /** …and within this ratio, ask even when the first is named in full. */
+  nearTieRatio: 0.97,
   faqStrong: 0.55,
   /** An aspect question naming no procedure goes to an FAQ matching at least this well. */
   faqForBareAspect: 0.45,
@@ -44,7 +53,37 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** Probability for handoff/feedback/dossier/greeting/thanks without a procedure. */
   socialMin: 0.45,
   maxOptions: 3,
+  /** A second aspect asked in its own part of the message ("… và nộp ở đâu") needs this probability there. */
+  secondAspectMin: 0.6,
+  /** Variants of a family offered beside the common one. */
+  maxVariants: 3,
+  /** Weight of the words a life event implies ("bị mất" → "cấp lại") against the words typed. */
+  impliedWeight: 0.6,
+  /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
+  termWeight: 0.8,
+  /** Least IDF mass of a qualifier's words for it to be a case (not "cấp" alone). */
+  qualifierMinIdf: 4,
+  /** Rank factor of a rare variant ("ở nước ngoài") the message gives no sign of. */
+  rareVariant: 0.9,
+  /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
+  variantEvidence: 0.5,
 });
+
+/** A message after normalization, cut into clauses, with the views each matcher uses. */
+interface Prepared {
+  norm: Normalized;
+  /** Normalized, corrected tokens. */
+  tokens: string[];
+  /** Accented form typed per token (null when typed without accents or rewritten). */
+  accents: (string | null)[];
+  /** Weight per token from the role of its clause (story.ts). */
+  weights: number[];
+  clauses: Clause[];
+  unknown: number;
+  /** Tokens for the classifier and for retrieval, words of a different accented reading hidden. */
+  cls: string[];
+  ret: string[];
+}
 
 /** What the dialogue remembers between messages that understanding needs. */
 export interface UnderstandingContext {
@@ -75,6 +114,16 @@ export interface Understanding {
   entities: { age?: number; channel?: ChannelMethod };
   /** Tokens after normalization and correction (for logs and the review inbox). */
   tokens: string[];
+  /**
+   * Abusive wording: `strong` when unmistakable, `weak` when only an ambiguous word typed
+   * without accents matched ("deo" may be "đeo"): the dialogue adds its polite note only
+   * when nothing else in the message makes sense.
+   */
+  abuse: 'strong' | 'weak' | null;
+  /** Other aspects the message asks about as well ("cần giấy tờ gì và nộp ở đâu"). */
+  aspects: Aspect[];
+  /** Variants of the chosen procedure that differ for a citizen, when the message named none. */
+  variants: string[];
 }
 
 const CHIT_CHAT: IntentId[] = ['out_of_scope'];
@@ -83,14 +132,40 @@ const SOCIAL: IntentId[] = ['greeting', 'thanks', 'handoff', 'feedback', 'dossie
 const OVERRIDES_PROCEDURE: IntentId[] = ['handoff', 'feedback', 'dossier.status'];
 const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 3, bon: 4, tu: 4, nam: 5 };
 
-/** Procedure phrases for the index: name without the "Thủ tục" prefix, aliases, keywords. */
+/**
+ * Where the core of an official name ends and its qualifications begin: "Cấp giấy phép
+ * xây dựng sửa chữa, cải tạo | đối với công trình cấp III…", "Khai thuế | đối với cá nhân…".
+ */
+const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|tại|theo|do|của)\s|\s*[(;:]/iu;
+
+/** The name without "Thủ tục" and without parenthesised parts ("(thực hiện tại cấp tỉnh)"). */
+export function coreName(name: string): string {
+  return name.replace(/^thủ tục\s+/iu, '').replace(/\([^)]*\)?/gu, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The part of a name before its qualifying tail, when that part has two words or more. */
+export function nameCore(name: string): string {
+  const n = name.replace(/^thủ tục\s+/iu, '');
+  const cut = n.search(NAME_TAIL);
+  const core = cut > 0 ? n.slice(0, cut).trim() : '';
+  return core && core.split(' ').length >= 2 ? core : coreName(n);
+}
+
+/** Procedure phrases for the index: name without the "Thủ tục" prefix, its core, aliases, keywords. */
 function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean }[] {
   const name = p.name.replace(/^thủ tục\s+/iu, '');
-  return [
+  const phrases = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
     ...p.keywords.map((k) => ({ text: k, weight: 0.9, name: false })),
   ];
+  // A long official name is mostly qualifications a citizen never types: its core counts too.
+  const core = nameCore(name);
+  if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
+  // "Tách thửa hoặc hợp thửa đất": each alternative is a name of its own.
+  const alt = coreName(name).split(/\s+hoặc\s+/iu);
+  if (alt.length === 2) for (const a of alt) if (a.split(' ').length >= 2) phrases.push({ text: a, weight: 0.95, name: true });
+  return phrases;
 }
 
 /** Built once per knowledge version; `understand` is then pure and fast. */
@@ -115,8 +190,22 @@ export class Understander {
   /** Every accented word seen anywhere: a typed form in here is a real word, not a typo. */
   private readonly accentedWords = new Set<string>();
   readonly buildMs: number;
-  /** Folded abusive phrases (from abbreviations.yaml). */
-  readonly abuseList: string[][];
+  /** Abusive phrases (from abbreviations.yaml), matched accent-aware. */
+  readonly abuseList: CuePhrase[];
+  /** Folded abusive words that are also ordinary words once folded ("đĩ"/"đi", "đéo"/"đeo"). */
+  private readonly ambiguousAbuse = new Set<string>();
+  /** The words of rare variants' qualifiers ("ở nước ngoài"), content words only. */
+  private readonly rareMeans: string[][];
+  /** Content words of each procedure's name (for rare-variant checks). */
+  private readonly nameTokens = new Map<string, string[]>();
+  /** Procedure ids by index position. */
+  private readonly procIds: string[];
+  /** Families of procedures derived from their names (same order as the index). */
+  private readonly families: Families;
+  /** What each procedure's record says about itself (same order as the index). */
+  private readonly evidence: EvidenceIndex;
+  /** Variant cues with their implied words, fillers removed. */
+  private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number; kind: 'variant' | 'term' }[];
 
   constructor(
     procedures: readonly Procedure[],
@@ -128,6 +217,18 @@ export class Understander {
     this.abuseList = data.abuse;
     this.fillerWords = new Set(data.fillers.filter((f) => f.length === 1).map((f) => f[0] as string));
     const tok = (text: string) => expand(foldTokens(canonicalize(text)), data.lexicon);
+    // Content words of knowledge text: fillers removed accent-aware ("căn" stays, "cần" goes).
+    // A name is tokenized for several uses (phrases, core, family, rare checks): once each.
+    const contentMemo = new Map<string, { all: string[]; content: string[]; accents: (string | null)[] }>();
+    const content = (text: string) => {
+      const hit = contentMemo.get(text);
+      if (hit) return hit;
+      const n = normalize(text, data.lexicon);
+      const keep = contentMask(n.tokens, n.accents, data.fillerPhrases);
+      const out = { all: n.tokens, content: n.tokens.filter((_, i) => keep[i]), accents: n.accents.filter((_, i) => keep[i]) };
+      contentMemo.set(text, out);
+      return out;
+    };
     const learnForms = (text: string, into?: Map<string, Set<string>>) => {
       for (const w of canonicalize(text).split(' ')) {
         const f = fold(w);
@@ -148,11 +249,10 @@ export class Understander {
       for (const ph of procedurePhrases(p)) learnForms(ph.text, this.knowledgeForms);
       if (p.status === 'curated') learnForms(`${p.summary} ${p.steps.join(' ')} ${p.result}`);
       const phrases = procedurePhrases(p).map((ph) => {
-        const all = tok(ph.text);
-        const content = removeFillers(all, data.fillers);
+        const { all, content: words, accents } = content(ph.text);
         // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
-        const weak = content.length === 1 && (content[0] as string).length < 5;
-        return { tokens: content, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name };
+        const weak = words.length === 1 && (words[0] as string).length < 5;
+        return { tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name, keyword: !ph.name };
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
@@ -160,6 +260,28 @@ export class Understander {
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
     this.procIndex = new PhraseIndex(procEntries);
+    const procList = [...this.procedures.values()];
+    this.procIds = procList.map((p) => p.id);
+    const famTokens = (text: string) => content(text).content;
+    this.families = new Families(
+      procList.map((p) => ({
+        // The whole name (parentheses aside): "… của người nước ngoài" is the qualifier.
+        core: famTokens(coreName(p.name)),
+        short: famTokens(nameCore(p.name)),
+        heads: p.status === 'curated' ? p.aliases.map(famTokens) : undefined,
+        curated: p.status === 'curated',
+      })),
+    );
+    this.evidence = new EvidenceIndex(procList.length, (i) => describeProcedure(procList[i] as Procedure), (i) => procList[i] as Procedure);
+    this.variantCues = data.variants.map((v) => ({
+      means: v.means.map((m) => content(m.text).content).filter((m) => m.length),
+      cues: v.cues,
+      unless: v.unless,
+      weight: v.kind === 'term' ? options.termWeight : options.impliedWeight,
+      kind: v.kind,
+    }));
+    this.rareMeans = data.variants.filter((v) => v.rare).flatMap((v) => v.means.map((m) => content(m.text).content)).filter((m) => m.length);
+    for (const p of procList) this.nameTokens.set(p.id, content(coreName(p.name)).content);
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
         id: f.id,
@@ -170,6 +292,7 @@ export class Understander {
           ...f.keywords.map((k) => ({ tokens: tok(k), weight: 0.75 })),
         ],
       })),
+      FAQ_SCORING,
     );
     for (const f of this.faqs.values()) {
       for (const t of [f.question, ...f.aliases, ...f.keywords]) learnForms(t, this.knowledgeForms);
@@ -192,6 +315,14 @@ export class Understander {
     const freq = (w: string) => this.procIndex.documentFrequency(w) + this.faqIndex.documentFrequency(w) + (this.classifier.knows(w) ? 1 : 0);
     this.corrector = new TypoCorrector(this.known, freq, (a, b) => DamerauLevenshteinDistance(a, b));
     this.aliasFuse = new Fuse(aliasList, { keys: ['text'], includeScore: true, ignoreLocation: true, threshold: 0.3 });
+    // An abusive word typed without accents is only a guess when the same letters are an
+    // ordinary word the knowledge or the examples use ("di" is mostly "đi").
+    for (const a of this.abuseList) {
+      if (a.folded.length !== 1) continue;
+      const f = a.folded[0] as string;
+      const forms = [...(this.exampleForms.get(f) ?? []), ...(this.knowledgeForms.get(f) ?? [])];
+      if (forms.some((w) => w !== a.accented[0]) || this.known.has(f) || COMMON_FOLDED.has(f)) this.ambiguousAbuse.add(f);
+    }
     this.buildMs = performance.now() - t0;
   }
 
@@ -210,7 +341,7 @@ export class Understander {
    * message that appear contiguously in one of its names or aliases. A lone filler
    * ("cần", which folds like "căn") is never masked on its own.
    */
-  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens): string[] {
+  private maskProcedure(tokens: readonly string[], procedureId: string, out: readonly string[] = tokens, focus?: readonly boolean[], accents?: readonly (string | null)[]): string[] {
     let grams = this.gramCache.get(procedureId);
     if (!grams) {
       grams = new Set<string>();
@@ -218,7 +349,7 @@ export class Understander {
       if (this.gramCache.size > 2000) this.gramCache.clear();
       this.gramCache.set(procedureId, grams);
     }
-    const content = contentPositions(tokens, this.data.fillers);
+    const content = accents ? contentMask(tokens, accents, this.data.fillerPhrases) : contentPositions(tokens, this.data.fillers);
     const keep: string[] = [];
     let i = 0;
     while (i < tokens.length) {
@@ -234,7 +365,7 @@ export class Understander {
         i += len;
         continue;
       }
-      keep.push(out[i] as string);
+      if (!focus || focus[i]) keep.push(out[i] as string);
       i++;
     }
     return keep;
@@ -246,32 +377,273 @@ export class Understander {
    * the examples (or the knowledge) know under the same folded key is hidden — "nội"
    * is not "nơi", "cười" is not "cưới". Without accents nothing is hidden.
    */
-  private prepare(text: string): { norm: Normalized; tokens: string[]; unknown: number; cls: string[]; ret: string[] } {
-    const norm = normalize(text, this.data.lexicon);
-    const { tokens, unknown } = this.correct(norm.tokens);
+  private prepare(text: string): Prepared {
+    const clauses = splitClauses(text, this.data.lexicon);
+    const norm: Normalized = {
+      raw: text,
+      canon: clauses.map((c) => c.norm.canon).join(' '),
+      folded: clauses.flatMap((c) => c.norm.folded),
+      tokens: clauses.flatMap((c) => c.norm.tokens),
+      accents: clauses.flatMap((c) => c.norm.accents),
+    };
+    const { tokens, unknown } = this.correct(norm.tokens, norm.accents);
+    const accents = tokens.map((t, i) => (t === norm.tokens[i] ? (norm.accents[i] ?? null) : null));
     const hide = (forms: Map<string, Set<string>>) =>
       tokens.map((t, i) => {
-        const a = t === norm.tokens[i] ? norm.accents[i] : null;
+        const a = accents[i];
         const known = forms.get(t);
         return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
-    return { norm, tokens, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+    return { norm, tokens, accents, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+  }
+
+  /**
+   * The retrieval query of a prepared message: its content words weighted by the role of
+   * their clause, plus the variant words its life events imply (variants.yaml) at a lower
+   * weight. `focus` marks the tokens of the clauses that ask (null when all count).
+   */
+  private query(prep: Prepared): { query: WeightedQuery; content: string[]; focus: boolean[] | null; implied: string[] } {
+    // Fillers are found on the tokens as typed (a hidden "§hỗ" is still part of "hỗ trợ").
+    const keep = contentMask(prep.tokens, prep.accents, this.data.fillerPhrases);
+    // An unaccented filler that forms a known name pair with its neighbour is a name word:
+    // "can cuoc" is "căn cước", not "cần".
+    const t = prep.tokens;
+    for (let i = 0; i < t.length; i++) {
+      if (keep[i] || prep.accents[i]) continue;
+      const pair = (a: number, b: number) => a >= 0 && b < t.length && keep[a === i ? b : a] && this.procIndex.documentFrequency(`${t[a]}_${t[b]}`) > 0;
+      if (pair(i - 1, i) || pair(i, i + 1)) keep[i] = true;
+    }
+    const content: string[] = [];
+    const weights: number[] = [];
+    const accents: (string | null)[] = [];
+    prep.ret.forEach((t, i) => {
+      if (!keep[i]) return;
+      content.push(t);
+      weights.push(prep.weights[i] ?? 1);
+      accents.push(prep.accents[i] ?? null);
+    });
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term' }[] = [{ tokens: content, weights, accents }];
+    const caseWords = prep.tokens.map(() => false);
+    const implied: string[] = [];
+    for (const v of this.variantCues) {
+      // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
+      if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
+      let w = 0;
+      const explains = new Set<string>();
+      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
+        w = Math.max(w, prep.weights[m.start] ?? 1);
+        for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
+        if (v.kind === 'variant') for (let k = m.start; k < m.end; k++) caseWords[k] = true;
+      }
+      if (!w) continue;
+      for (const means of v.means) {
+        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains], kind: v.kind });
+        implied.push(means.join(' '));
+      }
+    }
+    // The words that tell a case ("tại nhà", "già yếu") are not an aspect ("làm tại nhà" is not "online").
+    let focused = prep.weights.some((w) => w < 1) ? prep.weights.map((w) => w >= 1) : null;
+    if (caseWords.some(Boolean)) focused = (focused ?? prep.weights.map(() => true)).map((f, i) => f && !caseWords[i]);
+    return { query: { segments }, content, focus: focused && focused.some(Boolean) ? focused : null, implied };
+  }
+
+  /**
+   * How much short names are discounted for this message: in a long story a two-word
+   * alias ("hộ chiếu") turns up by chance; in a short question it is the question.
+   */
+  private softening(content: readonly string[]): number {
+    return PROCEDURE_SCORING.k * Math.min(1, Math.max(0, content.length - 4) / 8);
+  }
+
+  /**
+   * Other aspects asked in the same message ("cần giấy tờ gì và nộp ở đâu"): each needs
+   * a cue of its own, as the chosen one does.
+   */
+  private otherAspects(residuals: readonly (readonly string[])[], chosen: Aspect): Aspect[] {
+    // Each clause, and each part joined by "và", "với", "còn", "hay", "thêm", is classified on its own.
+    const parts: string[][] = [];
+    for (const r of residuals) {
+      parts.push([]);
+      for (const t of r) {
+        if (ASPECT_JOINERS.has(t)) parts.push([]);
+        else (parts[parts.length - 1] as string[]).push(t);
+      }
+    }
+    if (parts.length < 2) return [];
+    const out: Aspect[] = [];
+    for (const part of parts) {
+      if (part.length < 2) continue;
+      const best = this.classifier.classify(part, ASPECTS).ranked[0];
+      const a = best?.label as Aspect | undefined;
+      if (!a || a === chosen || a === 'procedure.overview' || out.includes(a) || (best?.p ?? 0) < this.options.secondAspectMin) continue;
+      // A second question needs a two-word cue of its own ("ở đâu", "bao lâu", "giấy tờ").
+      const pairs = part.slice(1).map((t, i) => [part[i] as string, t]).filter((pr) => !NOT_CUE_PAIRS.has(pr.join(' ')));
+      if (pairs.some((pr) => this.classifier.distinctive(pr, a, ASPECTS.filter((x) => x !== a), this.options.aspectCueRatio, true))) out.push(a);
+    }
+    return out;
+  }
+
+  /** The words of each clause once the procedure's own words are masked. */
+  private clauseResiduals(prep: Prepared, procedureId: string): string[][] {
+    const out: string[][] = [];
+    let at = 0;
+    for (const c of prep.clauses) {
+      const n = c.norm.tokens.length;
+      out.push(this.maskProcedure(prep.ret.slice(at, at + n), procedureId, prep.cls.slice(at, at + n), undefined, prep.accents.slice(at, at + n)));
+      at += n;
+    }
+    return out;
+  }
+
+  /**
+   * Variants of the chosen procedure that differ for a citizen, when the message did not
+   * name one: the ones retrieval weighed first, then the family's shortest names.
+   */
+  private variantsOf(top: RetrievalMatch, procs: readonly RetrievalMatch[]): string[] {
+    const members = this.families.variants(top.index);
+    if (!members.length) return [];
+    // The cases variants.yaml knows ("có yếu tố nước ngoài", "lưu động", "lại") differ
+    // materially: they come first, then those retrieval weighed, then the rest.
+    const caseOf = (i: number) => {
+      const words = this.families.qualifier(i, top.index).flat();
+      return this.variantCues.findIndex((v) => v.kind === 'variant' && v.means.some((m) => m.every((t) => words.includes(t))));
+    };
+    const seen = new Set(procs.map((p) => p.index));
+    const rank = (i: number) => (caseOf(i) >= 0 ? 0 : 2) + (seen.has(i) ? 0 : 1);
+    // One button per case: two "có yếu tố nước ngoài" variants are one choice to offer.
+    const cases = new Set<number>();
+    const out: string[] = [];
+    for (const i of [...members].sort((a, b) => rank(a) - rank(b))) {
+      const c = caseOf(i);
+      if (c >= 0 && cases.has(c)) continue;
+      if (c >= 0) cases.add(c);
+      out.push(this.procIds[i] as string);
+      if (out.length >= this.options.maxVariants) break;
+    }
+    return out;
+  }
+
+  /**
+   * The share of a message one procedure can be expected to explain: all of a short
+   * question, a third of a long story (the rest is background no name explains).
+   */
+  private expectedCoverage(content: readonly string[]): number {
+    const n = content.length;
+    return n <= 6 ? 1 : Math.max(0.35, 1 - ((n - 6) / 14) * 0.65);
+  }
+
+  /**
+   * Within a family, the message's evidence for a variant's qualifier decides: a variant
+   * whose extra words ("lưu động", "có yếu tố nước ngoài") the message says or implies
+   * ranks just above its head; one it does not evidence stays below (never picked
+   * silently). Candidates keep their order otherwise.
+   */
+  private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    if (procs.length < 2) return procs;
+    // Evidence for a case is what the citizen wrote or what a life event implies; an
+    // everyday word's official form ("bằng lái" → "giấy phép lái xe") names, it tells no case.
+    const q = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
+    // …and a qualifier word that is only the official form of what the citizen said is neutral.
+    const restated = weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') });
+    const byIndex = new Map(procs.map((m) => [m.index, m]));
+    const out = procs.map((m) => ({ ...m }));
+    // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
+    for (const v of out) {
+      const name = this.nameTokens.get(v.id) ?? [];
+      for (const r of this.rareMeans) {
+        if (r.every((t) => q.has(t)) || !containsRun(name, r)) continue;
+        v.rank *= this.options.rareVariant;
+        v.score *= this.options.rareVariant;
+      }
+    }
+    for (const v of out) {
+      for (const h of this.families.headsOf(v.index)) {
+        const head = byIndex.get(h);
+        if (!head) continue;
+        const qual = this.families.qualifier(v.index, h);
+        if (!qual.length) {
+          // Another level's copy of a curated entry ("(thực hiện tại cấp tỉnh)") never outranks it.
+          if (this.procedures.get(head.id)?.status === 'curated' && v.rank >= head.rank) {
+            v.rank = head.rank - 0.01;
+            v.score = Math.min(v.score, head.score - 0.01);
+          }
+          continue;
+        }
+        // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
+        // "bị mất", not by the "lái" of "bằng lái". Measured on the whole name and on its
+        // core (without a tail such as "thực hiện bằng dịch vụ công…"), the better of the two.
+        const measure = (runs: string[][]) => {
+          let h2 = 0;
+          let a2 = 0;
+          let words = 0;
+          for (const run of runs) {
+            run.forEach((t, k) => {
+              words += this.procIndex.idf(t);
+              const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
+              for (const term of terms) {
+                if (!q.has(term) && restated.has(term)) continue;
+                const idf = this.procIndex.idf(term);
+                a2 += idf;
+                // Life events are told in the story, not in the question: any mention counts.
+                if (q.has(term)) h2 += idf;
+              }
+            });
+          }
+          // A qualifier of generic words only ("cấp") is not a case to tell apart.
+          return words < this.options.qualifierMinIdf ? 0 : a2 ? h2 / a2 : 0;
+        };
+        const shortQual = this.families.qualifier(v.index, h, true);
+        const have = Math.max(measure(qual), shortQual.length ? measure(shortQual) : 0);
+        const all = 1;
+        const evidence = all ? have / all : 0;
+        if (evidence < this.options.variantEvidence) continue;
+        // The head is named; the variant is the head with the case the message tells.
+        const lift = 0.02 + 0.05 * evidence;
+        if ((v.variantEvidence ?? 0) < evidence) {
+          v.variantOf = head.id;
+          v.variantEvidence = round(evidence);
+        }
+        v.coverage = Math.max(v.coverage, head.coverage);
+        if (head.rank + lift > v.rank) {
+          v.rank = head.rank + lift;
+          v.score = Math.max(v.score, head.score + lift);
+        }
+      }
+    }
+    return out.sort((a, b) => b.rank - a.rank);
+  }
+
+  /**
+   * How sure we are the message is abusive: `strong` for an unmistakable word, `weak`
+   * when the only match is an ambiguous word typed without accents ("deo" may be "đeo").
+   */
+  private abuseOf(prep: Prepared): 'strong' | 'weak' | null {
+    let level: 'strong' | 'weak' | null = null;
+    for (const m of findPhrases(prep.tokens, prep.accents, this.abuseList)) {
+      const p = this.abuseList[m.phrase] as CuePhrase;
+      const ambiguous = p.folded.length === 1 && prep.accents[m.start] === null && this.ambiguousAbuse.has(p.folded[0] as string);
+      if (!ambiguous) return 'strong';
+      level = 'weak';
+    }
+    return level;
   }
 
   /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
+    const ratio = this.options.aspectCueRatio;
     const cues = tokens.filter((t) => !NOT_CUES.has(t));
     const pairs = tokens.slice(1).map((t, i) => `${tokens[i]} ${t}`).filter((p) => !NOT_CUE_PAIRS.has(p));
     const others = ASPECTS.filter((x) => x !== aspect);
-    return this.classifier.distinctive(cues, aspect, others, this.options.aspectCueRatio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, this.options.aspectCueRatio, true));
+    return this.classifier.distinctive(cues, aspect, others, ratio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, ratio, true));
   }
 
-  private correct(tokens: string[]): { tokens: string[]; unknown: number } {
+  private correct(tokens: string[], accents: readonly (string | null)[]): { tokens: string[]; unknown: number } {
     let unknown = 0;
-    const out = tokens.map((t) => {
+    const out = tokens.map((t, i) => {
       if (this.known.has(t) || /^\d+$/.test(t)) return t;
-      // Short words and non-Vietnamese letters are not corrected: too many false friends.
-      const c = t.length >= 4 && !/[wfjz]/.test(t) ? this.corrector.correct(t) : undefined;
+      // Short words, non-Vietnamese letters and words typed with their accents (a real
+      // syllable the knowledge does not use, "vuông") are not corrected: too many false friends.
+      const c = t.length >= 4 && !/[wfjz]/.test(t) && !accents[i] ? this.corrector.correct(t) : undefined;
       if (c) return c;
       unknown++;
       return t;
@@ -298,19 +670,34 @@ export class Understander {
 
   /** Developer aid: the raw signals behind a decision (retrieval and classifier scores). */
   explain(text: string): object {
-    const { tokens, cls, ret } = this.prepare(text);
-    const content = removeFillers(ret, this.data.fillers);
-    const procs = this.procIndex.search(content, 4);
-    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls) : cls;
+    const prep = this.prepare(text);
+    const { tokens, cls, ret } = prep;
+    const { query, content, focus, implied } = this.query(prep);
+    const procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
+    const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
+    const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
+    const u = this.understand(text);
     return {
+      decision: { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, clarify: u.clarify, aspects: u.aspects, variants: u.variants, abuse: u.abuse },
+      clauses: prep.clauses.map((c) => `${c.role}: ${c.text.trim()}`),
       tokens,
       content,
-      procs: procs.map((p) => `${p.id}:${p.score.toFixed(2)}/${p.coverage.toFixed(2)}`),
+      implied,
+      procs: procs.map((p) => ({
+        id: p.id,
+        name: this.procedures.get(p.id)?.name.slice(0, 80),
+        score: round(p.score),
+        nameCoverage: round(p.coverage),
+        messageCoverage: round(p.queryCoverage),
+        matched: [...p.matched].join(' '),
+        described: (p.described ?? []).join(' '),
+        variantOf: p.variantOf,
+        variantEvidence: p.variantEvidence,
+      })),
       faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
       residual,
-      cls,
-      full: top(this.classifier.classify(cls)),
+      classified: top(this.classifier.classify(clsFocus.length ? clsFocus : cls)),
       residualAll: top(this.classifier.classify(residual)),
       residualAspects: top(this.classifier.classify(residual, ASPECTS)),
     };
@@ -320,7 +707,8 @@ export class Understander {
   understand(text: string, ctx: UnderstandingContext = {}): Understanding {
     const o = this.options;
     const raw = text.length > 2000 ? text.slice(0, 2000) : text;
-    const { norm, tokens, unknown, cls, ret } = this.prepare(raw);
+    const prep = this.prepare(raw);
+    const { norm, tokens, unknown, cls, ret } = prep;
     const foldedText = fold(norm.canon);
     const code = findDossierCode(raw);
     const base: Understanding = {
@@ -337,6 +725,9 @@ export class Understander {
       command: null,
       entities: { age: findAge(foldedText), channel: findChannel(tokens) },
       tokens,
+      abuse: this.abuseOf(prep),
+      aspects: [],
+      variants: [],
     };
     const joined = ` ${tokens.join(' ')} `;
     const followCmd = / theo doi /.test(joined) && / ho so | ma /.test(joined) ? (/ (huy|ngung|dung|bo|thoi) theo doi /.test(joined) ? 'unfollow' : 'follow') : null;
@@ -348,33 +739,50 @@ export class Understander {
       return { ...base, intent: ctx.pendingOptions?.aspect ?? 'procedure.overview', procedure: chosen, confidence: 0.95, choseOption: true };
     }
     if (!tokens.length) return { ...base, intent: 'out_of_scope', confidence: 0.3 };
+    // "ok", "dạ", "vâng", "hả" on their own: an opening is a greeting; after an answer,
+    // an acknowledgement (thanks) or, for "hả?", a request to see the procedure again.
+    if (tokens.length <= 2 && tokens.every((t) => ACKNOWLEDGEMENTS.has(t))) {
+      if (!ctx.lastProcedure) return { ...base, intent: 'greeting', confidence: 0.6 };
+      if (tokens.some((t) => PUZZLED.has(t)) && this.procedures.has(ctx.lastProcedure)) {
+        return { ...base, intent: 'procedure.overview', procedure: ctx.lastProcedure, followUp: true, confidence: 0.5 };
+      }
+      return { ...base, intent: 'thanks', confidence: 0.6 };
+    }
 
-    const content = removeFillers(ret, this.data.fillers);
-    let procs = this.procIndex.search(content, 6);
+    const { query, content, focus } = this.query(prep);
+    let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown.
-    if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => !this.known.has(t))) {
+    if ((procs[0]?.score ?? 0) < o.procedureWeak && content.length && content.length <= 8 && content.some((t) => t.length >= 3 && !this.known.has(t))) {
       const hit = this.aliasFuse.search(content.join(' '))[0];
-      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, score: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content) }];
+      if (hit && (hit.score ?? 1) < 0.3) procs = [{ id: hit.item.id, index: this.procIndex.indexOf(hit.item.id), score: o.procedureStrong, rank: o.procedureStrong, faqScale: o.procedureStrong, matched: new Set(content), coverage: 0.5, explained: new Set(content), queryCoverage: 0.5 }];
     }
     // Two procedures named in full ("đăng ký kết hôn có cần giấy độc thân không"): the
     // one named first is what the question is about.
     const p0 = procs[0];
     const p1 = procs[1];
-    if (p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.85) {
-      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.explained.has(t) && !this.fillerWords.has(t));
+    const bothNamed = !!(p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.7);
+    if (p0 && p1 && bothNamed) {
+      // Where each one's best name starts in the message.
+      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.matched.has(t) && !this.fillerWords.has(t));
       const f0 = first(p0);
       const f1 = first(p1);
       // One explains everything the other does and more ("trợ cấp" / "trợ cấp thất nghiệp"): it is the one meant.
       const longer = p1.explained.size > p0.explained.size && [...p0.explained].every((w) => p1.explained.has(w));
-      if (f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
+      // A variant that won over its head on evidence keeps its place.
+      const family = p0.variantOf === p1.id || p1.variantOf === p0.id;
+      // …and the first one already explains everything the second does ("liên thông khai tử mai táng phí").
+      const covers = [...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size;
+      if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
     const ftop = faqs[0];
-    const full = this.classifier.classify(cls);
+    // The classifier reads the clauses that ask; the story around them is not the question.
+    const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
+    const full = this.classifier.classify(clsFocus.length ? clsFocus : cls);
     const fullTop = full.ranked[0] ?? { label: 'out_of_scope' as IntentId, p: 0 };
 
-    const residual = top ? this.maskProcedure(ret, top.id, cls) : cls;
+    const residual = top ? this.maskProcedure(ret, top.id, cls, focus ?? undefined, prep.accents) : clsFocus.length ? clsFocus : cls;
     const aspectOf = (): { aspect: Aspect; p: number; signal: boolean } => {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
@@ -394,13 +802,17 @@ export class Understander {
       return { aspect: best.label as Aspect, p: best.p, signal: true };
     };
 
-    const procStrong = top && top.score >= o.procedureStrong;
+    // Strong means the message names most of the procedure, not only that it explains the message.
+    const procStrong = top && top.score >= o.procedureStrong && top.coverage >= o.procedureStrongCoverage;
     const faqStrong = ftop && ftop.score >= o.faqStrong;
     const alternatives = (list: RetrievalMatch[]) =>
       list.filter((m) => m.score >= o.procedureWeak).slice(0, o.maxOptions).map((m) => ({ procedure: m.id, score: round(m.score) }));
 
     // A clearly named procedure: the rest of the message says which aspect.
-    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (top?.score ?? 0))) {
+    // An FAQ topic beats a procedure only on the same scale: for a short question, the FAQ
+    // index's (name share first); a long story is judged on the procedure scale.
+    const procVsFaq = content.length <= 6 ? top?.faqScale : top?.score;
+    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
@@ -429,7 +841,12 @@ export class Understander {
         aspect = ctx.lastAspect;
       }
       const second = procs[1];
-      const clarify = !!second && second.score >= o.procedureWeak && second.score >= top.score * o.clarifyRatio && top.coverage < 0.999;
+      // Close candidates are offered as options; a near tie is offered even when the top one
+      // is fully named, unless the two are one family (the variant logic decided) or the
+      // message names both (the first named is the topic).
+      const related = !!second && (second.variantOf === top.id || top.variantOf === second.id || this.families.relatives(top.index).includes(second.index));
+      const nearTie = !!second && !related && !bothNamed && second.score >= top.score * o.nearTieRatio;
+      const clarify = !!second && second.score >= o.procedureWeak && ((second.score >= top.score * o.clarifyRatio && top.coverage < 0.999) || nearTie);
       const confidence = Math.min(1, top.score) * (0.6 + 0.4 * p) * (clarify ? 0.7 : 1);
       return {
         ...base,
@@ -439,6 +856,8 @@ export class Understander {
         alternatives: alternatives(procs.slice(clarify ? 0 : 1)),
         clarify,
         entities: base.entities,
+        aspects: this.otherAspects(this.clauseResiduals(prep, top.id), aspect),
+        variants: top.variantOf ? [] : this.variantsOf(top, procs),
       };
     }
 
@@ -503,8 +922,24 @@ export class Understander {
   }
 }
 
+/** True when `run` occurs contiguously in `tokens`. */
+function containsRun(tokens: readonly string[], run: readonly string[]): boolean {
+  for (let i = 0; i + run.length <= tokens.length; i++) if (run.every((t, k) => tokens[i + k] === t)) return true;
+  return false;
+}
+
+/** Folded words that acknowledge or ask "huh?" and say nothing else. */
+const ACKNOWLEDGEMENTS = new Set(['ok', 'oke', 'okie', 'okay', 'da', 'vang', 'u', 'uh', 'uhm', 'um', 'ung', 'a', 'ha', 'ho', 'hu', 'yes', 'vay']);
+const PUZZLED = new Set(['ha', 'ho', 'hu']);
+
+/** Words that join two questions in one message ("giấy tờ gì và nộp ở đâu"). */
+const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
+
+/** Folded forms of abusive words that are everyday words too ("đi", "đeo", "cụt"). */
+const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
+
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
-export const NOT_CUES = new Set(['di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+export const NOT_CUES = new Set(['xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
 
 /** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
 const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);

@@ -6,6 +6,7 @@
  * under the budget (`npm run bench`).
  */
 import { readFileSync } from 'node:fs';
+import { describeRecordSections } from './describe.ts';
 import { importRecord, type NationalRecord } from './national.ts';
 import { NATIONAL_CODE, type Procedure } from './schema.ts';
 
@@ -20,10 +21,12 @@ class LazyProcedure {
   readonly nationalCodes: string[];
   readonly aliases: string[] = [];
   readonly keywords: string[] = [];
-  readonly priority = 30;
+  readonly priority: number;
   readonly status = 'needs-review';
   #rec: NationalRecord | null;
   #full: Procedure | null = null;
+  /** Who it is for, conditions, documents, result: kept as text for the index (see describe.ts). */
+  #description: string;
 
   constructor(
     readonly id: string,
@@ -32,7 +35,16 @@ class LazyProcedure {
     private readonly today: string,
   ) {
     this.nationalCodes = [id];
+    this.priority = nationalPriority(name, rec.cap_thuc_hien ?? '');
     this.#rec = rec;
+    this.#description = describeRecordSections([rec.doi_tuong_thuc_hien, rec.yeu_cau_dieu_kien, resultNames(rec.ket_qua_xu_ly), rec.thanh_phan_ho_so, rec.trinh_tu_thuc_hien]);
+  }
+
+  /** Descriptive text for the understanding index; read once when the index is built. */
+  describe(): string {
+    const d = this.#description;
+    this.#description = '';
+    return d;
   }
 
   /** Parses the record on first use and drops the raw text. */
@@ -52,6 +64,25 @@ for (const key of LAZY_KEYS) {
       return (this.full() as Record<string, unknown>)[key];
     },
   });
+}
+
+/**
+ * Tie-break weight of a national record for a provincial or commune centre: the version
+ * done here (commune, province, "ở trong nước") before the ministry's, the abroad one or
+ * one still named after the abolished district level.
+ */
+export function nationalPriority(name: string, levels: string): number {
+  let p = 28;
+  if (/cấp xã|cấp tỉnh/iu.test(levels)) p += 2;
+  if (/ở trong nước|tại việt nam/iu.test(name)) p += 1;
+  if (/ở nước ngoài/iu.test(name)) p -= 3;
+  if (/cấp huyện/iu.test(name)) p -= 8;
+  return p;
+}
+
+/** The result section without the portal's page furniture after the result names ("Mã: KQ…", "Từ khóa…"). */
+function resultNames(s: string | undefined): string {
+  return (s ?? '').split(/Từ khóa/u)[0]?.replace(/Mã:\s*KQ[.\w]*/gu, '. ') ?? '';
 }
 
 /** Procedures whose heavy fields are parsed on first access. Bad lines are skipped and counted. */

@@ -41,6 +41,30 @@ function offerRating(ctx: TurnContext, reply: Reply, rated: Omit<ReplyRating, 'a
   reply.rating = { ...rated, answer: n };
 }
 
+/**
+ * The rest of what the message asked ("… và nộp ở đâu": that aspect's button first) and,
+ * for a family's common procedure, its variants that differ, in one short line with a
+ * button each — never one of them picked silently.
+ */
+function offerAlso(ctx: TurnContext, reply: Reply, proc: Procedure, aspect: Aspect, aspects: readonly Aspect[], variants: readonly string[]): void {
+  const r = ctx.k.replies;
+  const asked = aspects.filter((a) => a !== aspect).map((a) => ({ label: r.labels[a], payload: aspectPayload(proc.id, a) }));
+  const others = variants
+    .map((id) => procedureById(ctx, id))
+    .filter((p): p is Procedure => !!p)
+    .map((p) => ({ label: shortName(p.name), payload: aspectPayload(p.id, aspect) }));
+  if (!asked.length && !others.length) return;
+  const rest = reply.options.filter((o) => !asked.some((a) => a.payload === o.payload));
+  reply.options = [...asked, ...others, ...rest];
+  if (others.length) reply.text = `${reply.text}\n\n${fill(r.variantsLine, { count: String(others.length) })}`;
+}
+
+/** A procedure's name as a button label: capitalised, without "Thủ tục" or parentheses. */
+function shortName(name: string): string {
+  const n = name.replace(/^thủ tục\s+/iu, '').replace(/\s*\([^)]*\)/gu, '').trim();
+  return n.charAt(0).toUpperCase() + n.slice(1);
+}
+
 /** What the citizen asked, in words: the typed text, or the button's label for a tapped one. */
 function asked(ctx: TurnContext, label: string): string {
   return ctx.text.startsWith('#') ? label : ctx.text;
@@ -53,10 +77,17 @@ const SOURCES_REMEMBERED = 20;
  * One aspect of one procedure (or one of its views); the conversation remembers it for
  * follow-ups, and that it has shown this procedure's sources line.
  */
-function procedureTurn(ctx: TurnContext, proc: Procedure, aspect: Aspect, labels: Pick<Turn, 'confidence' | 'alternatives'>, opts: { channel?: string; view?: ProcedureView } = {}): Turn {
+function procedureTurn(
+  ctx: TurnContext,
+  proc: Procedure,
+  aspect: Aspect,
+  labels: Pick<Turn, 'confidence' | 'alternatives'>,
+  opts: { channel?: string; view?: ProcedureView; aspects?: readonly Aspect[]; variants?: readonly string[] } = {},
+): Turn {
   const { state } = ctx;
   const shown = state.sourcesShown ?? [];
   const reply = composeProcedure(ctx.k, proc, aspect, { channel: opts.channel, view: opts.view, sourcesShown: shown.includes(proc.id) });
+  offerAlso(ctx, reply, proc, aspect, opts.aspects ?? [], opts.variants ?? []);
   if (!shown.includes(proc.id)) state.sourcesShown = [...shown, proc.id].slice(-SOURCES_REMEMBERED);
   state.lastProcedure = proc.id;
   state.lastAspect = aspect;
@@ -81,7 +112,7 @@ const answerAspect: IntentHandler = async (u, ctx) => {
   }
   if (proc) {
     if (u.confidence < 0.45) ctx.deps.review?.record({ text: redact(ctx.text), intent: u.intent, procedure: u.procedure, confidence: u.confidence, reason: 'low-confidence', channel: msg.channel, at: now });
-    return procedureTurn(ctx, proc, aspect, base, { channel: u.entities.channel });
+    return procedureTurn(ctx, proc, aspect, base, { channel: u.entities.channel, aspects: u.aspects, variants: u.variants });
   }
   // An aspect without a procedure and nothing in the conversation: ask which one.
   const options = starterOptions(ctx, aspect);

@@ -247,6 +247,17 @@ function onlineLines(r: Replies, p: Procedure, site: Site): string[] {
   return lines;
 }
 
+/** Whether the dossier can be sent by post, with its time and fee when it can. */
+function postalLines(r: Replies, p: Procedure): string[] {
+  const c = p.channels.find((x) => x.method === 'buu-chinh');
+  if (!c) return [fill(r.postalNo, { name: p.name })];
+  return [
+    fill(r.postalYes, { name: p.name }),
+    `• ${r.labels.summaryTime}: ${c.time}`,
+    `• ${r.labels.summaryFee}: ${c.feeByProvince ? provinceFee(r, c.fee) : c.fee}`,
+  ];
+}
+
 /** How a conversation has met this procedure so far (the caller keeps it per conversation). */
 export interface ComposeContext {
   /** The channel the citizen named ("nộp online"): its fee comes first. */
@@ -322,6 +333,8 @@ function composeAspect(k: Knowledge, p: Procedure, aspect: Aspect, ctx: ComposeC
     case 'procedure.location':
       return { body: [fill(r.locationTitle, { name }), ...p.where.map((w) => `• ${w}`), `${r.labels.agency}: ${p.agency}`] };
     case 'procedure.online': {
+      // "Nộp qua bưu điện được không": the channel the citizen named, not the online one.
+      if (ctx.channel === 'buu-chinh') return { body: postalLines(r, p) };
       const url = p.online.url ?? p.portalUrl;
       return { body: [`${r.labels['procedure.online']} — ${name}:`, ...onlineLines(r, p, k.site)], links: url ? [{ title: r.labels.portal, url }] : [] };
     }

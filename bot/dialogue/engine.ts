@@ -24,7 +24,7 @@ import {
 } from './context.ts';
 import { dossiers } from './dossiers.ts';
 import { handoff } from './handoff.ts';
-import { isAbusive, notUnderstood, social } from './social.ts';
+import { notUnderstood, social } from './social.ts';
 import { emptyState, type ConversationState } from './state.ts';
 import type { IncomingMessage, Reply } from './types.ts';
 
@@ -162,7 +162,7 @@ export class DialogueEngine {
       delete state.awaiting;
       delete state.pendingFollow;
     }
-    const abusive = isAbusive(ctx, u.tokens);
+    const abusive = u.abuse === 'strong' || (u.abuse === 'weak' && u.intent === 'out_of_scope');
     delete state.pendingOptions;
     delete state.pendingProcedures;
     if (u.intent !== 'out_of_scope') state.failures = 0;

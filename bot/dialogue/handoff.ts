@@ -68,7 +68,9 @@ const DETAILS: ReadonlySet<string> = new Set(['feedback', 'out_of_scope', 'dossi
  */
 async function complaintDetails(u: Understanding, ctx: TurnContext): Promise<Turn | null> {
   const open = ctx.state.complaint;
-  if (!open || open.until <= ctx.now || !DETAILS.has(u.intent)) return null;
+  // A guess the assistant would have to ask about is not a clear new question either.
+  const unsure = u.clarify || u.confidence < 0.5;
+  if (!open || open.until <= ctx.now || !(DETAILS.has(u.intent) || unsure)) return null;
   if (u.intent === 'dossier.status' && (u.command || u.tokens.length < 6)) return null;
   const ticket = await ctx.deps.tickets.appendMessage(open.ticketId, { from: 'citizen', text: redact(ctx.text.slice(0, 500), { names: [ctx.msg.userName] }), at: ctx.now });
   if (!ticket) return null;

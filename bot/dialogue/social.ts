@@ -11,12 +11,6 @@ import { siteValues } from './compose.ts';
 import { plainTurn, textReply, understood, type Feature, type Turn, type TurnContext } from './context.ts';
 import { openHandoff } from './handoff.ts';
 
-/** True when the message contains a phrase of the abuse list. */
-export function isAbusive(ctx: TurnContext, tokens: string[]): boolean {
-  const abuse = ctx.understander.abuseList;
-  return abuse.some((a) => a.length > 0 && tokens.some((_, i) => a.every((w, j) => tokens[i + j] === w)));
-}
-
 /** The reply to a message nothing understood: examples first, a person after repeated failures. */
 export async function notUnderstood(u: Understanding, ctx: TurnContext): Promise<Turn> {
   const { k, state, msg, now } = ctx;

@@ -13,10 +13,10 @@ export function knowledgeHolder(): KnowledgeHolder {
   return shared;
 }
 
-export function testAssistant(opts: { now?: () => number; config?: Partial<DialogueConfig>; env?: Record<string, string>; review?: ReviewSink } = {}) {
+export function testAssistant(opts: { now?: () => number; config?: Partial<DialogueConfig>; env?: Record<string, string>; review?: ReviewSink; holder?: KnowledgeHolder } = {}) {
   const config = loadConfig({ LOG_LEVEL: 'silent', DOSSIER_PROVIDER: 'memory', ...opts.env });
   const tickets = new MemoryTicketStore(opts.now);
-  const parts = createAssistant(config, { holder: knowledgeHolder(), tickets, now: opts.now, config: opts.config, review: opts.review });
+  const parts = createAssistant(config, { holder: opts.holder ?? knowledgeHolder(), tickets, now: opts.now, config: opts.config, review: opts.review });
   let seq = 0;
   const say = (conversationId: string, text: string, extra: Partial<IncomingMessage> = {}) =>
     parts.engine.handle({ channel: 'web', conversationId, userId: `u-${conversationId}`, messageId: `m${++seq}`, text, kind: 'text', ...extra });

@@ -1,0 +1,61 @@
+/**
+ * Long messages: citizens tell a story and ask at the end ("Vợ em mới sinh bé ở bệnh
+ * viện…, giờ em muốn làm giấy khai sinh thì cần mang gì ạ?"). The story's words (bệnh
+ * viện, ngân hàng, ở trọ) must not outvote the question, so a message is cut into
+ * clauses and each clause gets a role: the one that asks, the one that says what the
+ * citizen wants to do, or background. Retrieval and the aspect classifier then weigh
+ * tokens by the role of their clause. Short, single-clause messages are unaffected.
+ * Pure and cheap (a few regular expressions per clause).
+ */
+import { normalize, type Lexicon, type Normalized } from './normalize.ts';
+
+/** What a clause does in the message. */
+export type ClauseRole = 'question' | 'request' | 'background';
+
+/** Token weight per role; a message without any question or request clause weighs all 1. */
+export const ROLE_WEIGHTS: Readonly<Record<ClauseRole, number>> = Object.freeze({ question: 1, request: 0.85, background: 0.5 });
+
+export interface Clause {
+  /** The clause as typed (punctuation kept). */
+  text: string;
+  role: ClauseRole;
+  /** Normalized tokens of the clause. */
+  norm: Normalized;
+}
+
+// Sentence ends and commas, when followed by a space: "68/2020/QH14", "2.000528", codes stay whole.
+const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
+/** Folded question words and phrases that make a clause a question. */
+const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|khi nao|bao gio|gi|nao|co phai|phai khong|hay khong|duoc khong|co duoc|co can|xin hoi|cho hoi|muon hoi|hoi ve|huong dan|tu van) /;
+/** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
+const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
+/** The clause says what the citizen wants to do. */
+const REQUEST = / (muon|can(?! thiet)|dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+
+/**
+ * Cuts a message into clauses with their roles. A clause that ends with "?" or holds a
+ * question word asks; one that says "muốn/cần/định…" requests; the rest is background.
+ */
+export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
+  const parts = raw.split(BOUNDARY).filter((p) => p && p.trim());
+  const out: Clause[] = [];
+  for (const text of parts.length ? parts : [raw]) {
+    const norm = normalize(text, lexicon);
+    if (!norm.tokens.length) continue;
+    const joined = ` ${norm.tokens.join(' ')} `;
+    const role: ClauseRole = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined) ? 'question' : REQUEST.test(joined) ? 'request' : 'background';
+    out.push({ text, role, norm });
+  }
+  return out;
+}
+
+/** Per-token weights for clauses laid end to end; all 1 when no clause asks or requests. */
+export function clauseWeights(clauses: readonly Clause[]): number[] {
+  const focused = clauses.length > 1 && clauses.some((c) => c.role !== 'background') && clauses.some((c) => c.role === 'background');
+  const out: number[] = [];
+  for (const c of clauses) {
+    const w = focused ? ROLE_WEIGHTS[c.role] : 1;
+    for (let i = 0; i < c.norm.tokens.length; i++) out.push(w);
+  }
+  return out;
+}

@@ -1,0 +1,188 @@
+/**
+ * The pieces of long-message and long-tail understanding, one behaviour each: clause
+ * roles, accent-aware phrase lists, families of variants, record evidence, the decision
+ * details a citizen feels (acknowledgements, close candidates, several aspects at once,
+ * variants offered) and abuse detection that does not scold polite words.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KnowledgeHolder } from '../bot/assistant.ts';
+import { compilePhrase, contentMask, findPhrases } from '../intents/cues.ts';
+import { EvidenceIndex, textTerms, termHash } from '../intents/evidence.ts';
+import { Families } from '../intents/family.ts';
+import { normalize } from '../intents/normalize.ts';
+import { clauseWeights, splitClauses } from '../intents/story.ts';
+import { knowledgeHolder, testAssistant } from './helpers/assistant.ts';
+
+const bundled = () => knowledgeHolder().version.understander;
+let nationalHolder: KnowledgeHolder | undefined;
+const withNational = () => {
+  nationalHolder ??= new KnowledgeHolder({ nationalFile: join(import.meta.dirname, 'fixtures', 'national', 'sample.jsonl') });
+  return nationalHolder.version.understander;
+};
+
+describe('clauses of a long message', () => {
+  it('the clause that asks weighs most, the story least', () => {
+    const clauses = splitClauses('Vợ em mới sinh bé ở bệnh viện. Giờ em muốn làm giấy khai sinh cho bé. Cần mang những gì ạ?', { abbreviations: new Map(), rules: [] });
+    expect(clauses.map((c) => c.role)).toEqual(['background', 'request', 'question']);
+    const w = clauseWeights(clauses);
+    expect(w[0]).toBeLessThan(w[w.length - 1] as number);
+  });
+  it('a one-sentence question weighs every word the same', () => {
+    const clauses = splitClauses('khai sinh cần gì', { abbreviations: new Map(), rules: [] });
+    expect(new Set(clauseWeights(clauses))).toEqual(new Set([1]));
+  });
+  it('dossier codes and legal numbers are not cut', () => {
+    const clauses = splitClauses('Luật Cư trú 68/2020/QH14, hồ sơ 000.00.19.H04-250312-0007 đến đâu rồi?', { abbreviations: new Map(), rules: [] });
+    expect(clauses.map((c) => c.text).join(' ')).toContain('000.00.19.H04-250312-0007');
+  });
+});
+
+describe('accent-aware phrase lists', () => {
+  const typed = (t: string) => normalize(t);
+  it('a word written with accents matches only itself or the same letters typed without accents', () => {
+    const list = [compilePhrase('đéo'), compilePhrase('mỹ')];
+    for (const [text, hits] of [
+      ['đeo kính', 0],
+      ['đéo', 1],
+      ['deo', 1],
+      ['ăn mì', 0],
+      ['người mỹ', 1],
+      ['nguoi my', 1],
+    ] as const) {
+      const n = typed(text);
+      expect(findPhrases(n.tokens, n.accents, list).length, text).toBe(hits);
+    }
+  });
+  it('a stopword counts only when typed with its accents ("dang" may be "đăng")', () => {
+    const fillers = [compilePhrase('đang', true)];
+    const accented = typed('đang làm');
+    const bare = typed('dang ky');
+    expect(contentMask(accented.tokens, accented.accents, fillers)[0]).toBe(false);
+    expect(contentMask(bare.tokens, bare.accents, fillers)[0]).toBe(true);
+  });
+});
+
+describe('polite words are not abuse', () => {
+  const polite = [
+    'em đi làm hộ chiếu cần gì',
+    'chụp ảnh căn cước có được đeo kính không',
+    'dì em nhờ nộp hồ sơ hộ',
+    'lập di chúc ở xã được không',
+    'con bị dị tật có được miễn học phí không',
+    'bố em bị cụt tay thì lấy vân tay thế nào',
+    'di nop ho so o dau',
+    'deo khau trang chup anh duoc khong',
+  ];
+  it.each(polite)('%s', (text) => {
+    expect(bundled().understand(text).abuse === 'strong').toBe(false);
+  });
+  it('abusive words are still told, typed with or without accents', () => {
+    for (const text of ['đm trả lời kiểu gì vậy', 'bot này ngu thế', 'địt mẹ hỏi mãi', 'deo hieu gi ca']) {
+      expect(bundled().understand(text).abuse, text).not.toBeNull();
+    }
+  });
+  it('through the dialogue: polite questions get no scolding, abuse gets the note', async () => {
+    const a = testAssistant();
+    const politeTurn = await a.say('p1', 'chụp ảnh căn cước có được đeo bông tai không');
+    expect(politeTurn.reply?.text ?? '').not.toMatch(/lịch sự|lời lẽ/iu);
+    const rude = await a.say('p2', 'đéo hiểu gì cả');
+    expect(rude.reply?.text ?? '').toMatch(/lịch sự|lời lẽ/iu);
+  });
+});
+
+describe('families of procedures', () => {
+  const f = new Families([
+    { core: ['dang', 'ky', 'khai', 'sinh'], curated: true },
+    { core: ['dang', 'ky', 'khai', 'sinh', 'luu', 'dong'], curated: false },
+    { core: ['dang', 'ky', 'lai', 'khai', 'sinh'], curated: false },
+    { core: ['dang', 'ky', 'khai', 'sinh'], curated: false },
+    { core: ['cap', 'giay'], curated: false },
+  ]);
+  it('a head gathers every name holding its words in order', () => {
+    expect(f.headsOf(1)).toContain(0);
+    expect(f.headsOf(2)).toContain(0);
+    expect(f.qualifier(1, 0)).toEqual([['luu', 'dong']]);
+    expect(f.qualifier(2, 0)).toEqual([['lai']]);
+  });
+  it('a level copy of the curated entry is in its family but is not a variant', () => {
+    expect(f.headsOf(3)).toEqual([0]);
+    expect(f.variants(0)).not.toContain(3);
+  });
+  it('a two-word name is too generic to head a family', () => {
+    expect(f.variants(4)).toEqual([]);
+  });
+});
+
+describe('evidence from what a record says', () => {
+  it('words and pairs of a description are found, stopwords are not specific', () => {
+    const texts = ['Người nước ngoài kết hôn với công dân Việt Nam', 'Công dân Việt Nam đăng ký tạm trú', 'Công dân bị mất thẻ'];
+    const e = new EvidenceIndex(texts.length, (i) => texts[i] as string, (i) => ({ i }));
+    expect(e.has(0, 'ngoai')).toBe(true);
+    expect(e.has(0, 'nuoc_ngoai')).toBe(true);
+    expect(e.has(1, 'nuoc_ngoai')).toBe(false);
+    expect(e.specificity('cong')).toBeLessThan(e.specificity('ngoai'));
+  });
+  it('glued words of flattened tables are cut at the case change', () => {
+    const t = textTerms('Tờ khaiSố lượng');
+    expect([...t]).toContain(termHash('khai'));
+    expect([...t]).toContain(termHash('so'));
+  });
+});
+
+describe('decisions a citizen feels', () => {
+  it('"ok", "dạ", "hả" as a first message are a greeting; after an answer, thanks or the procedure again', () => {
+    const u = bundled();
+    for (const t of ['ok', 'dạ', 'hả', 'vâng']) expect(u.understand(t).intent, t).toBe('greeting');
+    expect(u.understand('ok', { lastProcedure: 'ho-tich.khai-sinh' }).intent).toBe('thanks');
+    const huh = u.understand('hả', { lastProcedure: 'ho-tich.khai-sinh' });
+    expect([huh.intent, huh.procedure]).toEqual(['procedure.overview', 'ho-tich.khai-sinh']);
+  });
+  it('a bare generic word ("xe") is asked about, not answered with one procedure', () => {
+    const r = bundled().understand('xe');
+    expect(r.clarify).toBe(true);
+    expect(r.alternatives.length).toBeGreaterThanOrEqual(2);
+  });
+  it('two aspects asked together are both reported', () => {
+    const r = bundled().understand('đăng ký kết hôn cần giấy tờ gì và nộp ở đâu');
+    expect(r.intent).toBe('procedure.documents');
+    expect(r.aspects).toContain('procedure.location');
+    const r2 = bundled().understand('làm căn cước mất bao lâu, lệ phí bao nhiêu');
+    expect([r2.intent, ...r2.aspects].sort()).toEqual(['procedure.duration', 'procedure.fee']);
+  });
+  it('a single-aspect question reports no second aspect', () => {
+    for (const t of ['lệ phí làm hộ chiếu bao nhiêu', 'thủ tục đăng ký kết hôn', 'khai sinh cần gì']) expect(bundled().understand(t).aspects, t).toEqual([]);
+  });
+  it('the common procedure is answered and the variants that differ are offered', () => {
+    const r = withNational().understand('đăng ký khai sinh cần gì');
+    expect(r.procedure).toBe('ho-tich.khai-sinh');
+    expect(r.variants).toEqual(expect.arrayContaining(['2.000528']));
+  });
+  it('a variant the message names is not offered, it is chosen', () => {
+    const r = withNational().understand('chồng tôi người Hàn, làm khai sinh cho con thế nào');
+    expect(r.procedure).toBe('2.000528');
+    expect(r.variants).toEqual([]);
+  });
+  it('an abroad variant is chosen only when the message says so', () => {
+    expect(withNational().understand('muốn nhập quốc tịch Việt Nam').procedure).toBe('2.002039');
+    expect(withNational().understand('tôi đang sống ở nước ngoài, muốn nhập quốc tịch Việt Nam qua đại sứ quán').procedure).toBe('2.002040');
+  });
+  it('kb explain shows the clauses, implied words and candidates behind a decision', () => {
+    const e = withNational().explain('Hôm qua tôi bị móc túi mất ví. Giờ làm lại căn cước thế nào?') as { clauses: string[]; implied: string[]; procs: { id: string }[]; decision: { procedure: string } };
+    expect(e.clauses.length).toBe(2);
+    expect(e.implied).toContain('cap lai');
+    expect(e.procs.length).toBeGreaterThan(1);
+    expect(e.decision.procedure).toBe('can-cuoc.cap-lai');
+  });
+});
+
+describe('postal questions', () => {
+  it('"nộp qua bưu điện được không" after a procedure answers about post, not online', async () => {
+    const a = testAssistant();
+    await a.say('b1', 'đăng ký tạm trú cần gì');
+    const t = await a.say('b1', 'nộp qua bưu điện được không');
+    expect(t.procedure).toBe('cu-tru.tam-tru');
+    expect(t.reply?.text ?? '').toMatch(/bưu chính/iu);
+    expect(t.reply?.text ?? '').not.toMatch(/^Có, nộp trực tuyến/u);
+  });
+});
