@@ -8,6 +8,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -293,6 +294,33 @@ describe('shutdown', () => {
     await busy.closed;
     // No new connections while draining: the load balancer sends them to another process.
     await expect(fetch(`${web.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('closes a keep-alive connection whose response was already under way when draining began, once it ends', async () => {
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    const { web } = await serve({
+      routes: [
+        {
+          method: 'GET',
+          url: '/slow',
+          handler: (_req, reply) => {
+            const body = new PassThrough();
+            body.write('a');
+            void finished.then(() => body.end('b'));
+            return reply.type('text/plain').send(body);
+          },
+        },
+      ],
+    });
+    const busy = raw(web.port);
+    const head = await busy.send('GET /slow HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    expect(head).not.toMatch(/connection: close/i); // sent before draining: it cannot say so
+    web.drain();
+    finish();
+    // Without closing it once idle, the connection (and the close) would wait for the keep-alive timeout.
+    await busy.closed;
+    await web.close();
   });
 
   it('answers a request that reaches a draining server with 503 and Connection: close', async () => {

@@ -163,6 +163,13 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<HttpServ
     if (draining) return;
     draining = true;
     closing = app.close();
+    // `forceCloseConnections: 'idle'` closes the connections idle when closing starts; a
+    // keep-alive connection still finishing a response then (a static file being
+    // compressed) would hold the close for its keep-alive timeout. Close each one as soon
+    // as it falls idle.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
+    void closing.finally(() => clearInterval(sweep));
   };
   return {
     app,
