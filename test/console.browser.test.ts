@@ -37,11 +37,19 @@ function watch(page: Page): Page {
   return page;
 }
 
-async function person(username: string, viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await staffContext(browser, viewport);
-  const page = watch(await context.newPage());
-  await signIn(page, base, username);
-  return { context, page };
+const signedIn = new Map<string, { context: BrowserContext; page: Page }>();
+/** A staff member signed in once per file and viewport (a sign-in costs a scrypt check). */
+async function person(username: string, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+  const key = `${username}@${viewport.width}`;
+  let p = signedIn.get(key);
+  if (!p) {
+    const context = await staffContext(browser, viewport);
+    const page = watch(await context.newPage());
+    await signIn(page, base, username);
+    p = { context, page };
+    signedIn.set(key, p);
+  }
+  return p;
 }
 
 beforeAll(async () => {
@@ -197,7 +205,6 @@ describe('staff console in Chromium', () => {
     expect(rig.staff.accounts.get('ke-gian')).toBeUndefined();
     const editor = await person('minh');
     expect((await editor.page.goto(`${base}/staff/inbox`))?.status()).toBe(403);
-    await editor.context.close();
   });
 
   it('locks an account after wrong passwords: the sixth try and then the right password are refused', async () => {
@@ -227,7 +234,7 @@ describe('staff console in Chromium', () => {
     writeFileSync(review, [line('hết bao nhiêu tiền vậy'), line('hết bao nhiêu tiền vậy'), line('giấy khai sinh cho bé')].join('\n') + '\n');
     const examples = () => readFileSync(join(rig.kb.intents, 'examples.yaml'), 'utf8');
     const before = examples();
-    const { context, page } = await person('minh');
+    const { page } = await person('minh');
     await page.goto(`${base}/staff/review`);
     const group = page.locator('.group', { hasText: '«hết bao nhiêu tiền vậy»' });
     expect(await group.locator('.count').innerText()).toBe('2 lần');
@@ -247,12 +254,11 @@ describe('staff console in Chromium', () => {
     await Promise.all([page.waitForURL('**/staff/review'), alias.locator('button', { hasText: 'Thêm tên gọi' }).click()]);
     await page.locator('.flash.ok', { hasText: 'Đã lưu' }).waitFor();
     expect(await page.locator('.group', { hasText: '«giấy khai sinh cho bé»' }).locator('.meta', { hasText: 'Bây giờ trợ lý hiểu' }).innerText()).toContain('ho-tich.khai-sinh');
-    await context.close();
   });
 
   it('saves an FAQ edit that changes the assistant’s answer at once; the history restores it', async () => {
     const added = 'Thứ Bảy tuần đầu tháng có trực tiếp nhận hồ sơ buổi sáng.';
-    const { context, page } = await person('minh');
+    const { page } = await person('minh');
     await page.goto(`${base}/staff/knowledge`);
     await Promise.all([page.waitForURL('**/faq/faq.gio-lam-viec'), page.locator('a[href="/staff/knowledge/faq/faq.gio-lam-viec"]').click()]);
     const answer = page.locator('#f-answer');
@@ -279,7 +285,6 @@ describe('staff console in Chromium', () => {
     await Promise.all([page.waitForURL('**/staff/knowledge/history'), page.locator('button', { hasText: 'Khôi phục bản trước lần lưu này' }).click()]);
     await page.locator('.flash.ok', { hasText: 'Khôi phục' }).waitFor();
     expect(rig.holder.version.knowledge.faqs.find((f) => f.id === 'faq.gio-lam-viec')?.answer).not.toContain(added);
-    await context.close();
   });
 
   it('imports dossiers from a CSV upload, listing the bad rows, and finds one by code', async () => {
@@ -301,7 +306,7 @@ describe('staff console in Chromium', () => {
   });
 
   it('renders the dashboard with data, as SVG charts drawn on the server', async () => {
-    const { context, page } = await person('quantri');
+    const { page } = await person('quantri');
     await page.goto(`${base}/staff/dashboard`);
     expect(Number(await page.locator('.tile.messages .value').innerText())).toBeGreaterThanOrEqual(6);
     expect(Number(await page.locator('.tile.handoffs .value').innerText())).toBeGreaterThanOrEqual(3);
@@ -313,7 +318,6 @@ describe('staff console in Chromium', () => {
     await page.locator('a', { hasText: '30 ngày qua' }).click();
     await page.waitForURL('**/dashboard?days=30');
     expect(await page.locator('.charts svg').count()).toBe(5);
-    await context.close();
   });
 
   it('lists the QR posters and downloads one', async () => {
@@ -332,7 +336,7 @@ describe('staff console in Chromium', () => {
   });
 
   it('lets an admin add an account and read the audit log', async () => {
-    const { context, page } = await person('quantri');
+    const { page } = await person('quantri');
     await page.goto(`${base}/staff/accounts`);
     await page.locator('#new-username').fill('mai');
     await page.locator('#new-role').selectOption('editor');
@@ -351,12 +355,11 @@ describe('staff console in Chromium', () => {
     await page.locator('#a-action').press('Enter');
     await page.waitForURL('**/audit?**');
     expect((await page.locator('table.audit tbody tr').allInnerTexts()).every((r) => r.includes('ticket.'))).toBe(true);
-    await context.close();
   });
 
   it('reads well at 1280×800 and on a tablet: large text, nothing wider than the screen', async () => {
     for (const viewport of [{ width: 1280, height: 800 }, { width: 820, height: 1180 }]) {
-      const { context, page } = await person('quantri', viewport);
+      const { page } = await person('quantri', viewport);
       for (const path of ['/staff/inbox', '/staff/review', '/staff/knowledge/faq/faq.hotline', '/staff/dashboard', '/staff/accounts', '/staff/audit']) {
         await page.goto(`${base}${path}`);
         const m = await page.evaluate(() => ({ overflow: document.documentElement.scrollWidth - window.innerWidth, size: parseFloat(getComputedStyle(document.body).fontSize), button: Math.min(...[...document.querySelectorAll('main button')].map((b) => (b as HTMLElement).getBoundingClientRect().height).filter((h) => h > 0)) }));
@@ -364,7 +367,6 @@ describe('staff console in Chromium', () => {
         expect(m.size).toBeGreaterThanOrEqual(18);
         expect(m.button, path).toBeGreaterThanOrEqual(40);
       }
-      await context.close();
     }
   });
 
