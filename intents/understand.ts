@@ -787,6 +787,9 @@ export class Understander {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
+      // "xin gia hạn ở công an tỉnh", "xin ở công an phường thế nào": naming the office is
+      // context; a question about the place asks it ("ở đâu", "phường nào", "xã hay tỉnh").
+      if (best.label === 'procedure.location' && !asksPlace(residual)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
       // "lệ phí … online": online qualifies the other aspect rather than being the question.
       const second = c.ranked[1];
       if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && this.hasCue(residual, second.label)) {
@@ -920,6 +923,29 @@ export class Understander {
     }
     return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
+}
+
+/**
+ * True when folded words ask where: "ở đâu", "chỗ nào", "phường nào", "cho ai", "xã hay
+ * tỉnh", "địa chỉ", "có làm ở xã được không". "Thế nào", "ra sao" ask how, and a
+ * statement that names an office ("gia hạn ở công an tỉnh") asks nothing about the place.
+ */
+export function asksPlace(tokens: readonly string[]): boolean {
+  let how = false;
+  let yesNo = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    const prev = tokens[i - 1];
+    if (t === 'dau' || t === 'ai' || t === 'hay' || (t === 'noi' && prev !== 'ben')) return true;
+    if ((t === 'chi' || t === 'diem') && prev === 'dia') return true;
+    if (t === 'nao') {
+      if (prev === 'the' || prev === 'cach') how = true;
+      else return true;
+    }
+    if (t === 'sao' && (prev === 'ra' || prev === 'lam')) how = true;
+    if (t === 'khong' || (t === 've' && prev === 'phai')) yesNo = true;
+  }
+  return yesNo && !how;
 }
 
 /** True when `run` occurs contiguously in `tokens`. */
