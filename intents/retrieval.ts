@@ -420,6 +420,8 @@ export interface WeightedQuery {
     explains?: readonly string[];
     /** Implied by a life event (`variant`) or an everyday word's official form (`term`). */
     kind?: 'variant' | 'term';
+    /** Which variants.yaml entry implied it: its words are alternatives ("kết hợp" or "nhận cha, mẹ, con"). */
+    cue?: number;
   }[];
 }
 

@@ -67,6 +67,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   rareVariant: 0.9,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
   variantEvidence: 0.5,
+  /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
+  caseOverTop: 0.75,
 });
 
 /** A message after normalization, cut into clauses, with the views each matcher uses. */
@@ -422,10 +424,10 @@ export class Understander {
       weights.push(prep.weights[i] ?? 1);
       accents.push(prep.accents[i] ?? null);
     });
-    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term' }[] = [{ tokens: content, weights, accents }];
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term'; cue?: number }[] = [{ tokens: content, weights, accents }];
     const caseWords = prep.tokens.map(() => false);
     const implied: string[] = [];
-    for (const v of this.variantCues) {
+    for (const [cue, v] of this.variantCues.entries()) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
       if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
       let w = 0;
@@ -437,7 +439,7 @@ export class Understander {
       }
       if (!w) continue;
       for (const means of v.means) {
-        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains], kind: v.kind });
+        segments.push({ tokens: means, weights: means.map(() => w * v.weight), explains: [...explains], kind: v.kind, cue });
         implied.push(means.join(' '));
       }
     }
@@ -610,7 +612,43 @@ export class Understander {
         }
       }
     }
-    return out.sort((a, b) => b.rank - a.rank);
+    out.sort((a, b) => b.rank - a.rank);
+    return this.caseOverTop(out, query);
+  }
+
+  /**
+   * A case the message tells ("đóng hẳn" → "chấm dứt hoạt động", "ghi sai" → "đính
+   * chính") that the leading entry's names do not hold, while a close candidate's name
+   * does and explains as much of the message: that candidate is the one meant, family or
+   * not. A curated entry claims only what its names say ("hộ kinh doanh" names the
+   * registration, not its closing).
+   */
+  private caseOverTop(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    if (!top || top.variantOf) return procs;
+    // One case per variants.yaml entry, told by any of its words ("kết hợp" or "nhận cha, mẹ, con").
+    const cases = new Map<number, (readonly string[])[]>();
+    for (const sg of query.segments) {
+      if (sg.kind !== 'variant' || sg.cue === undefined) continue;
+      const l = cases.get(sg.cue);
+      if (l) l.push(sg.tokens);
+      else cases.set(sg.cue, [sg.tokens]);
+    }
+    if (!cases.size) return procs;
+    const names = (id: string) => this.phraseTokens.get(id) ?? [];
+    const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c));
+    const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
+    if (!told.length) return procs;
+    for (let i = 1; i < procs.length; i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
+      if (!told.some((c) => holds(v.id, c))) continue;
+      // …and it names what the leader was found by ("hộ kinh doanh"): the same thing, another case.
+      if (![...top.matched].every((t) => v.explained.has(t))) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
   }
 
   /**
