@@ -138,7 +138,7 @@ const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 
  * Where the core of an official name ends and its qualifications begin: "Cấp giấy phép
  * xây dựng sửa chữa, cải tạo | đối với công trình cấp III…", "Khai thuế | đối với cá nhân…".
  */
-const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|tại|theo|do|của)\s|\s*[(;:]/iu;
+const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|tại|theo|do|của|để)\s|\s*[(;:]/iu;
 
 /** The name without "Thủ tục" and without parenthesised parts ("(thực hiện tại cấp tỉnh)"). */
 export function coreName(name: string): string {
@@ -639,12 +639,16 @@ export class Understander {
     const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c));
     const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
     if (!told.length) return procs;
+    // The words the leader was found by, as the citizen typed them (its official words when none).
+    const typed = new Set(query.segments[0]?.tokens ?? []);
+    const literal = [...top.matched].filter((t) => typed.has(t));
+    const head = literal.length ? literal : [...top.matched];
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
       if (!told.some((c) => holds(v.id, c))) continue;
       // …and it names what the leader was found by ("hộ kinh doanh"): the same thing, another case.
-      if (![...top.matched].every((t) => v.explained.has(t))) continue;
+      if (!head.every((t) => v.explained.has(t))) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
