@@ -26,7 +26,8 @@ export function compilePhrase(text: string, strict = false): CuePhrase {
 /**
  * True when the phrase occurs at position i. `accents[k]` is the accented form the
  * citizen typed for token k, or null when typed without accents (or produced by an
- * abbreviation or a typo correction).
+ * abbreviation or a typo correction); in a message typed with accents a plain word may
+ * carry its own letters ("do" is the preposition, not an unaccented "đò").
  */
 export function matchesAt(tokens: readonly string[], accents: readonly (string | null)[], i: number, p: CuePhrase): boolean {
   if (!p.folded.length || i + p.folded.length > tokens.length) return false;
@@ -37,7 +38,8 @@ export function matchesAt(tokens: readonly string[], accents: readonly (string |
       if (p.strict && p.accented[k] !== null) return false;
       continue;
     }
-    if (p.accented[k] !== typed) return false;
+    // A list word without accents ("visa") matches the same letters typed as they are.
+    if (p.accented[k] === null ? typed !== tokens[i + k] : p.accented[k] !== typed) return false;
   }
   return true;
 }

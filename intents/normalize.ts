@@ -142,13 +142,15 @@ export function expandAligned(
   tokens: readonly string[],
   lexicon: Lexicon,
   accented: readonly (string | null)[] | null,
-): { tokens: string[]; accents: (string | null)[] } {
+): { tokens: string[]; accents: (string | null)[]; asTyped: boolean[] } {
   const out: string[] = [];
   const accents: (string | null)[] = [];
-  const push = (toks: readonly string[], accent: string | null) => {
+  const asTyped: boolean[] = [];
+  const push = (toks: readonly string[], accent: string | null, typed = false) => {
     for (const t of toks) {
       out.push(t);
       accents.push(toks.length === 1 ? accent : null);
+      asTyped.push(typed);
     }
   };
   for (let i = 0; i < tokens.length; i++) {
@@ -177,9 +179,9 @@ export function expandAligned(
     }
     replacement ??= lexicon.abbreviations.get(tok);
     if (replacement) push(replacement, null);
-    else push([tok], accented?.[i] ?? null);
+    else push([tok], accented?.[i] ?? null, true);
   }
-  return { tokens: out, accents };
+  return { tokens: out, accents, asTyped };
 }
 
 /** Everything the understanding engine needs from one message. */
@@ -194,6 +196,8 @@ export interface Normalized {
   tokens: string[];
   /** For each token, the accented form as typed (canonical tones), or null if typed without accents. */
   accents: (string | null)[];
+  /** For each token, true when it is a word as typed (not from an abbreviation's expansion). */
+  asTyped?: boolean[];
 }
 
 /** Normalizes one message. Pure and fast; safe on any string. */
@@ -205,6 +209,6 @@ export function normalize(raw: string, lexicon: Lexicon = EMPTY_LEXICON): Normal
     const c = canonTokens[i];
     return c !== undefined && fold(c) !== c ? c : null;
   });
-  const { tokens, accents } = expandAligned(folded, lexicon, typed);
-  return { raw, canon, folded, tokens, accents };
+  const { tokens, accents, asTyped } = expandAligned(folded, lexicon, typed);
+  return { raw, canon, folded, tokens, accents, asTyped };
 }

@@ -78,6 +78,8 @@ interface Prepared {
   tokens: string[];
   /** Accented form typed per token (null when typed without accents or rewritten). */
   accents: (string | null)[];
+  /** As `accents`, but in a message typed with accents a plain word is its own form ("do" ≠ "đò"). */
+  exact: (string | null)[];
   /** Weight per token from the role of its clause (story.ts). */
   weights: number[];
   clauses: Clause[];
@@ -191,6 +193,8 @@ export class Understander {
   private readonly knowledgeForms = new Map<string, Set<string>>();
   /** Every accented word seen anywhere: a typed form in here is a real word, not a typo. */
   private readonly accentedWords = new Set<string>();
+  /** Words the knowledge and examples write without accents ("sinh", "visa"). */
+  private readonly plainWords = new Set<string>();
   readonly buildMs: number;
   /** Abusive phrases (from abbreviations.yaml), matched accent-aware. */
   readonly abuseList: CuePhrase[];
@@ -234,6 +238,7 @@ export class Understander {
     const learnForms = (text: string, into?: Map<string, Set<string>>) => {
       for (const w of canonicalize(text).split(' ')) {
         const f = fold(w);
+        if (w && f === w) this.plainWords.add(w);
         if (!w || f === w) continue;
         this.accentedWords.add(w);
         if (!into) continue;
@@ -388,15 +393,20 @@ export class Understander {
       tokens: clauses.flatMap((c) => c.norm.tokens),
       accents: clauses.flatMap((c) => c.norm.accents),
     };
-    const { tokens, unknown } = this.correct(norm.tokens, norm.accents);
+    const asTyped = clauses.flatMap((c) => c.norm.asTyped ?? c.norm.tokens.map(() => false));
+    // Typed with accents: a word without any is then written as meant ("do", "Loan").
+    const accented = norm.accents.filter(Boolean).length;
+    const withAccents = accented >= 3 && accented >= norm.tokens.length * 0.3;
+    const { tokens, unknown } = this.correct(norm.tokens, norm.accents, withAccents);
     const accents = tokens.map((t, i) => (t === norm.tokens[i] ? (norm.accents[i] ?? null) : null));
+    const exact = tokens.map((t, i) => accents[i] ?? (withAccents && asTyped[i] && t === norm.tokens[i] ? t : null));
     const hide = (forms: Map<string, Set<string>>) =>
       tokens.map((t, i) => {
         const a = accents[i];
         const known = forms.get(t);
         return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
-    return { norm, tokens, accents, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
+    return { norm, tokens, accents, exact, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
   }
 
   /**
@@ -429,10 +439,10 @@ export class Understander {
     const implied: string[] = [];
     for (const [cue, v] of this.variantCues.entries()) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
-      if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
+      if (v.unless.length && findPhrases(prep.tokens, prep.exact, v.unless).length) continue;
       let w = 0;
       const explains = new Set<string>();
-      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
+      for (const m of findPhrases(prep.tokens, prep.exact, v.cues)) {
         w = Math.max(w, prep.weights[m.start] ?? 1);
         for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
         if (v.kind === 'variant') for (let k = m.start; k < m.end; k++) caseWords[k] = true;
@@ -679,14 +689,16 @@ export class Understander {
     return this.classifier.distinctive(cues, aspect, others, ratio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, ratio, true));
   }
 
-  private correct(tokens: string[], accents: readonly (string | null)[]): { tokens: string[]; unknown: number } {
+  private correct(tokens: string[], accents: readonly (string | null)[], withAccents = false): { tokens: string[]; unknown: number } {
     let unknown = 0;
     const out = tokens.map((t, i) => {
       if (this.known.has(t) || /^\d+$/.test(t)) return t;
       // Short words, non-Vietnamese letters and words typed with their accents (a real
       // syllable the knowledge does not use, "vuông") are not corrected: too many false friends.
       const c = t.length >= 4 && !/[wfjz]/.test(t) && !accents[i] ? this.corrector.correct(t) : undefined;
-      if (c) return c;
+      // In a message typed with accents, a plain word is corrected only to a word that is
+      // written plain ("sihn" → "sinh"); "Loan" is a name, not "toàn" without its accents.
+      if (c && (!withAccents || this.plainWords.has(c))) return c;
       unknown++;
       return t;
     });
