@@ -11,6 +11,7 @@ import { compilePhrase, contentMask, findPhrases } from '../intents/cues.ts';
 import { EvidenceIndex, textTerms, termHash } from '../intents/evidence.ts';
 import { Families } from '../intents/family.ts';
 import { normalize } from '../intents/normalize.ts';
+import { asksPlace } from '../intents/understand.ts';
 import { clauseWeights, splitClauses } from '../intents/story.ts';
 import { knowledgeHolder, testAssistant } from './helpers/assistant.ts';
 
@@ -184,5 +185,36 @@ describe('postal questions', () => {
     expect(t.procedure).toBe('cu-tru.tam-tru');
     expect(t.reply?.text ?? '').toMatch(/bưu chính/iu);
     expect(t.reply?.text ?? '').not.toMatch(/^Có, nộp trực tuyến/u);
+  });
+});
+
+describe('where, and what a message typed with accents means', () => {
+  const folded = (t: string) => normalize(t).tokens;
+  it('naming an office is context; "ở đâu", "xã nào", "xã hay tỉnh" ask where; "thế nào" asks how', () => {
+    for (const [text, place] of [
+      ['xin gia hạn ở công an tỉnh', false],
+      ['xin ở công an phường thế nào', false],
+      ['có phải báo với công an xã không, làm thế nào', false],
+      ['nộp ở đâu', true],
+      ['làm ở phường nào', true],
+      ['làm ở xã hay tỉnh', true],
+      ['có làm ở xã được không', true],
+      ['địa chỉ nộp', true],
+    ] as const) expect(asksPlace(folded(text)), text).toBe(place);
+  });
+  it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it may be either', () => {
+    const u = bundled();
+    const implied = (t: string) => (u.explain(t) as { implied: string[] }).implied;
+    expect(implied('Giấy này do Ủy ban xã cấp, giờ tôi muốn làm lại thì thế nào?')).not.toContain('phuong tien');
+    expect(implied('Nhà tôi có chiếc đò chở khách qua sông, đăng ký thế nào?')).toContain('phuong tien');
+    expect(implied('nha toi co chiec do cho khach, dang ky the nao')).toContain('phuong tien');
+  });
+  it('a name typed plain in an accented message is not "corrected" ("Đài Loan" stays Loan)', () => {
+    expect(bundled().understand('Em sắp sang Đài Loan kết hôn, xin giấy xác nhận độc thân ở đâu ạ?').tokens).toContain('loan');
+  });
+  it('a case the leading entry does not name goes to the candidate that names it ("giải thể" → chấm dứt hoạt động)', () => {
+    const u = withNational().understand('quán nhỏ của tôi nghỉ kinh doanh rồi, giải thể hộ kinh doanh làm sao');
+    expect(u.procedure).toBe('1.001266');
+    expect(withNational().understand('đăng ký hộ kinh doanh cần gì').procedure).toBe('kinh-doanh.ho-kinh-doanh');
   });
 });
