@@ -962,7 +962,9 @@ export class Understander {
       return { ...base, intent: aspectLabel, confidence: round(0.4 * fullTop.p) };
     }
     if (label === 'faq') {
-      if (ftop && ftop.score >= 0.3) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(ftop.score) };
+      // A weak general answer does not beat a procedure that fits better ("… ở đâu" of a named procedure).
+      const procFitsBetter = !!top && top.score >= o.procedureWeak && top.score > (ftop?.score ?? 0);
+      if (ftop && ftop.score >= 0.3 && !procFitsBetter) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(ftop.score) };
       if (top && top.score >= o.procedureWeak) {
         return { ...base, intent: 'procedure.overview', procedure: top.id, confidence: round(top.score * 0.6), clarify: true, alternatives: alternatives(procs) };
       }
