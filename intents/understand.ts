@@ -157,7 +157,8 @@ export function nameCore(name: string): string {
 
 /** Procedure phrases for the index: name without the "Thủ tục" prefix, its core, aliases, keywords. */
 function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean }[] {
-  const name = p.name.replace(/^thủ tục\s+/iu, '');
+  // What a name excludes is not what it names: "… quà tặng là tài sản khác, không phải là bất động sản".
+  const name = p.name.replace(/^thủ tục\s+/iu, '').replace(/,?\s*(?:không phải là|không bao gồm)\s[^;,()]*/giu, '').trim();
   const phrases = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
@@ -1021,7 +1022,7 @@ const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
 const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
-export const NOT_CUES = new Set(['xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+export const NOT_CUES = new Set(['dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
 
 /** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
 const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);
