@@ -67,6 +67,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   rareVariant: 0.9,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
   variantEvidence: 0.5,
+  /** Rank factor of a record naming another action ("Cấp đổi…", "Rút…") the message does not mention. */
+  untoldAction: 0.97,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
   caseOverTop: 0.75,
 });
@@ -568,6 +570,12 @@ export class Understander {
         v.rank *= this.options.rareVariant;
         v.score *= this.options.rareVariant;
       }
+      // Another action on the same thing ("Cấp đổi…", "Rút yêu cầu…", "Gia hạn…") the message
+      // does not mention ranks below the plain one ("Cấp mới…", "Yêu cầu…").
+      if (this.untoldAction(v.id, q)) {
+        v.rank *= this.options.untoldAction;
+        v.score *= this.options.untoldAction;
+      }
     }
     for (const v of out) {
       for (const h of this.families.headsOf(v.index)) {
@@ -606,10 +614,22 @@ export class Understander {
           return words < this.options.qualifierMinIdf ? 0 : a2 ? h2 / a2 : 0;
         };
         const shortQual = this.families.qualifier(v.index, h, true);
-        const have = Math.max(measure(qual), shortQual.length ? measure(shortQual) : 0);
+        // Words of the head repeated in the qualifier ("rút yêu cầu trợ giúp pháp lý của người
+        // được trợ giúp pháp lý") say nothing about the case.
+        const headWords = new Set(this.nameTokens.get(head.id) ?? []);
+        const own = (runs: string[][]) => runs.map((r) => r.filter((t) => !headWords.has(t))).filter((r) => r.length);
+        const have = this.untoldAction(v.id, q) ? 0 : Math.max(measure(own(qual)), shortQual.length ? measure(own(shortQual)) : 0);
         const all = 1;
         const evidence = all ? have / all : 0;
-        if (evidence < this.options.variantEvidence) continue;
+        if (evidence < this.options.variantEvidence) {
+          // Another action on the same thing ("Rút yêu cầu…", "Cấp đổi…") the message gives no
+          // sign of is never answered in place of its head: it ranks just below it.
+          if (v.rank >= head.rank && !v.variantOf && this.untoldAction(v.id, q) && qual[0]?.[0] === this.nameTokens.get(v.id)?.[0]) {
+            v.rank = head.rank - 0.01;
+            v.score = Math.min(v.score, head.score - 0.01);
+          }
+          continue;
+        }
         // The head is named; the variant is the head with the case the message tells.
         const lift = 0.02 + 0.05 * evidence;
         if ((v.variantEvidence ?? 0) < evidence) {
@@ -625,6 +645,19 @@ export class Understander {
     }
     out.sort((a, b) => b.rank - a.rank);
     return this.caseOverTop(out, query);
+  }
+
+  /**
+   * True when a national record's name begins with another action on its subject ("Cấp
+   * đổi", "Cấp lại", "Rút", "Gia hạn", "Thu hồi"…) that the message (typed or implied by
+   * a life event) does not mention. "Cấp" alone is the plain issuing.
+   */
+  private untoldAction(id: string, q: ReadonlyMap<string, number>): boolean {
+    if (this.procedures.get(id)?.status === 'curated') return false;
+    const name = this.nameTokens.get(id) ?? [];
+    const first = name[0] ?? '';
+    const action = first === 'cap' ? (name[1] === 'doi' || name[1] === 'lai' ? [first, name[1]] : []) : OTHER_ACTIONS.has(first) ? [first] : [];
+    return action.length > 0 && !action.every((t) => q.has(t));
   }
 
   /**
@@ -1010,6 +1043,13 @@ function containsRun(tokens: readonly string[], run: readonly string[]): boolean
   for (let i = 0; i + run.length <= tokens.length; i++) if (run.every((t, k) => tokens[i + k] === t)) return true;
   return false;
 }
+
+/**
+ * First words of a name that make it another action on the same thing ("Rút yêu cầu trợ
+ * giúp pháp lý", "Cấp đổi giấy chứng nhận…", "Gia hạn…"): without a sign of it in the
+ * message, such a variant is not answered in place of its head.
+ */
+const OTHER_ACTIONS = new Set(['rut', 'huy', 'thu', 'cham', 'tam', 'gia', 'xoa', 'dieu', 'thay', 'dinh', 'khoi', 'doi', 'ngung', 'dung']);
 
 /** Folded words that acknowledge or ask "huh?" and say nothing else. */
 const ACKNOWLEDGEMENTS = new Set(['ok', 'oke', 'okie', 'okay', 'da', 'vang', 'u', 'uh', 'uhm', 'um', 'ung', 'a', 'ha', 'ho', 'hu', 'yes', 'vay']);
