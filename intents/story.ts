@@ -29,8 +29,15 @@ const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
 const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|khi nao|bao gio|gi|nao|co phai|phai khong|hay khong|duoc khong|co duoc|co can|xin hoi|cho hoi|muon hoi|hoi ve|huong dan|tu van) /;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
-/** The clause says what the citizen wants to do. */
-const REQUEST = / (muon|can(?! thiet)|dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+/** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"). */
+const REQUEST = / (muon|can(?! thiet)|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+/** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần"). */
+const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
+
+/** Folded tokens joined for the role patterns, request words typed with other accents hidden. */
+function requestView(norm: Normalized): string {
+  return ` ${norm.tokens.map((t, i) => (REQUEST_FORMS[t] && norm.accents[i] && norm.accents[i] !== REQUEST_FORMS[t] ? '§' : t)).join(' ')} `;
+}
 
 /**
  * Cuts a message into clauses with their roles. A clause that ends with "?" or holds a
@@ -43,7 +50,7 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const norm = normalize(text, lexicon);
     if (!norm.tokens.length) continue;
     const joined = ` ${norm.tokens.join(' ')} `;
-    const role: ClauseRole = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined) ? 'question' : REQUEST.test(joined) ? 'request' : 'background';
+    const role: ClauseRole = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined) ? 'question' : REQUEST.test(requestView(norm)) ? 'request' : 'background';
     out.push({ text, role, norm });
   }
   return out;

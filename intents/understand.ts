@@ -1023,6 +1023,7 @@ export class Understander {
 export function asksPlace(tokens: readonly string[]): boolean {
   let how = false;
   let yesNo = false;
+  let at = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const prev = tokens[i - 1];
@@ -1033,10 +1034,16 @@ export function asksPlace(tokens: readonly string[]): boolean {
       else return true;
     }
     if (t === 'sao' && (prev === 'ra' || prev === 'lam')) how = true;
-    if (t === 'khong' || (t === 've' && prev === 'phai')) yesNo = true;
+    // "… ở xã được không", "có phải về quê không": a place, then the yes/no ending
+    // ("không còn" is a negation, "khai báo với công an xã không" asks whether, not where).
+    if (t === 'o' || t === 'tai' || t === 've' || t === 'den') at = true;
+    if (t === 'khong' && at && tokens.slice(i + 1).every((x) => YES_NO_TAIL.has(x))) yesNo = true;
   }
   return yesNo && !how;
 }
+
+/** Particles that may follow the "không" of a yes/no question. */
+const YES_NO_TAIL = new Set(['a', 'nhi', 'nhe', 'vay', 'ha', 'the', 'chi', 'em', 'anh', 'ad']);
 
 /** True when `run` occurs contiguously in `tokens`. */
 function containsRun(tokens: readonly string[], run: readonly string[]): boolean {

@@ -29,6 +29,16 @@ describe('clauses of a long message', () => {
     const w = clauseWeights(clauses);
     expect(w[0]).toBeLessThan(w[w.length - 1] as number);
   });
+  it('role words are read with their accents: "căn nhà" is not "cần", "quyết định" is not "định"', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    expect(splitClauses('Tôi xây xong căn nhà cấp 4 trên thửa đất, nhưng trong sổ chưa ghi nhận căn nhà. Cần hồ sơ gì?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
+    expect(splitClauses('Nay đã đổi tên theo quyết định cải chính. Tôi muốn làm lại thẻ. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
+    expect(splitClauses('Nhà ở trọ. Em can lam lai the. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
+  });
+  it('a story that mentions a dossier ("hồ sơ") and "chưa" is not a status lookup when the question asks for documents', () => {
+    const u = bundled().understand('Tôi xây xong căn nhà cấp 4 trên đất đã có sổ hồng từ năm 2019, nhưng trong sổ chưa ghi nhận căn nhà. Tôi muốn đăng ký bổ sung căn nhà vào giấy chứng nhận thì cần hồ sơ gì?');
+    expect(u.intent).toBe('procedure.documents');
+  });
   it('a one-sentence question weighs every word the same', () => {
     const clauses = splitClauses('khai sinh cần gì', { abbreviations: new Map(), rules: [] });
     expect(new Set(clauseWeights(clauses))).toEqual(new Set([1]));
@@ -200,6 +210,9 @@ describe('where, and what a message typed with accents means', () => {
       ['làm ở xã hay tỉnh', true],
       ['có làm ở xã được không', true],
       ['địa chỉ nộp', true],
+      ['quyet dinh cung mat ko con', false],
+      ['có phải khai báo với công an xã không', false],
+      ['có phải về quê không', true],
     ] as const) expect(asksPlace(folded(text)), text).toBe(place);
   });
   it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it may be either', () => {
