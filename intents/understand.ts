@@ -691,8 +691,8 @@ export class Understander {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
       if (!told.some((c) => holds(v.id, c))) continue;
-      // …and it names what the leader was found by ("hộ kinh doanh"): the same thing, another case.
-      if (!head.every((t) => v.explained.has(t))) continue;
+      // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
+      if (head.filter((t) => v.explained.has(t)).length < head.length * 0.7) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
