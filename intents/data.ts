@@ -181,11 +181,17 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
     if (r.ok) {
       const v = r.value as z.infer<typeof examplesSchema>;
       const seen = new Map<string, string>();
+      // The same sentence written twice; an accented sentence and its accent-free copy are
+      // both kept on purpose (the accents tell "cần" from "căn", the copy is how many type).
+      const written = new Set<string>();
       for (const [intent, list] of Object.entries(v.intents) as [IntentId, string[]][]) {
         list.forEach((sentence, i) => {
           const key = foldPhrase(sentence).join(' ');
           const prev = seen.get(key);
-          if (prev !== undefined) {
+          const exact = `${intent}\u0000${sentence.normalize('NFC').toLowerCase().trim()}`;
+          const twice = written.has(exact);
+          written.add(exact);
+          if (prev !== undefined && (prev !== intent || twice)) {
             issues.push({
               severity: prev === intent ? 'warning' : 'error',
               file: ex.file.rel,

@@ -87,7 +87,8 @@ export function foldTokens(canonical: string): string[] {
     if (!w) continue;
     let f = foldMemo.get(w);
     if (f === undefined) {
-      f = fold(w).replace(REPEATED_VOWEL, '$1');
+      // "09 số" and "9 số" are one number.
+      f = fold(w).replace(REPEATED_VOWEL, '$1').replace(/^0+(?=\d)/, '');
       if (foldMemo.size >= TONE_MEMO_MAX) foldMemo.clear();
       foldMemo.set(w, f);
     }

@@ -169,9 +169,12 @@ function procedurePhrases(p: Procedure): { text: string; weight: number; name: b
   // A long official name is mostly qualifications a citizen never types: its core counts too.
   const core = nameCore(name);
   if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
-  // "Tách thửa hoặc hợp thửa đất": each alternative is a name of its own.
+  // "Tách thửa hoặc hợp thửa đất", "Khai quyết toán thuế/ Hoàn thuế…": each alternative is a
+  // name of its own ("Đăng ký/Điều chỉnh…": a bare "đăng ký" is not).
   const alt = coreName(name).split(/\s+hoặc\s+/iu);
   if (alt.length === 2) for (const a of alt) if (a.split(' ').length >= 2) phrases.push({ text: a, weight: 0.95, name: true });
+  const slash = coreName(name).split(/\s*\/\s*/u);
+  if (slash.length === 2) for (const a of slash) if (a.split(' ').length >= 3) phrases.push({ text: a, weight: 0.95, name: true });
   return phrases;
 }
 

@@ -50,7 +50,11 @@ function option(args: string[], name: string): string | undefined {
 const validate: Command = (args) => {
   const dir = option(args, '--dir') ?? DEFAULT_KNOWLEDGE_DIR;
   const maxAge = Number(option(args, '--max-age') ?? process.env.KB_MAX_AGE_DAYS ?? 365);
-  const { knowledge, issues } = loadKnowledge(dir, { maxAgeDays: maxAge });
+  const loaded = loadKnowledge(dir, { maxAgeDays: maxAge });
+  // The understanding's own files (abbreviations, variants, examples) are staff-edited too.
+  const intents = loadIntentData(option(args, '--intents') ?? DEFAULT_INTENTS_DIR);
+  const issues = [...loaded.issues, ...intents.issues];
+  const knowledge = intents.data ? loaded.knowledge : null;
   if (issues.length) console.log(formatIssues(issues));
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
