@@ -65,3 +65,20 @@ describe('robustness', () => {
     expect(() => normalize('\ud800abc\u0000\u200b', data.lexicon)).not.toThrow();
   });
 });
+
+describe('numbers and the understanding files', () => {
+  it('"09 số" and "9 số" are one number', () => {
+    expect(normalize('CMND 09 số').tokens).toEqual(normalize('cmnd 9 so').tokens);
+  });
+  it('an accented example and its accent-free copy are not reported as duplicates; the same sentence twice is', async () => {
+    const { mkdtempSync, cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    expect(loadIntentData().issues.filter((i) => i.file === 'examples.yaml')).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'intents-'));
+    cpSync(join(import.meta.dirname, '..', 'intents'), dir, { recursive: true });
+    const ex = join(dir, 'examples.yaml');
+    writeFileSync(ex, readFileSync(ex, 'utf8').replace('    - "{p} o dau"\n', '    - "{p} o dau"\n    - "{p} o dau"\n'));
+    expect(loadIntentData(dir).issues.some((i) => i.file === 'examples.yaml' && /lặp lại/.test(i.message))).toBe(true);
+  });
+});

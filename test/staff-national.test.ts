@@ -4,7 +4,7 @@
  * knowledge folder that `kb validate --dir` must accept. The shared 2,642-record file,
  * when present, is parsed too (the full import + validate runs in CI, see README).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +230,17 @@ describe('kb import-national', () => {
     const validate = await runScript('kb.ts', ['validate', '--dir', kb.knowledge]);
     expect(validate.stdout).toMatch(/^Hợp lệ: /m);
     expect(validate.code).toBe(0);
+  });
+
+  it('kb validate checks the understanding files too: a broken variants.yaml fails it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'intents-'));
+    cpSync(join(ROOT, 'intents'), dir, { recursive: true });
+    writeFileSync(join(dir, 'variants.yaml'), `${readFileSync(join(dir, 'variants.yaml'), 'utf8')}\n  - means: [thiếu dấu ngoặc\n`);
+    const validate = await runScript('kb.ts', ['validate', '--dir', kb.knowledge, '--intents', dir]);
+    expect(validate.stdout).toMatch(/variants\.yaml/);
+    expect(validate.stdout).toMatch(/Không hợp lệ/);
+    expect(validate.code).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('skips files an earlier import wrote unless --update, never touching curated entries', () => {
