@@ -768,6 +768,7 @@ export class Understander {
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
+    const told = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
     const u = this.understand(text);
     return {
       decision: { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, clarify: u.clarify, aspects: u.aspects, variants: u.variants, abuse: u.abuse },
@@ -785,6 +786,8 @@ export class Understander {
         described: (p.described ?? []).join(' '),
         variantOf: p.variantOf,
         variantEvidence: p.variantEvidence,
+        // Named another action ("Cấp đổi…", "Rút…") the message does not mention: ranked lower.
+        otherAction: this.untoldAction(p.id, told) || undefined,
       })),
       faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
       residual,

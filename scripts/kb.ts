@@ -390,12 +390,13 @@ const reloadCmd: Command = async () => {
 
 /** `kb -- explain "câu hỏi"`: the signals behind one decision (tokens, retrieval, classifier), for whoever tunes examples and aliases. */
 const explainCmd: Command = (args) => {
-  const text = args.filter((a) => !a.startsWith('--')).join(' ');
+  const valued = new Set(['--dir', '--national']);
+  const text = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? '')).join(' ');
   if (!text) {
-    console.log('Cách dùng: npm run kb -- explain "câu hỏi của người dân"');
+    console.log('Cách dùng: npm run kb -- explain "câu hỏi của người dân" [--national TỆP]');
     return 2;
   }
-  const v = buildKnowledgeVersion({ knowledgeDir: option(args, '--dir') });
+  const v = buildKnowledgeVersion({ knowledgeDir: option(args, '--dir'), nationalFile: option(args, '--national') });
   const u = v.understander.understand(text, {});
   console.log(JSON.stringify({ intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, alternatives: u.alternatives }, null, 1));
   console.log(JSON.stringify(v.understander.explain(text), null, 1));
