@@ -1,7 +1,8 @@
 /**
  * Staff command for the knowledge base: `npm run kb -- <command>`.
  *
- *   validate [--dir DIR] [--max-age DAYS]   check every file; exit 1 on error
+ *   validate [--dir DIR] [--intents DIR] [--max-age DAYS]   check every file (knowledge and intents/); exit 1 on error
+ *   explain "câu hỏi" [--national FILE]    the signals behind one decision
  *   import-national FILE [--code C…] [--field "Hộ tịch"…] [--out DIR] [--update] [--verbose]
  *   check-national FILE [--dir DIR] [--id ID…] [--limit N] [--json]   curated entries vs portal records (report)
  *   export-sheet FILE.xlsx [--dir DIR]      FAQ and key procedure fields to a spreadsheet
