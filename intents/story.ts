@@ -10,10 +10,14 @@
 import { normalize, type Lexicon, type Normalized } from './normalize.ts';
 
 /** What a clause does in the message. */
-export type ClauseRole = 'question' | 'request' | 'background';
+export type ClauseRole = 'question' | 'request' | 'check' | 'background';
 
-/** Token weight per role; a message without any question or request clause weighs all 1. */
-export const ROLE_WEIGHTS: Readonly<Record<ClauseRole, number>> = Object.freeze({ question: 1, request: 0.85, background: 0.5 });
+/**
+ * Token weight per role; a message without any question or request clause weighs all 1.
+ * `check` asks whether a paper is needed ("có cần sổ đỏ nhà chồng không?"): the paper it
+ * names is one of the documents, not the procedure asked about.
+ */
+export const ROLE_WEIGHTS: Readonly<Record<ClauseRole, number>> = Object.freeze({ question: 1, request: 0.85, check: 0.6, background: 0.5 });
 
 export interface Clause {
   /** The clause as typed (punctuation kept). */
@@ -27,12 +31,14 @@ export interface Clause {
 const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
 /** Folded question words and phrases that make a clause a question. */
 const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|khi nao|bao gio|gi|nao|co phai|phai khong|hay khong|duoc khong|co duoc|co can|xin hoi|cho hoi|muon hoi|hoi ve|huong dan|tu van) /;
+/** "Có cần (mang, nộp) X không?": whether a paper is needed. */
+const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
 /** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"). */
-const REQUEST = / (muon|can(?! thiet)|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
-/** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần"). */
-const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
+const REQUEST = / (muon|can(?! thiet)|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+/** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
+const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 
 /** Folded tokens joined for the role patterns, request words typed with other accents hidden. */
 function requestView(norm: Normalized): string {
@@ -50,15 +56,18 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const norm = normalize(text, lexicon);
     if (!norm.tokens.length) continue;
     const joined = ` ${norm.tokens.join(' ')} `;
-    const role: ClauseRole = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined) ? 'question' : REQUEST.test(requestView(norm)) ? 'request' : 'background';
+    const asks = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined);
+    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : REQUEST.test(requestView(norm)) ? 'request' : 'background';
     out.push({ text, role, norm });
   }
+  // A message that only checks a paper asks about it.
+  if (!out.some((c) => c.role === 'question' || c.role === 'request')) for (const c of out) if (c.role === 'check') c.role = 'question';
   return out;
 }
 
 /** Per-token weights for clauses laid end to end; all 1 when no clause asks or requests. */
 export function clauseWeights(clauses: readonly Clause[]): number[] {
-  const focused = clauses.length > 1 && clauses.some((c) => c.role !== 'background') && clauses.some((c) => c.role === 'background');
+  const focused = clauses.length > 1 && clauses.some((c) => c.role === 'question' || c.role === 'request') && clauses.some((c) => c.role === 'background' || c.role === 'check');
   const out: number[] = [];
   for (const c of clauses) {
     const w = focused ? ROLE_WEIGHTS[c.role] : 1;

@@ -35,6 +35,14 @@ describe('clauses of a long message', () => {
     expect(splitClauses('Nay đã đổi tên theo quyết định cải chính. Tôi muốn làm lại thẻ. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
     expect(splitClauses('Nhà ở trọ. Em can lam lai the. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
   });
+  it('"tụi em tính…" says what the citizen wants; "có cần sổ đỏ … không?" checks a paper, it does not name the procedure', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    expect(splitClauses('Tụi em tính đăng ký kết hôn trước Tết. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    expect(splitClauses('Em quê Hà Tĩnh. Em muốn chuyển hộ khẩu qua nhà chồng. Cần giấy gì, có cần sổ đỏ nhà chồng không ạ?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question', 'check']);
+    expect(splitClauses('Có cần giấy khai sinh không?', lex).map((c) => c.role)).toEqual(['question']);
+    const u = bundled().understand('Em mới cưới, giờ về ở nhà chồng. Em muốn chuyển hộ khẩu qua nhà chồng. Vậy em cần mang giấy gì, có cần sổ đỏ nhà chồng không ạ?');
+    expect(u.procedure).toBe('cu-tru.thuong-tru');
+  });
   it('a story that mentions a dossier ("hồ sơ") and "chưa" is not a status lookup when the question asks for documents', () => {
     const u = bundled().understand('Tôi xây xong căn nhà cấp 4 trên đất đã có sổ hồng từ năm 2019, nhưng trong sổ chưa ghi nhận căn nhà. Tôi muốn đăng ký bổ sung căn nhà vào giấy chứng nhận thì cần hồ sơ gì?');
     expect(u.intent).toBe('procedure.documents');
