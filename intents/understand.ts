@@ -886,7 +886,7 @@ export class Understander {
       if (best.label === 'procedure.location' && !asksPlace(residual)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
       // "lệ phí … online": online qualifies the other aspect rather than being the question.
       const second = c.ranked[1];
-      if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && this.hasCue(residual, second.label)) {
+      if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && second.p >= 0.1 && this.hasCue(residual, second.label)) {
         return { aspect: second.label as Aspect, p: second.p + best.p / 2, signal: true };
       }
       // A weak signal ("cho khách", "công nhận") is not a question about one aspect, and
