@@ -909,7 +909,9 @@ export class Understander {
     // An FAQ topic beats a procedure only on the same scale: for a short question, the FAQ
     // index's (name share first); a long story is judged on the procedure scale.
     const procVsFaq = content.length <= 6 ? top?.faqScale : top?.score;
-    if (procStrong && !(faqStrong && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
+    // In a long message, a procedure that explains every word the general answer was found by is the more specific answer.
+    const faqAddsNothing = content.length > 6 && !!ftop && !!top && [...ftop.matched].every((t) => top.explained.has(t)) && top.explained.size > ftop.matched.size;
+    if (procStrong && !(faqStrong && !faqAddsNothing && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
