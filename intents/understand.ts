@@ -67,6 +67,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   rareVariant: 0.9,
   /** Share of a variant's extra words the message must say or imply for the variant to beat its head. */
   variantEvidence: 0.5,
+  /** A sibling record wins when the message evidences its differing words by this much more (0–1). */
+  siblingMargin: 0.25,
   /** Rank factor of a record naming another action ("Cấp đổi…", "Rút…") the message does not mention. */
   untoldAction: 0.97,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
@@ -596,26 +598,7 @@ export class Understander {
         // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
         // "bị mất", not by the "lái" of "bằng lái". Measured on the whole name and on its
         // core (without a tail such as "thực hiện bằng dịch vụ công…"), the better of the two.
-        const measure = (runs: string[][]) => {
-          let h2 = 0;
-          let a2 = 0;
-          let words = 0;
-          for (const run of runs) {
-            run.forEach((t, k) => {
-              words += this.procIndex.idf(t);
-              const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
-              for (const term of terms) {
-                if (!q.has(term) && restated.has(term)) continue;
-                const idf = this.procIndex.idf(term);
-                a2 += idf;
-                // Life events are told in the story, not in the question: any mention counts.
-                if (q.has(term)) h2 += idf;
-              }
-            });
-          }
-          // A qualifier of generic words only ("cấp") is not a case to tell apart.
-          return words < this.options.qualifierMinIdf ? 0 : a2 ? h2 / a2 : 0;
-        };
+        const measure = (runs: string[][]) => this.caseEvidence(runs, q, restated);
         const shortQual = this.families.qualifier(v.index, h, true);
         // Words of the head repeated in the qualifier ("rút yêu cầu trợ giúp pháp lý của người
         // được trợ giúp pháp lý") say nothing about the case.
@@ -647,7 +630,67 @@ export class Understander {
       }
     }
     out.sort((a, b) => b.rank - a.rank);
+    this.siblings(out, q, restated);
+    out.sort((a, b) => b.rank - a.rank);
     return this.caseOverTop(out, query);
+  }
+
+  /**
+   * How much of a qualifier ("lưu động", "nhà, đất") the message says or implies: the IDF
+   * share of its words and, inside each run, word pairs ("cấp lại" is evidenced by "cấp
+   * lại" or "bị mất", not by the "lái" of "bằng lái"). Life events are told in the story,
+   * not in the question, so any mention counts; a qualifier word that is only the official
+   * form of what the citizen said (`restated`) is neutral; a qualifier of generic words
+   * only ("cấp") is no case to tell apart (0).
+   */
+  private caseEvidence(runs: readonly (readonly string[])[], q: ReadonlyMap<string, number>, restated: ReadonlyMap<string, number>): number {
+    let h2 = 0;
+    let a2 = 0;
+    let words = 0;
+    for (const run of runs) {
+      run.forEach((t, k) => {
+        words += this.procIndex.idf(t);
+        const terms = k > 0 ? [t, `${run[k - 1]}_${t}`] : [t];
+        for (const term of terms) {
+          if (!q.has(term) && restated.has(term)) continue;
+          const idf = this.procIndex.idf(term);
+          a2 += idf;
+          if (q.has(term)) h2 += idf;
+        }
+      });
+    }
+    return words < this.options.qualifierMinIdf ? 0 : a2 ? h2 / a2 : 0;
+  }
+
+  /**
+   * Records that share the start of their names and differ in the rest ("Khai lệ phí
+   * trước bạ nhà, đất" / "Khai lệ phí trước bạ … tài sản khác"), with no record naming
+   * the shared part alone: the one whose differing words the message evidences clearly
+   * better comes first.
+   */
+  private siblings(out: RetrievalMatch[], q: ReadonlyMap<string, number>, restated: ReadonlyMap<string, number>): void {
+    const n = Math.min(out.length, 6);
+    for (let i = 0; i < n; i++) {
+      const a = out[i] as RetrievalMatch;
+      if (a.variantOf || this.procedures.get(a.id)?.status === 'curated') continue;
+      const an = this.nameTokens.get(a.id) ?? [];
+      for (let j = i + 1; j < n; j++) {
+        const b = out[j] as RetrievalMatch;
+        if (b.variantOf || this.procedures.get(b.id)?.status === 'curated' || b.rank < a.rank * 0.8) continue;
+        const bn = this.nameTokens.get(b.id) ?? [];
+        let k = 0;
+        while (k < an.length && k < bn.length && an[k] === bn[k]) k++;
+        if (k < 3 || k === an.length || k === bn.length) continue;
+        const shared = new Set(an.slice(0, k));
+        const rest = (name: readonly string[]) => [name.slice(k).filter((t) => !shared.has(t))];
+        const ea = this.caseEvidence(rest(an), q, restated);
+        const eb = this.caseEvidence(rest(bn), q, restated);
+        if (eb - ea < this.options.siblingMargin) continue;
+        b.rank = a.rank + 0.005;
+        b.score = Math.max(b.score, a.score + 0.005);
+        b.variantEvidence = round(eb);
+      }
+    }
   }
 
   /**
