@@ -926,7 +926,7 @@ export class Understander {
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
       // "xin gia hạn ở công an tỉnh", "xin ở công an phường thế nào": naming the office is
       // context; a question about the place asks it ("ở đâu", "phường nào", "xã hay tỉnh").
-      if (best.label === 'procedure.location' && !asksPlace(residual)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
+      if (best.label === 'procedure.location' && !asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
       // "lệ phí … online": online qualifies the other aspect rather than being the question.
       const second = c.ranked[1];
       if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && second.p >= 0.1 && this.hasCue(residual, second.label)) {
@@ -1071,10 +1071,11 @@ export class Understander {
  * tỉnh", "địa chỉ", "có làm ở xã được không". "Thế nào", "ra sao" ask how, and a
  * statement that names an office ("gia hạn ở công an tỉnh") asks nothing about the place.
  */
-export function asksPlace(tokens: readonly string[]): boolean {
+export function asksPlace(tokens: readonly string[], asked: readonly string[] = tokens): boolean {
   let how = false;
   let yesNo = false;
-  let at = false;
+  // The place word may have been taken as part of the procedure's name ("… làm ở xã được không").
+  let at = asked.some((t) => t === 'o' || t === 'tai' || t === 've' || t === 'den');
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const prev = tokens[i - 1];
