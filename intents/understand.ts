@@ -218,6 +218,9 @@ export class Understander {
   private readonly families: Families;
   /** What each procedure's record says about itself (same order as the index). */
   private readonly evidence: EvidenceIndex;
+  /** Every entry's cue phrases in one list (matched in one pass), with the entry each belongs to. */
+  private readonly allCues: { phrases: CuePhrase[]; owner: number[] };
+  private readonly allUnless: { phrases: CuePhrase[]; owner: number[] };
   /** Variant cues with their implied words, fillers removed. */
   private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number; kind: 'variant' | 'term' }[];
 
@@ -295,6 +298,19 @@ export class Understander {
       weight: v.kind === 'term' ? options.termWeight : options.impliedWeight,
       kind: v.kind,
     }));
+    const flatten = (pick: (v: (typeof this.variantCues)[number]) => CuePhrase[]) => {
+      const phrases: CuePhrase[] = [];
+      const owner: number[] = [];
+      this.variantCues.forEach((v, i) => {
+        for (const c of pick(v)) {
+          phrases.push(c);
+          owner.push(i);
+        }
+      });
+      return { phrases, owner };
+    };
+    this.allCues = flatten((v) => v.cues);
+    this.allUnless = flatten((v) => v.unless);
     this.rareMeans = data.variants.filter((v) => v.rare).flatMap((v) => v.means.map((m) => content(m.text).content)).filter((m) => m.length);
     for (const p of procList) this.nameTokens.set(p.id, content(coreName(p.name)).content);
     this.faqIndex = new PhraseIndex(
@@ -445,14 +461,26 @@ export class Understander {
     const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term'; cue?: number }[] = [{ tokens: content, weights, accents }];
     const caseWords = prep.tokens.map(() => false);
     const implied: string[] = [];
-    for (const [cue, v] of this.variantCues.entries()) {
+    // One pass over the message for every entry's cues (and one for their `unless` phrases).
+    const hits = new Map<number, { start: number; end: number }[]>();
+    for (const m of findPhrases(prep.tokens, prep.exact, this.allCues.phrases)) {
+      const owner = this.allCues.owner[m.phrase] as number;
+      const l = hits.get(owner);
+      if (l) l.push(m);
+      else hits.set(owner, [m]);
+    }
+    const ruledOut = new Set<number>();
+    if (hits.size) for (const m of findPhrases(prep.tokens, prep.exact, this.allUnless.phrases)) ruledOut.add(this.allUnless.owner[m.phrase] as number);
+    for (const cue of [...hits.keys()].sort((a, b) => a - b)) {
+      const found = hits.get(cue) as { start: number; end: number }[];
+      const v = this.variantCues[cue] as (typeof this.variantCues)[number];
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
-      if (v.unless.length && findPhrases(prep.tokens, prep.exact, v.unless).length) continue;
+      if (ruledOut.has(cue)) continue;
       let w = 0;
       const explains = new Set<string>();
-      for (const m of findPhrases(prep.tokens, prep.exact, v.cues)) {
+      for (const m of found) {
         w = Math.max(w, prep.weights[m.start] ?? 1);
-        for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
+        for (let k = m.start; k < m.end; k++) explains.add(prep.tokens[k] as string);
         if (v.kind === 'variant') for (let k = m.start; k < m.end; k++) caseWords[k] = true;
       }
       if (!w) continue;
