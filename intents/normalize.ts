@@ -55,8 +55,16 @@ function placeTone(syllable: string): string {
   return base.join('').normalize('NFC');
 }
 
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Removes diacritics and maps đ → d: the key that matches text typed without accents. */
 export function fold(text: string): string {
+  // Plain ASCII (text typed without accents) has nothing to fold.
+  if (isAscii(text)) return text;
   return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D');
 }
 

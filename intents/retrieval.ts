@@ -142,7 +142,9 @@ export class PhraseIndex {
   private readonly termPair: Uint8Array;
   private readonly dfs: Int32Array;
   private readonly idfArr: Float64Array;
-  private readonly postings: Int32Array[] = [];
+  /** Phrase ids of each term's postings: `postings[postStart[t]]`…`postings[postStart[t + 1]]` (one flat array). */
+  private readonly postStart: Int32Array;
+  private readonly postings: Int32Array;
   private readonly maxIdf: number;
   /** Per phrase: its entry, IDF mass, weight, length discount, keyword flag and first slot (`slotStart[p]`…`slotStart[p + 1]`). */
   private readonly phraseEntry: Int32Array;
@@ -222,30 +224,35 @@ export class PhraseIndex {
         pKeyword.push(p.keyword ? 1 : 0);
         (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
-        for (const t of all) {
+        // The two words of each pair term (null for a word).
+        const halves = all.map((t) => {
+          const u = t.indexOf('_');
+          return u < 0 ? null : [t.slice(0, u), t.slice(u + 1)];
+        });
+        all.forEach((t, k) => {
           const tid = intern(t);
           sTerm.push(tid);
           (lists[tid] ??= []).push(id);
           // The phrase's pairs that hold this word (a word only: pairs have none).
-          if (!t.includes('_')) {
-            for (const pt of all) {
-              if (!pt.includes('_')) continue;
-              const u = pt.indexOf('_');
-              if (pt.slice(0, u) === t || pt.slice(u + 1) === t) cList.push(intern(pt));
-            }
+          if (!halves[k]) {
+            all.forEach((pt, j) => {
+              const h = halves[j];
+              if (h && (h[0] === t || h[1] === t)) cList.push(intern(pt));
+            });
           }
           cStart.push(cList.length);
           // Words of the term the knowledge writes with accents ("tự"): a typed "tử" clashes.
           if (accents) {
             for (const w of t.includes('_') ? t.split('_') : [t]) {
-              const written = accents[unigrams.indexOf(w)];
+              const at = unigrams.indexOf(w);
+              const written = accents[at];
               if (!written) continue;
-              this.clashWord.push(w);
+              this.clashWord.push(unigrams[at] as string);
               this.clashWritten.push(written);
             }
           }
           kStart.push(this.clashWord.length);
-        }
+        });
         sStart.push(sTerm.length);
       }
     });
@@ -254,12 +261,15 @@ export class PhraseIndex {
     this.dfs = new Int32Array(terms);
     this.idfArr = new Float64Array(terms);
     this.maxIdf = Math.log(1 + n);
+    this.postStart = new Int32Array(terms + 1);
+    for (let t = 0; t < terms; t++) this.postStart[t + 1] = (this.postStart[t] as number) + (lists[t]?.length ?? 0);
+    this.postings = new Int32Array(this.postStart[terms] as number);
     for (let t = 0; t < terms; t++) {
       this.termPair[t] = (this.termStr[t] as string).includes('_') ? 1 : 0;
       const d = df[t] ?? 0;
       this.dfs[t] = d;
       this.idfArr[t] = d ? Math.log(1 + n / d) : this.maxIdf;
-      this.postings.push(Int32Array.from(lists[t] ?? []));
+      this.postings.set(lists[t] ?? [], this.postStart[t] as number);
     }
     this.phraseEntry = Int32Array.from(pEntry);
     this.phraseWeight = Float64Array.from(pWeight);
@@ -340,21 +350,24 @@ export class PhraseIndex {
     // Rarest terms first (a stable sort: ties keep the query order).
     const order = qIds.map((_, i) => i);
     const postings = this.postings;
-    order.sort((a, b) => (postings[qIds[a] as number] as Int32Array).length - (postings[qIds[b] as number] as Int32Array).length);
+    const postStart = this.postStart;
+    const lengths = qIds.map((id) => (postStart[id + 1] as number) - (postStart[id] as number));
+    order.sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
     const acc = this.acc;
     const touched: number[] = [];
     let budget = POSTING_BUDGET;
     for (const k of order) {
       const id = qIds[k] as number;
-      const list = postings[id] as Int32Array;
-      if (touched.length > 0 && list.length > budget) continue;
+      const length = lengths[k] as number;
+      if (touched.length > 0 && length > budget) continue;
       const w = (this.idfArr[id] as number) * (qWs[k] as number);
-      for (let i = 0; i < list.length; i++) {
-        const pid = list[i] as number;
+      const end = (postStart[id] as number) + length;
+      for (let i = postStart[id] as number; i < end; i++) {
+        const pid = postings[i] as number;
         if (acc[pid] === 0) touched.push(pid);
         acc[pid] = (acc[pid] as number) + w;
       }
-      budget -= list.length;
+      budget -= length;
     }
     // Keep the phrases with the best partial coverage for exact scoring, best first
     // (a bounded insertion: touched phrases can number in the thousands).
