@@ -98,6 +98,10 @@ function combine(s: Scoring, cov: number, qcov: number): number {
 export interface WeakEvidence {
   has(entry: number, term: string): boolean;
   specificity(term: string): number;
+  /** Optional fast path: the same answers for a term hashed once (`hashOf`) and looked up for many entries. */
+  hashOf?(term: string): number;
+  hasHashed?(entry: number, hash: number): boolean;
+  specificityHashed?(hash: number): number;
 }
 
 /** Postings read per query at most (after the first term): bounds the cost on large bases. */
@@ -577,11 +581,12 @@ export class PhraseIndex {
     });
     scored.sort((a, b) => b.pre - a.pre);
     // The message's words with their IDF-like weight, for the description pass.
-    const words: { t: string; w: number; wi: number }[] = [];
+    const words: { t: string; w: number; wi: number; h: number; spec: number }[] = [];
+    const hashed = !!(evidence?.hashOf && evidence.hasHashed && evidence.specificityHashed);
     if (evidence) {
       for (const [t, w] of q) {
         if (t.includes('_')) continue;
-        words.push({ t, w, wi: this.termIdf(t) });
+        words.push({ t, w, wi: this.termIdf(t), h: hashed ? (evidence.hashOf?.(t) as number) : 0, spec: -1 });
       }
     }
     const out: RetrievalMatch[] = [];
@@ -591,9 +596,12 @@ export class PhraseIndex {
       let described: string[] | undefined;
       if (evidence && rank < EVIDENCE_ENTRIES) {
         described = [];
-        for (const { t, w, wi } of words) {
-          if (e.explained.has(t) || !evidence.has(ei, t)) continue;
-          explainedMass += DESCRIPTION_WEIGHT * w * wi * evidence.specificity(t);
+        for (const word of words) {
+          const { t, w, wi, h } = word;
+          if (e.explained.has(t) || !(hashed ? (evidence.hasHashed?.(ei, h) as boolean) : evidence.has(ei, t))) continue;
+          // The same for every entry: computed once per message word.
+          if (word.spec < 0) word.spec = hashed ? (evidence.specificityHashed?.(h) as number) : evidence.specificity(t);
+          explainedMass += DESCRIPTION_WEIGHT * w * wi * word.spec;
           described.push(t);
         }
       }
