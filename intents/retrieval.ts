@@ -121,11 +121,12 @@ const EVIDENCE_ENTRIES = 16;
 interface EntryScore {
   cov: number;
   soft: number;
-  explained: Set<string>;
-  /** Term ids of `explained`, in the same (insertion) order. */
+  /** Term ids of the message words any phrase explains, in the order first explained. */
   explainedIds: number[];
-  matched: Set<string>;
-  pairs: Set<string>;
+  /** Term ids matched by the best phrase. */
+  matchedIds: number[];
+  /** Term ids of the message pairs any phrase explains. */
+  pairIds: number[];
 }
 
 /**
@@ -164,7 +165,7 @@ export class PhraseIndex {
   private readonly compList: Int32Array;
   /** Per slot: its words with the accented form the knowledge writes (only words written with accents). */
   private readonly clashStart: Int32Array;
-  private readonly clashWord: string[] = [];
+  private readonly clashWord: Int32Array;
   private readonly clashWritten: string[] = [];
   /** Scratch accumulator, one slot per phrase (reset after each query). */
   private readonly acc: Float64Array;
@@ -172,6 +173,9 @@ export class PhraseIndex {
   private readonly qw: Float64Array;
   private readonly qImpliedOnly: Uint8Array;
   private readonly qPaired: Uint8Array;
+  /** Scratch per term: the accented forms the citizen typed for that word; marks of one entry's explained words. */
+  private readonly qTyped: (Set<string> | undefined)[];
+  private readonly explainedMark: Uint8Array;
   /** Every token that occurs in some phrase. */
   readonly vocabulary = new Set<string>();
   /** Phrase ids of each entry. */
@@ -204,6 +208,7 @@ export class PhraseIndex {
     const cStart: number[] = [0];
     const cList: number[] = [];
     const kStart: number[] = [0];
+    const kWord: number[] = [];
     entries.forEach((e, ei) => {
       this.byId.set(e.id, ei);
       this.entryPhrases.push([]);
@@ -251,11 +256,11 @@ export class PhraseIndex {
               const at = unigrams.indexOf(w);
               const written = accents[at];
               if (!written) continue;
-              this.clashWord.push(unigrams[at] as string);
+              kWord.push(intern(unigrams[at] as string));
               this.clashWritten.push(written);
             }
           }
-          kStart.push(this.clashWord.length);
+          kStart.push(kWord.length);
         });
         sStart.push(sTerm.length);
       }
@@ -284,6 +289,7 @@ export class PhraseIndex {
     this.compStart = Int32Array.from(cStart);
     this.compList = Int32Array.from(cList);
     this.clashStart = Int32Array.from(kStart);
+    this.clashWord = Int32Array.from(kWord);
     this.phraseMass = new Float64Array(pEntry.length);
     for (let p = 0; p < pEntry.length; p++) {
       let m = 0;
@@ -294,6 +300,8 @@ export class PhraseIndex {
     this.qw = new Float64Array(terms);
     this.qImpliedOnly = new Uint8Array(terms);
     this.qPaired = new Uint8Array(terms);
+    this.explainedMark = new Uint8Array(terms);
+    this.qTyped = new Array<Set<string> | undefined>(terms).fill(undefined);
   }
 
   get size(): number {
@@ -488,6 +496,35 @@ export class PhraseIndex {
     typed: ReadonlyMap<string, Set<string>>,
     expected: number,
   ): RetrievalMatch[] {
+    const checkAccents = typed.size > 0;
+    // The typed forms by term id, for the accent check of each slot.
+    const typedIds: number[] = [];
+    if (checkAccents) {
+      for (const [w, forms] of typed) {
+        const id = this.termIds.get(w);
+        if (id === undefined) continue;
+        this.qTyped[id] = forms;
+        typedIds.push(id);
+      }
+    }
+    try {
+      return this.scoreSlots(q, implied, qmass, cands, limit, evidence, k, checkAccents, expected);
+    } finally {
+      for (const id of typedIds) this.qTyped[id] = undefined;
+    }
+  }
+
+  private scoreSlots(
+    q: ReadonlyMap<string, number>,
+    implied: readonly { tokens: readonly string[]; explains: readonly string[] }[],
+    qmass: number,
+    cands: readonly number[],
+    limit: number,
+    evidence: WeakEvidence | undefined,
+    k: number,
+    checkAccents: boolean,
+    expected: number,
+  ): RetrievalMatch[] {
     const qw = this.qw;
     const impliedOnly = this.qImpliedOnly;
     const paired = this.qPaired;
@@ -497,10 +534,9 @@ export class PhraseIndex {
     const slotTerm = this.slotTerm;
     const compStart = this.compStart;
     const compList = this.compList;
-    const checkAccents = typed.size > 0;
     const perEntry = new Map<number, EntryScore>();
-    const matched: string[] = [];
-    const pairs: string[] = [];
+    const matched: number[] = [];
+    const pairs: number[] = [];
     for (const pid of cands) {
       const keyword = this.phraseKeyword[pid] === 1;
       let m = 0;
@@ -512,7 +548,7 @@ export class PhraseIndex {
         const w = qw[id] as number;
         if (w === 0) continue;
         // Typed with accents that differ from the name's ("tử" typed, "tự" written): a different word.
-        if (checkAccents && this.accentClash(typed, s)) continue;
+        if (checkAccents && this.accentClash(s)) continue;
         if (keyword && impliedOnly[id] === 1) continue;
         if (isPair[id] === 0) {
           // A syllable of a two-syllable word counts half when the message uses it in another
@@ -529,15 +565,15 @@ export class PhraseIndex {
             }
             if (!shared && inPhrase) {
               m += (idf[id] as number) * w * 0.5;
-              matched.push(termStr[id] as string);
+              matched.push(id);
               continue;
             }
           }
           m += (idf[id] as number) * w;
-          matched.push(termStr[id] as string);
+          matched.push(id);
         } else {
           m += (idf[id] as number) * w;
-          pairs.push(termStr[id] as string);
+          pairs.push(id);
         }
       }
       if (!matched.length) continue;
@@ -552,68 +588,71 @@ export class PhraseIndex {
       const soft = (m / (m + disc * (mass - m) + k)) * (1 + k / REFERENCE_MASS) * weight;
       const ei = this.phraseEntry[pid] as number;
       let e = perEntry.get(ei);
-      if (!e) perEntry.set(ei, (e = { cov: 0, soft: 0, explained: new Set(), explainedIds: [], matched: new Set(), pairs: new Set() }));
-      for (const t of matched) {
-        if (e.explained.has(t)) continue;
-        e.explained.add(t);
-        e.explainedIds.push(this.termIds.get(t) as number);
-      }
-      for (const t of pairs) e.pairs.add(t);
+      if (!e) perEntry.set(ei, (e = { cov: 0, soft: 0, explainedIds: [], matchedIds: [], pairIds: [] }));
+      for (const id of matched) if (!e.explainedIds.includes(id)) e.explainedIds.push(id);
+      for (const id of pairs) if (!e.pairIds.includes(id)) e.pairIds.push(id);
       if (cov > e.cov) {
         e.cov = cov;
-        e.matched = new Set(matched);
+        e.matchedIds = matched.slice();
       }
       if (soft > e.soft) e.soft = soft;
     }
+    const words = (ids: readonly number[]) => new Set(ids.map((id) => termStr[id] as string));
     // Names first; then, for the best few, what their records say about themselves.
     const scored = [...perEntry].map(([ei, e]) => {
+      const explained = words(e.explainedIds);
       let explainedMass = 0;
       for (const id of e.explainedIds) explainedMass += (idf[id] as number) * (qw[id] as number);
       // The words of a life event ("ra ở riêng") are explained by a name saying what they imply ("tách hộ").
+      const pairSet = implied.length ? words(e.pairIds) : undefined;
       for (const im of implied) {
         // The implied phrase must be named as a phrase: its word pairs too ("cấp lại", not the "lái" of "bằng lái").
-        const words = im.tokens.filter((t) => e.explained.has(t)).length;
-        const pairs = im.tokens.slice(1).filter((t, i) => e.pairs.has(`${im.tokens[i]}_${t}`)).length;
-        if (words < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
-        for (const t of im.explains) if (!e.explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
+        const named = im.tokens.filter((t) => explained.has(t)).length;
+        const pairs = im.tokens.slice(1).filter((t, i) => pairSet?.has(`${im.tokens[i]}_${t}`)).length;
+        if (named < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
+        for (const t of im.explains) if (!explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
       }
-      return { ei, e, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
+      return { ei, e, explained, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
     });
     scored.sort((a, b) => b.pre - a.pre);
     // The message's words with their IDF-like weight, for the description pass.
-    const words: { t: string; w: number; wi: number; h: number; spec: number }[] = [];
+    const messageWords: { t: string; id: number; w: number; wi: number; h: number; spec: number }[] = [];
     const hashed = !!(evidence?.hashOf && evidence.hasHashed && evidence.specificityHashed);
     if (evidence) {
       for (const [t, w] of q) {
         if (t.includes('_')) continue;
-        words.push({ t, w, wi: this.termIdf(t), h: hashed ? (evidence.hashOf?.(t) as number) : 0, spec: -1 });
+        messageWords.push({ t, id: this.termIds.get(t) ?? -1, w, wi: this.termIdf(t), h: hashed ? (evidence.hashOf?.(t) as number) : 0, spec: -1 });
       }
     }
     const out: RetrievalMatch[] = [];
-    scored.forEach(({ ei, e, explainedMass: named }, rank) => {
+    const mark = this.explainedMark;
+    scored.forEach(({ ei, e, explained, explainedMass: named }, rank) => {
       let explainedMass = named;
       // What the record says about itself explains story words its names do not, weakly.
       let described: string[] | undefined;
       if (evidence && rank < EVIDENCE_ENTRIES) {
         described = [];
-        for (const word of words) {
-          const { t, w, wi, h } = word;
-          if (e.explained.has(t) || !(hashed ? (evidence.hasHashed?.(ei, h) as boolean) : evidence.has(ei, t))) continue;
+        // The entry's explained words, marked by id (every one is an index word).
+        for (const id of e.explainedIds) mark[id] = 1;
+        for (const word of messageWords) {
+          const { t, id, w, wi, h } = word;
+          if ((id >= 0 && mark[id] === 1) || !(hashed ? (evidence.hasHashed?.(ei, h) as boolean) : evidence.has(ei, t))) continue;
           // The same for every entry: computed once per message word.
           if (word.spec < 0) word.spec = hashed ? (evidence.specificityHashed?.(h) as number) : evidence.specificity(t);
           explainedMass += DESCRIPTION_WEIGHT * w * wi * word.spec;
           described.push(t);
         }
+        for (const id of e.explainedIds) mark[id] = 0;
       }
       const qcov = Math.min(1, explainedMass / (qmass || 1) / expected);
       const entry = this.entries[ei] as IndexEntry;
       const prio = (entry.priority / 100) * 0.02;
       // One common syllable ("sửa", "trợ") shared with a name is a coincidence, not a mention.
-      if (e.explained.size === 1 && this.documentFrequency(e.explained.values().next().value as string) >= 3) {
+      if (e.explainedIds.length === 1 && (this.dfs[e.explainedIds[0] as number] as number) >= 3) {
         e.cov *= 0.7;
         e.soft *= 0.7;
       }
-      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
+      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: words(e.matchedIds), coverage: Math.min(1, e.cov), explained, queryCoverage: qcov, described });
     });
     out.sort((a, b) => b.rank - a.rank);
     return out.slice(0, limit);
@@ -624,9 +663,9 @@ export class PhraseIndex {
    * from the phrase's ("tử" typed, "tự" written): folding made them one key, but they are
    * different words.
    */
-  private accentClash(typed: ReadonlyMap<string, Set<string>>, slot: number): boolean {
+  private accentClash(slot: number): boolean {
     for (let c = this.clashStart[slot] as number; c < (this.clashStart[slot + 1] as number); c++) {
-      const forms = typed.get(this.clashWord[c] as string);
+      const forms = this.qTyped[this.clashWord[c] as number];
       if (forms && !forms.has(this.clashWritten[c] as string)) return true;
     }
     return false;
