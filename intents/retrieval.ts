@@ -407,8 +407,11 @@ export class PhraseIndex {
     {
       const entries = new Set<number>();
       for (const pid of cands) entries.add(entryOf[pid] as number);
-      const have = new Set(cands);
-      for (const ei of entries) for (const pid of this.entryPhrases[ei] ?? []) if (!have.has(pid)) cands.push(pid);
+      // The top candidates, marked in the (zeroed) accumulator: their entries' other phrases follow.
+      for (const pid of cands) acc[pid] = 1;
+      const top = cands.length;
+      for (const ei of entries) for (const pid of this.entryPhrases[ei] ?? []) if (acc[pid] === 0) cands.push(pid);
+      for (let i = 0; i < top; i++) acc[cands[i] as number] = 0;
       if (expand) {
         const seen = entries;
         const seeds: number[] = [];
@@ -417,7 +420,9 @@ export class PhraseIndex {
           seeds.push(ei);
         }
         for (const ei of seeds) {
-          for (const fe of expand(ei).slice(0, FAMILY_MEMBERS)) {
+          const family = expand(ei);
+          for (let f = 0; f < family.length && f < FAMILY_MEMBERS; f++) {
+            const fe = family[f] as number;
             if (seen.has(fe)) continue;
             seen.add(fe);
             for (const pid of this.entryPhrases[fe] ?? []) cands.push(pid);

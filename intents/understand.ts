@@ -395,8 +395,9 @@ export class Understander {
     const hide = (forms: Map<string, Set<string>>) =>
       tokens.map((t, i) => {
         const a = accents[i];
+        if (!a) return t;
         const known = forms.get(t);
-        return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
+        return known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
     return { norm, tokens, accents, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
   }
