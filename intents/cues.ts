@@ -94,3 +94,36 @@ export function contentMask(tokens: readonly string[], accents: readonly (string
   }
   return keep;
 }
+
+/**
+ * Several phrase lists searched in one pass over the tokens (the variant cues of
+ * variants.yaml: two lists per case): for each list, what `findPhrases` finds, in the same
+ * order. Built once per list of lists.
+ */
+export class PhraseLists {
+  private readonly byFirst = new Map<string, { list: number; phrase: number }[]>();
+
+  constructor(private readonly lists: readonly (readonly CuePhrase[])[]) {
+    lists.forEach((phrases, list) =>
+      phrases.forEach((p, phrase) => {
+        const f = p.folded[0];
+        if (f === undefined) return;
+        const l = this.byFirst.get(f);
+        if (l) l.push({ list, phrase });
+        else this.byFirst.set(f, [{ list, phrase }]);
+      }),
+    );
+  }
+
+  /** Every occurrence of any phrase, per list: [phrase index, start, end) triples in text order. */
+  findAll(tokens: readonly string[], accents: readonly (string | null)[]): { phrase: number; start: number; end: number }[][] {
+    const out: { phrase: number; start: number; end: number }[][] = this.lists.map(() => []);
+    for (let i = 0; i < tokens.length; i++) {
+      for (const { list, phrase } of this.byFirst.get(tokens[i] as string) ?? []) {
+        const p = (this.lists[list] as readonly CuePhrase[])[phrase] as CuePhrase;
+        if (matchesAt(tokens, accents, i, p)) (out[list] as { phrase: number; start: number; end: number }[]).push({ phrase, start: i, end: i + p.folded.length });
+      }
+    }
+    return out;
+  }
+}

@@ -141,7 +141,7 @@ export const EMPTY_LEXICON: Lexicon = { abbreviations: new Map(), rules: [] };
 const rulesByToken = new WeakMap<readonly ContextRule[], { length: number; byToken: Map<string, ContextRule[]> }>();
 const NO_RULES: readonly ContextRule[] = [];
 
-function rulesFor(rules: readonly ContextRule[], token: string): readonly ContextRule[] {
+function rulesIndex(rules: readonly ContextRule[]): Map<string, ContextRule[]> {
   let hit = rulesByToken.get(rules);
   if (!hit || hit.length !== rules.length) {
     const byToken = new Map<string, ContextRule[]>();
@@ -152,7 +152,7 @@ function rulesFor(rules: readonly ContextRule[], token: string): readonly Contex
     }
     rulesByToken.set(rules, (hit = { length: rules.length, byToken }));
   }
-  return hit.byToken.get(token) ?? NO_RULES;
+  return hit.byToken;
 }
 
 /** Expands abbreviations on folded tokens, context rules first, then the plain table. */
@@ -177,10 +177,11 @@ export function expandAligned(
       accents.push(toks.length === 1 ? accent : null);
     }
   };
+  const rules = rulesIndex(lexicon.rules);
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as string;
     let replacement: string[] | undefined;
-    for (const rule of rulesFor(lexicon.rules, tok)) {
+    for (const rule of rules.get(tok) ?? NO_RULES) {
       const prev = out[out.length - 1];
       const window = [...out.slice(-2), ...tokens.slice(i + 1, i + 3)];
       if (

@@ -19,7 +19,7 @@ import { NaiveBayes } from './classifier.ts';
 import { ASPECTS, INTENT_IDS, type Aspect, type IntentData, type IntentId } from './data.ts';
 import { findAge, findChannel, findDossierCode } from './entities.ts';
 import { describeProcedure } from '../knowledge/describe.ts';
-import { contentMask, findPhrases, type CuePhrase } from './cues.ts';
+import { contentMask, findPhrases, PhraseLists, type CuePhrase } from './cues.ts';
 import { EvidenceIndex } from './evidence.ts';
 import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
@@ -206,6 +206,8 @@ export class Understander {
   private readonly evidence: EvidenceIndex;
   /** The variants.yaml case of a variant's qualifier against a head (see `variantsOf`), by variant × size + head. */
   private readonly caseMemo = new Map<number, number>();
+  /** The variant cues' `unless` and `cues` lists (two per case), searched together; built on first use. */
+  private cueLists?: PhraseLists;
   /** Variant cues with their implied words, fillers removed. */
   private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number; kind: 'variant' | 'term' }[];
 
@@ -430,12 +432,15 @@ export class Understander {
     const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term' }[] = [{ tokens: content, weights, accents }];
     const caseWords = prep.tokens.map(() => false);
     const implied: string[] = [];
-    for (const v of this.variantCues) {
+    // Every case's cues and exceptions, found in one pass over the message.
+    this.cueLists ??= new PhraseLists(this.variantCues.flatMap((v) => [v.unless, v.cues]));
+    const found = this.cueLists.findAll(prep.tokens, prep.accents);
+    for (const [vi, v] of this.variantCues.entries()) {
       // A case the whole message rules out ("nhập quốc tịch" is always about foreigners).
-      if (v.unless.length && findPhrases(prep.tokens, prep.accents, v.unless).length) continue;
+      if (v.unless.length && found[2 * vi]?.length) continue;
       let w = 0;
       const explains = new Set<string>();
-      for (const m of findPhrases(prep.tokens, prep.accents, v.cues)) {
+      for (const m of found[2 * vi + 1] ?? []) {
         w = Math.max(w, prep.weights[m.start] ?? 1);
         for (const t of prep.tokens.slice(m.start, m.end)) explains.add(t);
         if (v.kind === 'variant') for (let k = m.start; k < m.end; k++) caseWords[k] = true;
