@@ -29,6 +29,9 @@ export class NaiveBayes<L extends string> {
   private readonly totals = new Map<L, number>();
   private readonly vocabulary = new Set<string>();
   private readonly labels: L[] = [];
+  private readonly labelIndex = new Map<L, number>();
+  /** Per known feature: its log-likelihood under each label (in `labels` order), computed on first use; cleared by `add`. */
+  private readonly logCache = new Map<string, Float64Array>();
 
   constructor(private readonly alpha = 0.3) {}
 
@@ -37,8 +40,10 @@ export class NaiveBayes<L extends string> {
     if (!this.counts.has(label)) {
       this.counts.set(label, new Map());
       this.totals.set(label, 0);
+      this.labelIndex.set(label, this.labels.length);
       this.labels.push(label);
     }
+    this.logCache.clear();
     const c = this.counts.get(label) as Map<string, number>;
     // Each example weighs the same whatever its length, so classes with long examples
     // are not penalised against classes with short ones.
@@ -68,6 +73,21 @@ export class NaiveBayes<L extends string> {
     return feats.some((f) => this.vocabulary.has(f) && against.every((o) => p(label, f) >= ratio * p(o, f)));
   }
 
+  /** Log-likelihood of a feature under each label, `v` the vocabulary size. */
+  private featureLogs(f: string, v: number): Float64Array {
+    let row = this.logCache.get(f);
+    if (!row) {
+      row = new Float64Array(this.labels.length);
+      this.labels.forEach((label, i) => {
+        const c = this.counts.get(label);
+        const total = this.totals.get(label) ?? 0;
+        (row as Float64Array)[i] = Math.log(((c?.get(f) ?? 0) + this.alpha) / (total + this.alpha * v));
+      });
+      this.logCache.set(f, row);
+    }
+    return row;
+  }
+
   /** Distribution over labels (uniform prior), optionally restricted to some labels. */
   classify(tokens: readonly string[], only?: readonly L[]): Classification<L> {
     const feats = features(tokens);
@@ -75,11 +95,16 @@ export class NaiveBayes<L extends string> {
     const v = this.vocabulary.size || 1;
     const seen = feats.filter((f) => this.vocabulary.has(f));
     const known = seen.length;
+    const rows = seen.map((f) => this.featureLogs(f, v));
     const logs = labels.map((label) => {
-      const c = this.counts.get(label);
-      const total = this.totals.get(label) ?? 0;
+      const li = this.labelIndex.get(label);
       let lp = 0;
-      for (const f of seen) lp += Math.log(((c?.get(f) ?? 0) + this.alpha) / (total + this.alpha * v));
+      if (li === undefined) {
+        // A label never trained: every feature has the smoothing mass only.
+        for (let k = 0; k < seen.length; k++) lp += Math.log((0 + this.alpha) / (0 + this.alpha * v));
+        return lp;
+      }
+      for (const row of rows) lp += row[li] as number;
       return lp;
     });
     const max = Math.max(...logs);

@@ -164,9 +164,25 @@ export class EvidenceIndex {
     return !!t && has(t, termHash(term));
   }
 
+  /** `has` for a term already hashed (`termHash`): a message's words are hashed once, not once per entry. */
+  hasHashed(i: number, hash: number): boolean {
+    const t = this.terms[i];
+    return !!t && has(t, hash);
+  }
+
+  /** `termHash`, for `hasHashed` and `specificityHashed`. */
+  hashOf(term: string): number {
+    return termHash(term);
+  }
+
   /** How specific a word is among descriptions: 0 for words every record uses, up to 1. */
   specificity(term: string): number {
-    const at = indexIn(this.dfKeys, termHash(term));
+    return this.specificityHashed(termHash(term));
+  }
+
+  /** `specificity` of a term already hashed. */
+  specificityHashed(hash: number): number {
+    const at = indexIn(this.dfKeys, hash);
     const d = at < 0 ? 0 : (this.dfCounts[at] as number);
     if (!d) return 1;
     return Math.log(1 + this.n / d) / Math.log(1 + this.n);

@@ -42,6 +42,10 @@ export class Families {
   private readonly inputs: readonly FamilyInput[];
   /** member>head → the head phrase the member contains. */
   private readonly via = new Map<string, readonly string[]>();
+  /** Answers of `relatives`, `variants` and `qualifier`, computed on first use (the families never change). */
+  private readonly relativesMemo: (readonly number[] | undefined)[] = [];
+  private readonly variantsMemo: (readonly number[] | undefined)[] = [];
+  private readonly qualifierMemo = new Map<number, string[][]>();
 
   constructor(inputs: readonly FamilyInput[]) {
     this.inputs = inputs;
@@ -86,7 +90,15 @@ export class Families {
   }
 
   /** Every other entry of the families this entry belongs to or heads (bounded). */
-  relatives(i: number): number[] {
+  relatives(i: number): readonly number[] {
+    const hit = this.relativesMemo[i];
+    if (hit) return hit;
+    const list = this.computeRelatives(i);
+    if (i >= 0 && i < this.inputs.length) this.relativesMemo[i] = list;
+    return list;
+  }
+
+  private computeRelatives(i: number): number[] {
     const out = new Set<number>(this.members[i] ?? []);
     for (const h of this.heads[i] ?? []) {
       out.add(h);
@@ -100,8 +112,12 @@ export class Families {
    * Variants of a head that differ for a citizen: members whose core name is longer than
    * the head's (not mere level copies), nearest first.
    */
-  variants(i: number): number[] {
-    return (this.members[i] ?? []).filter((m) => this.qualifier(m, i).length > 0);
+  variants(i: number): readonly number[] {
+    const hit = this.variantsMemo[i];
+    if (hit) return hit;
+    const list = (this.members[i] ?? []).filter((m) => this.qualifier(m, i).length > 0);
+    if (i >= 0 && i < this.inputs.length) this.variantsMemo[i] = list;
+    return list;
   }
 
   /** Heads of the families the entry belongs to. */
@@ -112,8 +128,18 @@ export class Families {
   /**
    * The words a variant adds to one of its heads ("lưu động", "có yếu tố nước ngoài"),
    * found by aligning the head phrase to the variant's name, as runs of adjacent words.
+   * Memoized: the arrays returned are shared, callers must not modify them.
    */
   qualifier(variant: number, head: number, short = false): string[][] {
+    const n = this.inputs.length;
+    if (!(variant >= 0 && variant < n && head >= 0 && head < n && Number.isInteger(variant) && Number.isInteger(head))) return this.computeQualifier(variant, head, short);
+    const key = (variant * n + head) * 2 + (short ? 1 : 0);
+    let hit = this.qualifierMemo.get(key);
+    if (!hit) this.qualifierMemo.set(key, (hit = this.computeQualifier(variant, head, short)));
+    return hit;
+  }
+
+  private computeQualifier(variant: number, head: number, short: boolean): string[][] {
     const v = this.inputs[variant];
     const whole = (short ? v?.short : undefined) ?? v?.core ?? [];
     const h = this.via.get(`${variant}>${head}`) ?? this.inputs[head]?.core ?? [];

@@ -55,8 +55,16 @@ function placeTone(syllable: string): string {
   return base.join('').normalize('NFC');
 }
 
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Removes diacritics and maps đ → d: the key that matches text typed without accents. */
 export function fold(text: string): string {
+  // Plain ASCII (text typed without accents) has nothing to fold.
+  if (isAscii(text)) return text;
   return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D');
 }
 
@@ -130,6 +138,24 @@ export interface Lexicon {
 
 export const EMPTY_LEXICON: Lexicon = { abbreviations: new Map(), rules: [] };
 
+/** Context rules by token, in table order, per rules table (rebuilt if the table's length changes). */
+const rulesByToken = new WeakMap<readonly ContextRule[], { length: number; byToken: Map<string, ContextRule[]> }>();
+const NO_RULES: readonly ContextRule[] = [];
+
+function rulesIndex(rules: readonly ContextRule[]): Map<string, ContextRule[]> {
+  let hit = rulesByToken.get(rules);
+  if (!hit || hit.length !== rules.length) {
+    const byToken = new Map<string, ContextRule[]>();
+    for (const rule of rules) {
+      const list = byToken.get(rule.token);
+      if (list) list.push(rule);
+      else byToken.set(rule.token, [rule]);
+    }
+    rulesByToken.set(rules, (hit = { length: rules.length, byToken }));
+  }
+  return hit.byToken;
+}
+
 /** Expands abbreviations on folded tokens, context rules first, then the plain table. */
 export function expand(tokens: readonly string[], lexicon: Lexicon): string[] {
   return expandAligned(tokens, lexicon, null).tokens;
@@ -154,11 +180,11 @@ export function expandAligned(
       asTyped.push(typed);
     }
   };
+  const rules = rulesIndex(lexicon.rules);
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as string;
     let replacement: string[] | undefined;
-    for (const rule of lexicon.rules) {
-      if (rule.token !== tok) continue;
+    for (const rule of rules.get(tok) ?? NO_RULES) {
       const prev = out[out.length - 1];
       const window = [...out.slice(-2), ...tokens.slice(i + 1, i + 3)];
       if (
@@ -185,6 +211,19 @@ export function expandAligned(
   return { tokens: out, accents, asTyped };
 }
 
+/** True when folding changes the syllable (it carries accents or đ); memoized like the tone memo. */
+function isAccented(syllable: string): boolean {
+  let hit = accentedMemo.get(syllable);
+  if (hit === undefined) {
+    hit = fold(syllable) !== syllable;
+    if (accentedMemo.size >= TONE_MEMO_MAX) accentedMemo.clear();
+    accentedMemo.set(syllable, hit);
+  }
+  return hit;
+}
+
+const accentedMemo = new Map<string, boolean>();
+
 /** Everything the understanding engine needs from one message. */
 export interface Normalized {
   /** The message as received. */
@@ -208,7 +247,7 @@ export function normalize(raw: string, lexicon: Lexicon = EMPTY_LEXICON): Normal
   const canonTokens = canon ? canon.split(' ') : [];
   const typed = folded.map((f, i) => {
     const c = canonTokens[i];
-    return c !== undefined && fold(c) !== c ? c : null;
+    return c !== undefined && isAccented(c) ? c : null;
   });
   const { tokens, accents, asTyped } = expandAligned(folded, lexicon, typed);
   return { raw, canon, folded, tokens, accents, asTyped };

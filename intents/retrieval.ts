@@ -58,13 +58,13 @@ export interface RetrievalMatch {
  * Missing words of a long official name cost less than those of a short one: citizens
  * never type "giá trị sử dụng … phổ thông" (length normalization, as BM25's b).
  */
-function lengthDiscount(p: CompiledPhrase): number {
-  return Math.min(1, Math.max(LONG_NAME_FLOOR, LONG_NAME_WORDS / p.unigrams.length));
+function lengthDiscount(unigrams: number): number {
+  return Math.min(1, Math.max(LONG_NAME_FLOOR, LONG_NAME_WORDS / unigrams));
 }
 
-/** Share of a phrase the message holds (matched IDF mass m), long names discounted. */
-function normalizedCoverage(m: number, p: CompiledPhrase): number {
-  return (m / (m + lengthDiscount(p) * (p.mass - m) || 1)) * p.weight;
+/** Share of a phrase the message holds (matched IDF mass m), long names discounted (`disc`: its lengthDiscount). */
+function normalizedCoverage(m: number, mass: number, disc: number, weight: number): number {
+  return (m / (m + disc * (mass - m) || 1)) * weight;
 }
 
 /** Tuning knobs of the entry score. */
@@ -98,19 +98,10 @@ function combine(s: Scoring, cov: number, qcov: number): number {
 export interface WeakEvidence {
   has(entry: number, term: string): boolean;
   specificity(term: string): number;
-}
-
-interface CompiledPhrase {
-  entry: number;
-  /** Unique unigrams and bigrams of the phrase, each with its IDF. */
-  terms: string[];
-  unigrams: string[];
-  mass: number;
-  weight: number;
-  /** A keyword (not a name or alias): words a message only implies do not match it. */
-  keyword: boolean;
-  /** Accented form of each unigram (same order), null where written without accents; null when none. */
-  accents: (string | null)[] | null;
+  /** Optional fast path: the same answers for a term hashed once (`hashOf`) and looked up for many entries. */
+  hashOf?(term: string): number;
+  hasHashed?(entry: number, hash: number): boolean;
+  specificityHashed?(hash: number): number;
 }
 
 /** Postings read per query at most (after the first term): bounds the cost on large bases. */
@@ -126,16 +117,65 @@ const FAMILY_MEMBERS = 24;
 /** Entries whose descriptions are read (the best by their names). */
 const EVIDENCE_ENTRIES = 16;
 
-/** Inverted index over entries' phrases. Build once per knowledge version. */
+/** Best phrase and explained words of one entry during exact scoring. */
+interface EntryScore {
+  cov: number;
+  soft: number;
+  /** Term ids of the message words any phrase explains, in the order first explained. */
+  explainedIds: number[];
+  /** Term ids matched by the best phrase. */
+  matchedIds: number[];
+  /** Term ids of the message pairs any phrase explains. */
+  pairIds: number[];
+}
+
+/**
+ * Inverted index over entries' phrases. Build once per knowledge version.
+ *
+ * Every index term (syllable or `a_b` pair) is interned to an integer id at build time;
+ * phrases are runs of term ids in one flat array ("slots"), with what the exact pass
+ * needs per slot precomputed (the phrase's pairs holding a word, for compound clashes;
+ * the accented forms the knowledge writes, for accent clashes). A query maps its terms
+ * to ids once and the scoring passes read typed arrays, not string-keyed maps.
+ */
 export class PhraseIndex {
   private readonly entries: IndexEntry[];
-  private readonly phrases: CompiledPhrase[] = [];
-  private readonly postings = new Map<string, Int32Array>();
-  private readonly df = new Map<string, number>();
-  private readonly idfs = new Map<string, number>();
+  /** Term string → id; ids index the arrays below. */
+  private readonly termIds = new Map<string, number>();
+  private readonly termStr: string[] = [];
+  /** 1 for a word pair (`a_b`), 0 for a word. */
+  private readonly termPair: Uint8Array;
+  private readonly dfs: Int32Array;
+  private readonly idfArr: Float64Array;
+  /** Phrase ids of each term's postings: `postings[postStart[t]]`…`postings[postStart[t + 1]]` (one flat array). */
+  private readonly postStart: Int32Array;
+  private readonly postings: Int32Array;
   private readonly maxIdf: number;
+  /** Per phrase: its entry, IDF mass, weight, length discount, keyword flag and first slot (`slotStart[p]`…`slotStart[p + 1]`). */
+  private readonly phraseEntry: Int32Array;
+  private readonly phraseMass: Float64Array;
+  private readonly phraseWeight: Float64Array;
+  private readonly phraseDisc: Float64Array;
+  private readonly phraseKeyword: Uint8Array;
+  private readonly slotStart: Int32Array;
+  /** Per slot: the term id (unique unigrams first, then unique pairs, as the phrase has them). */
+  private readonly slotTerm: Int32Array;
+  /** Per word slot: the phrase's pair terms holding that word (`compList[compStart[s]]`…). */
+  private readonly compStart: Int32Array;
+  private readonly compList: Int32Array;
+  /** Per slot: its words with the accented form the knowledge writes (only words written with accents). */
+  private readonly clashStart: Int32Array;
+  private readonly clashWord: Int32Array;
+  private readonly clashWritten: string[] = [];
   /** Scratch accumulator, one slot per phrase (reset after each query). */
   private readonly acc: Float64Array;
+  /** Scratch per term (reset after each query): the query's weight (0: absent), implied-only flags, words the message pairs. */
+  private readonly qw: Float64Array;
+  private readonly qImpliedOnly: Uint8Array;
+  private readonly qPaired: Uint8Array;
+  /** Scratch per term: the accented forms the citizen typed for that word; marks of one entry's explained words. */
+  private readonly qTyped: (Set<string> | undefined)[];
+  private readonly explainedMark: Uint8Array;
   /** Every token that occurs in some phrase. */
   readonly vocabulary = new Set<string>();
   /** Phrase ids of each entry. */
@@ -148,41 +188,120 @@ export class PhraseIndex {
   ) {
     this.entries = entries;
     const n = entries.length || 1;
-    const lists = new Map<string, number[]>();
+    const intern = (t: string): number => {
+      let id = this.termIds.get(t);
+      if (id === undefined) {
+        id = this.termStr.length;
+        this.termIds.set(t, id);
+        this.termStr.push(t);
+      }
+      return id;
+    };
+    const df: number[] = [];
+    const lists: number[][] = [];
+    const pEntry: number[] = [];
+    const pWeight: number[] = [];
+    const pDisc: number[] = [];
+    const pKeyword: number[] = [];
+    const sStart: number[] = [0];
+    const sTerm: number[] = [];
+    const cStart: number[] = [0];
+    const cList: number[] = [];
+    const kStart: number[] = [0];
+    const kWord: number[] = [];
     entries.forEach((e, ei) => {
       this.byId.set(e.id, ei);
       this.entryPhrases.push([]);
       const terms = new Set<string>();
       for (const p of e.phrases) for (const t of [...p.tokens, ...bigrams(p.tokens)]) terms.add(t);
-      for (const t of terms) this.df.set(t, (this.df.get(t) ?? 0) + 1);
+      for (const t of terms) {
+        const id = intern(t);
+        df[id] = (df[id] ?? 0) + 1;
+      }
       for (const p of e.phrases) {
         if (!p.tokens.length) continue;
-        const id = this.phrases.length;
+        const id = pEntry.length;
         const unigrams = [...new Set(p.tokens)];
         // Postings for syllables and syllable pairs: pairs ("ho_khau") are rare and specific,
         // so candidates are found without touching the long lists of common syllables.
         const all = [...new Set([...unigrams, ...bigrams(p.tokens)])];
         let accents: (string | null)[] | null = null;
         if (p.accents?.some(Boolean)) accents = unigrams.map((t) => p.accents?.[p.tokens.indexOf(t)] ?? null);
-        this.phrases.push({ entry: ei, terms: all, unigrams, mass: 0, weight: p.weight, accents, keyword: !!p.keyword });
+        pEntry.push(ei);
+        pWeight.push(p.weight);
+        pDisc.push(lengthDiscount(unigrams.length));
+        pKeyword.push(p.keyword ? 1 : 0);
         (this.entryPhrases[ei] as number[]).push(id);
         for (const t of unigrams) this.vocabulary.add(t);
-        for (const t of all) {
-          let list = lists.get(t);
-          if (!list) lists.set(t, (list = []));
-          list.push(id);
-        }
+        // The two words of each pair term (null for a word).
+        const halves = all.map((t) => {
+          const u = t.indexOf('_');
+          return u < 0 ? null : [t.slice(0, u), t.slice(u + 1)];
+        });
+        all.forEach((t, k) => {
+          const tid = intern(t);
+          sTerm.push(tid);
+          (lists[tid] ??= []).push(id);
+          // The phrase's pairs that hold this word (a word only: pairs have none).
+          if (!halves[k]) {
+            all.forEach((pt, j) => {
+              const h = halves[j];
+              if (h && (h[0] === t || h[1] === t)) cList.push(intern(pt));
+            });
+          }
+          cStart.push(cList.length);
+          // Words of the term the knowledge writes with accents ("tự"): a typed "tử" clashes.
+          if (accents) {
+            for (const w of t.includes('_') ? t.split('_') : [t]) {
+              const at = unigrams.indexOf(w);
+              const written = accents[at];
+              if (!written) continue;
+              kWord.push(intern(unigrams[at] as string));
+              this.clashWritten.push(written);
+            }
+          }
+          kStart.push(kWord.length);
+        });
+        sStart.push(sTerm.length);
       }
     });
-    for (const [t, list] of lists) this.postings.set(t, Int32Array.from(list));
+    const terms = this.termStr.length;
+    this.termPair = new Uint8Array(terms);
+    this.dfs = new Int32Array(terms);
+    this.idfArr = new Float64Array(terms);
     this.maxIdf = Math.log(1 + n);
-    for (const [t, d] of this.df) this.idfs.set(t, Math.log(1 + n / d));
-    for (const p of this.phrases) {
-      let m = 0;
-      for (const t of p.terms) m += this.idf(t);
-      p.mass = m || 1;
+    this.postStart = new Int32Array(terms + 1);
+    for (let t = 0; t < terms; t++) this.postStart[t + 1] = (this.postStart[t] as number) + (lists[t]?.length ?? 0);
+    this.postings = new Int32Array(this.postStart[terms] as number);
+    for (let t = 0; t < terms; t++) {
+      this.termPair[t] = (this.termStr[t] as string).includes('_') ? 1 : 0;
+      const d = df[t] ?? 0;
+      this.dfs[t] = d;
+      this.idfArr[t] = d ? Math.log(1 + n / d) : this.maxIdf;
+      this.postings.set(lists[t] ?? [], this.postStart[t] as number);
     }
-    this.acc = new Float64Array(this.phrases.length);
+    this.phraseEntry = Int32Array.from(pEntry);
+    this.phraseWeight = Float64Array.from(pWeight);
+    this.phraseDisc = Float64Array.from(pDisc);
+    this.phraseKeyword = Uint8Array.from(pKeyword);
+    this.slotStart = Int32Array.from(sStart);
+    this.slotTerm = Int32Array.from(sTerm);
+    this.compStart = Int32Array.from(cStart);
+    this.compList = Int32Array.from(cList);
+    this.clashStart = Int32Array.from(kStart);
+    this.clashWord = Int32Array.from(kWord);
+    this.phraseMass = new Float64Array(pEntry.length);
+    for (let p = 0; p < pEntry.length; p++) {
+      let m = 0;
+      for (let s = this.slotStart[p] as number; s < (this.slotStart[p + 1] as number); s++) m += this.idfArr[this.slotTerm[s] as number] as number;
+      this.phraseMass[p] = m || 1;
+    }
+    this.acc = new Float64Array(pEntry.length);
+    this.qw = new Float64Array(terms);
+    this.qImpliedOnly = new Uint8Array(terms);
+    this.qPaired = new Uint8Array(terms);
+    this.explainedMark = new Uint8Array(terms);
+    this.qTyped = new Array<Set<string> | undefined>(terms).fill(undefined);
   }
 
   get size(): number {
@@ -191,17 +310,20 @@ export class PhraseIndex {
 
   /** Inverse document frequency; unseen terms get the maximum. */
   idf(term: string): number {
-    return this.idfs.get(term) ?? this.maxIdf;
+    const id = this.termIds.get(term);
+    return id === undefined ? this.maxIdf : (this.idfArr[id] as number);
   }
 
   /** IDF of a message word; words no phrase uses count half the maximum. */
   private termIdf(t: string): number {
-    return this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5;
+    const id = this.termIds.get(t);
+    return id === undefined ? this.maxIdf * 0.5 : (this.idfArr[id] as number);
   }
 
   /** Number of entries whose phrases contain the term. */
   documentFrequency(term: string): number {
-    return this.df.get(term) ?? 0;
+    const id = this.termIds.get(term);
+    return id === undefined ? 0 : (this.dfs[id] as number);
   }
 
   /**
@@ -226,34 +348,48 @@ export class PhraseIndex {
     const q = weigh(query);
     if (!q.size) return [];
     let qmass = 0;
-    for (const [t, w] of q) if (!t.includes('_')) qmass += w * (this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5);
-
-    const terms: { t: string; list: Int32Array; w: number }[] = [];
+    // The query's terms the index knows, with their weights (in query order).
+    const qIds: number[] = [];
+    const qWs: number[] = [];
     for (const [t, w] of q) {
-      const list = this.postings.get(t);
-      if (list) terms.push({ t, list, w });
+      const id = this.termIds.get(t);
+      if (!t.includes('_')) qmass += w * (id !== undefined ? (this.idfArr[id] as number) : this.maxIdf * 0.5);
+      if (id === undefined) continue;
+      qIds.push(id);
+      qWs.push(w);
     }
-    terms.sort((a, b) => a.list.length - b.list.length);
+
+    // Rarest terms first (a stable sort: ties keep the query order).
+    const order = qIds.map((_, i) => i);
+    const postings = this.postings;
+    const postStart = this.postStart;
+    const lengths = qIds.map((id) => (postStart[id + 1] as number) - (postStart[id] as number));
+    order.sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
     const acc = this.acc;
     const touched: number[] = [];
     let budget = POSTING_BUDGET;
-    for (const { t, list, w: qw } of terms) {
-      if (touched.length > 0 && list.length > budget) continue;
-      const w = this.idf(t) * qw;
-      for (let i = 0; i < list.length; i++) {
-        const pid = list[i] as number;
+    for (const k of order) {
+      const id = qIds[k] as number;
+      const length = lengths[k] as number;
+      if (touched.length > 0 && length > budget) continue;
+      const w = (this.idfArr[id] as number) * (qWs[k] as number);
+      const end = (postStart[id] as number) + length;
+      for (let i = postStart[id] as number; i < end; i++) {
+        const pid = postings[i] as number;
         if (acc[pid] === 0) touched.push(pid);
         acc[pid] = (acc[pid] as number) + w;
       }
-      budget -= list.length;
+      budget -= length;
     }
-    // Keep the phrases with the best partial coverage for exact scoring.
     // Keep the phrases with the best partial coverage for exact scoring, best first
     // (a bounded insertion: touched phrases can number in the thousands).
     const topPid: number[] = [];
     const topS: number[] = [];
+    const mass = this.phraseMass;
+    const disc = this.phraseDisc;
+    const weight = this.phraseWeight;
     for (const pid of touched) {
-      const sc = normalizedCoverage(acc[pid] as number, this.phrases[pid] as CompiledPhrase);
+      const sc = normalizedCoverage(acc[pid] as number, mass[pid] as number, disc[pid] as number, weight[pid] as number);
       if (topS.length === EXACT_CANDIDATES && sc <= (topS[topS.length - 1] as number)) continue;
       let k = topS.length;
       while (k > 0 && (topS[k - 1] as number) < sc) k--;
@@ -264,32 +400,46 @@ export class PhraseIndex {
         topPid.pop();
       }
     }
-    let cands = topPid;
+    const cands = topPid;
     for (const pid of touched) acc[pid] = 0;
     // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
+    const entryOf = this.phraseEntry;
     {
-      const entries = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
-      const have = new Set(cands);
-      const more: number[] = [];
-      for (const ei of entries) for (const pid of this.entryPhrases[ei] ?? []) if (!have.has(pid)) more.push(pid);
-      cands = [...cands, ...more];
-    }
-    if (expand) {
-      const seen = new Set(cands.map((pid) => (this.phrases[pid] as CompiledPhrase).entry));
-      const extra: number[] = [];
-      for (const ei of [...seen].slice(0, FAMILY_SEEDS)) {
-        for (const fe of expand(ei).slice(0, FAMILY_MEMBERS)) {
-          if (seen.has(fe)) continue;
-          seen.add(fe);
-          for (const pid of this.entryPhrases[fe] ?? []) extra.push(pid);
+      const entries = new Set<number>();
+      for (const pid of cands) entries.add(entryOf[pid] as number);
+      // The top candidates, marked in the (zeroed) accumulator: their entries' other phrases follow.
+      for (const pid of cands) acc[pid] = 1;
+      const top = cands.length;
+      for (const ei of entries) for (const pid of this.entryPhrases[ei] ?? []) if (acc[pid] === 0) cands.push(pid);
+      for (let i = 0; i < top; i++) acc[cands[i] as number] = 0;
+      if (expand) {
+        const seen = entries;
+        const seeds: number[] = [];
+        for (const ei of seen) {
+          if (seeds.length === FAMILY_SEEDS) break;
+          seeds.push(ei);
+        }
+        for (const ei of seeds) {
+          const family = expand(ei);
+          for (let f = 0; f < family.length && f < FAMILY_MEMBERS; f++) {
+            const fe = family[f] as number;
+            if (seen.has(fe)) continue;
+            seen.add(fe);
+            for (const pid of this.entryPhrases[fe] ?? []) cands.push(pid);
+          }
         }
       }
-      cands = [...cands, ...extra];
     }
-    return this.scoreExact(q, query, qmass, cands, limit, evidence, softening ?? this.scoring.k, typedAccents(query), expectedCoverage);
+    const qw = this.qw;
+    for (let i = 0; i < qIds.length; i++) qw[qIds[i] as number] = qWs[i] as number;
+    try {
+      return this.scoreExact(q, query, qmass, cands, limit, evidence, softening ?? this.scoring.k, typedAccents(query), expectedCoverage);
+    } finally {
+      for (const id of qIds) qw[id] = 0;
+    }
   }
 
-  /** Exact scores of the given phrases' entries for a weighted query. */
+  /** Exact scores of the given phrases' entries for a weighted query (its weights by term id in `this.qw`). */
   private scoreExact(
     q: ReadonlyMap<string, number>,
     query: readonly string[] | WeightedQuery,
@@ -304,101 +454,226 @@ export class PhraseIndex {
     // Per entry: its best phrase (how much of that name the message contains) and the
     // union of message words any of its phrases explain (how much of the message it covers).
     const implied = implications(query);
+    const impliedOnly = this.qImpliedOnly;
+    const paired = this.qPaired;
+    const marked: number[] = [];
     // Words only a life event implies name a procedure's name, not a keyword ("nước ngoài"
     // implied by "người Hàn" is not the "đi nước ngoài" of the passport entry).
-    const impliedOnly = new Set<string>();
     if (implied.length) {
       const lit = weigh({ segments: (query as WeightedQuery).segments.filter((sg) => !sg.explains?.length) });
-      for (const t of q.keys()) if (!lit.has(t)) impliedOnly.add(t);
+      for (const t of q.keys()) {
+        if (lit.has(t)) continue;
+        const id = this.termIds.get(t);
+        if (id === undefined) continue;
+        impliedOnly[id] = 1;
+        marked.push(id);
+      }
     }
-    // Message pairs by word, to tell "ly hôn" from the "kết hôn" of a name.
-    const pairsOf = new Map<string, string[]>();
+    // Words the message uses in a pair, to tell "ly hôn" from the "kết hôn" of a name.
     for (const t of q.keys()) {
       const u = t.indexOf('_');
       if (u < 0) continue;
       for (const w of [t.slice(0, u), t.slice(u + 1)]) {
-        const l = pairsOf.get(w);
-        if (l) l.push(t);
-        else pairsOf.set(w, [t]);
+        const id = this.termIds.get(w);
+        if (id === undefined || paired[id]) continue;
+        paired[id] = 1;
+        marked.push(id);
       }
     }
-    const perEntry = new Map<number, { cov: number; soft: number; explained: Set<string>; matched: Set<string>; pairs: Set<string> }>();
+    try {
+      return this.scoreMarked(q, implied, qmass, cands, limit, evidence, k, typed, expected);
+    } finally {
+      for (const id of marked) {
+        impliedOnly[id] = 0;
+        paired[id] = 0;
+      }
+    }
+  }
+
+  private scoreMarked(
+    q: ReadonlyMap<string, number>,
+    implied: readonly { tokens: readonly string[]; explains: readonly string[] }[],
+    qmass: number,
+    cands: readonly number[],
+    limit: number,
+    evidence: WeakEvidence | undefined,
+    k: number,
+    typed: ReadonlyMap<string, Set<string>>,
+    expected: number,
+  ): RetrievalMatch[] {
+    const checkAccents = typed.size > 0;
+    // The typed forms by term id, for the accent check of each slot.
+    const typedIds: number[] = [];
+    if (checkAccents) {
+      for (const [w, forms] of typed) {
+        const id = this.termIds.get(w);
+        if (id === undefined) continue;
+        this.qTyped[id] = forms;
+        typedIds.push(id);
+      }
+    }
+    try {
+      return this.scoreSlots(q, implied, qmass, cands, limit, evidence, k, checkAccents, expected);
+    } finally {
+      for (const id of typedIds) this.qTyped[id] = undefined;
+    }
+  }
+
+  private scoreSlots(
+    q: ReadonlyMap<string, number>,
+    implied: readonly { tokens: readonly string[]; explains: readonly string[] }[],
+    qmass: number,
+    cands: readonly number[],
+    limit: number,
+    evidence: WeakEvidence | undefined,
+    k: number,
+    checkAccents: boolean,
+    expected: number,
+  ): RetrievalMatch[] {
+    const qw = this.qw;
+    const impliedOnly = this.qImpliedOnly;
+    const paired = this.qPaired;
+    const idf = this.idfArr;
+    const isPair = this.termPair;
+    const termStr = this.termStr;
+    const slotTerm = this.slotTerm;
+    const compStart = this.compStart;
+    const compList = this.compList;
+    const perEntry = new Map<number, EntryScore>();
+    const matched: number[] = [];
+    const pairs: number[] = [];
     for (const pid of cands) {
-      const p = this.phrases[pid] as CompiledPhrase;
+      const keyword = this.phraseKeyword[pid] === 1;
       let m = 0;
-      const matched: string[] = [];
-      const pairs: string[] = [];
-      for (const t of p.terms) {
-        const w = q.get(t);
-        if (w === undefined || accentClash(typed, p, t) || (p.keyword && impliedOnly.has(t))) continue;
-        // A syllable of a two-syllable word counts half when the message uses it in another
-        // word: "hôn" of "ly hôn" is not the "hôn" of "kết hôn".
-        if (!t.includes('_') && compoundClash(p, t, pairsOf.get(t), q)) {
-          m += this.idf(t) * w * 0.5;
-          matched.push(t);
-          continue;
+      matched.length = 0;
+      pairs.length = 0;
+      const end = this.slotStart[pid + 1] as number;
+      for (let s = this.slotStart[pid] as number; s < end; s++) {
+        const id = slotTerm[s] as number;
+        const w = qw[id] as number;
+        if (w === 0) continue;
+        // Typed with accents that differ from the name's ("tử" typed, "tự" written): a different word.
+        if (checkAccents && this.accentClash(s)) continue;
+        if (keyword && impliedOnly[id] === 1) continue;
+        if (isPair[id] === 0) {
+          // A syllable of a two-syllable word counts half when the message uses it in another
+          // word: "hôn" of "ly hôn" is not the "hôn" of "kết hôn".
+          if (paired[id] === 1) {
+            let inPhrase = false;
+            let shared = false;
+            for (let c = compStart[s] as number; c < (compStart[s + 1] as number); c++) {
+              if (qw[compList[c] as number] !== 0) {
+                shared = true;
+                break;
+              }
+              inPhrase = true;
+            }
+            if (!shared && inPhrase) {
+              m += (idf[id] as number) * w * 0.5;
+              matched.push(id);
+              continue;
+            }
+          }
+          m += (idf[id] as number) * w;
+          matched.push(id);
+        } else {
+          m += (idf[id] as number) * w;
+          pairs.push(id);
         }
-        m += this.idf(t) * w;
-        if (!t.includes('_')) matched.push(t);
-        else pairs.push(t);
       }
       if (!matched.length) continue;
       // How much of the name the message holds, softened for short names: naming three
       // words of a long name is more evidence than naming the two words of a short alias.
       // Missing words of a long official name cost less than those of a short one: citizens
       // never type "giá trị sử dụng … phổ thông" (length normalization, as BM25's b).
-      const cov = normalizedCoverage(m, p);
-      const soft = (m / (m + lengthDiscount(p) * (p.mass - m) + k)) * (1 + k / REFERENCE_MASS) * p.weight;
-      let e = perEntry.get(p.entry);
-      if (!e) perEntry.set(p.entry, (e = { cov: 0, soft: 0, explained: new Set(), matched: new Set(), pairs: new Set() }));
-      for (const t of matched) e.explained.add(t);
-      for (const t of pairs) e.pairs.add(t);
+      const mass = this.phraseMass[pid] as number;
+      const disc = this.phraseDisc[pid] as number;
+      const weight = this.phraseWeight[pid] as number;
+      const cov = normalizedCoverage(m, mass, disc, weight);
+      const soft = (m / (m + disc * (mass - m) + k)) * (1 + k / REFERENCE_MASS) * weight;
+      const ei = this.phraseEntry[pid] as number;
+      let e = perEntry.get(ei);
+      if (!e) perEntry.set(ei, (e = { cov: 0, soft: 0, explainedIds: [], matchedIds: [], pairIds: [] }));
+      for (const id of matched) if (!e.explainedIds.includes(id)) e.explainedIds.push(id);
+      for (const id of pairs) if (!e.pairIds.includes(id)) e.pairIds.push(id);
       if (cov > e.cov) {
         e.cov = cov;
-        e.matched = new Set(matched);
+        e.matchedIds = matched.slice();
       }
       if (soft > e.soft) e.soft = soft;
     }
+    const words = (ids: readonly number[]) => new Set(ids.map((id) => termStr[id] as string));
     // Names first; then, for the best few, what their records say about themselves.
     const scored = [...perEntry].map(([ei, e]) => {
+      const explained = words(e.explainedIds);
       let explainedMass = 0;
-      for (const t of e.explained) explainedMass += this.idf(t) * (q.get(t) ?? 0);
+      for (const id of e.explainedIds) explainedMass += (idf[id] as number) * (qw[id] as number);
       // The words of a life event ("ra ở riêng") are explained by a name saying what they imply ("tách hộ").
+      const pairSet = implied.length ? words(e.pairIds) : undefined;
       for (const im of implied) {
         // The implied phrase must be named as a phrase: its word pairs too ("cấp lại", not the "lái" of "bằng lái").
-        const words = im.tokens.filter((t) => e.explained.has(t)).length;
-        const pairs = im.tokens.slice(1).filter((t, i) => e.pairs.has(`${im.tokens[i]}_${t}`)).length;
-        if (words < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
-        for (const t of im.explains) if (!e.explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
+        const named = im.tokens.filter((t) => explained.has(t)).length;
+        const pairs = im.tokens.slice(1).filter((t, i) => pairSet?.has(`${im.tokens[i]}_${t}`)).length;
+        if (named < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
+        for (const t of im.explains) if (!explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
       }
-      return { ei, e, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
+      return { ei, e, explained, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
     });
     scored.sort((a, b) => b.pre - a.pre);
+    // The message's words with their IDF-like weight, for the description pass.
+    const messageWords: { t: string; id: number; w: number; wi: number; h: number; spec: number }[] = [];
+    const hashed = !!(evidence?.hashOf && evidence.hasHashed && evidence.specificityHashed);
+    if (evidence) {
+      for (const [t, w] of q) {
+        if (t.includes('_')) continue;
+        messageWords.push({ t, id: this.termIds.get(t) ?? -1, w, wi: this.termIdf(t), h: hashed ? (evidence.hashOf?.(t) as number) : 0, spec: -1 });
+      }
+    }
     const out: RetrievalMatch[] = [];
-    scored.forEach(({ ei, e, explainedMass: named }, rank) => {
+    const mark = this.explainedMark;
+    scored.forEach(({ ei, e, explained, explainedMass: named }, rank) => {
       let explainedMass = named;
       // What the record says about itself explains story words its names do not, weakly.
       let described: string[] | undefined;
       if (evidence && rank < EVIDENCE_ENTRIES) {
         described = [];
-        for (const [t, w] of q) {
-          if (t.includes('_') || e.explained.has(t) || !evidence.has(ei, t)) continue;
-          explainedMass += DESCRIPTION_WEIGHT * w * (this.df.has(t) ? this.idf(t) : this.maxIdf * 0.5) * evidence.specificity(t);
+        // The entry's explained words, marked by id (every one is an index word).
+        for (const id of e.explainedIds) mark[id] = 1;
+        for (const word of messageWords) {
+          const { t, id, w, wi, h } = word;
+          if ((id >= 0 && mark[id] === 1) || !(hashed ? (evidence.hasHashed?.(ei, h) as boolean) : evidence.has(ei, t))) continue;
+          // The same for every entry: computed once per message word.
+          if (word.spec < 0) word.spec = hashed ? (evidence.specificityHashed?.(h) as number) : evidence.specificity(t);
+          explainedMass += DESCRIPTION_WEIGHT * w * wi * word.spec;
           described.push(t);
         }
+        for (const id of e.explainedIds) mark[id] = 0;
       }
       const qcov = Math.min(1, explainedMass / (qmass || 1) / expected);
       const entry = this.entries[ei] as IndexEntry;
       const prio = (entry.priority / 100) * 0.02;
       // One common syllable ("sửa", "trợ") shared with a name is a coincidence, not a mention.
-      if (e.explained.size === 1 && this.documentFrequency([...e.explained][0] as string) >= 3) {
+      if (e.explainedIds.length === 1 && (this.dfs[e.explainedIds[0] as number] as number) >= 3) {
         e.cov *= 0.7;
         e.soft *= 0.7;
       }
-      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: e.matched, coverage: Math.min(1, e.cov), explained: e.explained, queryCoverage: qcov, described });
+      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: words(e.matchedIds), coverage: Math.min(1, e.cov), explained, queryCoverage: qcov, described });
     });
     out.sort((a, b) => b.rank - a.rank);
     return out.slice(0, limit);
+  }
+
+  /**
+   * True when the citizen typed a word of the slot's term only with accents that differ
+   * from the phrase's ("tử" typed, "tự" written): folding made them one key, but they are
+   * different words.
+   */
+  private accentClash(slot: number): boolean {
+    for (let c = this.clashStart[slot] as number; c < (this.clashStart[slot + 1] as number); c++) {
+      const forms = this.qTyped[this.clashWord[c] as number];
+      if (forms && !forms.has(this.clashWritten[c] as string)) return true;
+    }
+    return false;
   }
 
   /** Position of an entry id in this index (for families and evidence lookups). */
@@ -445,35 +720,6 @@ export function typedAccents(query: readonly string[] | WeightedQuery): Map<stri
     });
   }
   return out;
-}
-
-/** True when the phrase uses the word only in pairs the message lacks, and the message pairs it otherwise. */
-function compoundClash(p: CompiledPhrase, word: string, messagePairs: readonly string[] | undefined, q: ReadonlyMap<string, number>): boolean {
-  if (!messagePairs?.length) return false;
-  let inPhrase = false;
-  for (const t of p.terms) {
-    if (!t.includes('_')) continue;
-    const u = t.indexOf('_');
-    if (t.slice(0, u) !== word && t.slice(u + 1) !== word) continue;
-    if (q.has(t)) return false;
-    inPhrase = true;
-  }
-  return inPhrase;
-}
-
-/**
- * True when the citizen typed this word only with accents that differ from the phrase's
- * ("tử" typed, "tự" written): folding made them one key, but they are different words.
- */
-function accentClash(typed: ReadonlyMap<string, Set<string>>, phrase: CompiledPhrase, term: string): boolean {
-  if (!phrase.accents || !typed.size) return false;
-  const words = term.includes('_') ? term.split('_') : [term];
-  return words.some((w) => {
-    const forms = typed.get(w);
-    if (!forms) return false;
-    const written = phrase.accents?.[phrase.unigrams.indexOf(w)];
-    return !!written && !forms.has(written);
-  });
 }
 
 /** Term → weight (the highest of its occurrences; a pair weighs as its lighter word). */

@@ -221,6 +221,8 @@ export class Understander {
   /** Every entry's cue phrases in one list (matched in one pass), with the entry each belongs to. */
   private readonly allCues: { phrases: CuePhrase[]; owner: number[] };
   private readonly allUnless: { phrases: CuePhrase[]; owner: number[] };
+  /** The variants.yaml case of a variant's qualifier against a head (see `variantsOf`), by variant × size + head. */
+  private readonly caseMemo = new Map<number, number>();
   /** Variant cues with their implied words, fillers removed. */
   private readonly variantCues: { means: string[][]; cues: CuePhrase[]; unless: CuePhrase[]; weight: number; kind: 'variant' | 'term' }[];
 
@@ -384,12 +386,14 @@ export class Understander {
     const keep: string[] = [];
     let i = 0;
     while (i < tokens.length) {
+      // The longest run starting here: runs of a name are prefix-closed (every prefix of
+      // one is one too), so grow it word by word until it stops being one.
       let len = 0;
-      for (let j = Math.min(tokens.length, i + 8); j > i; j--) {
-        if (grams.has(tokens.slice(i, j).join(' '))) {
-          len = j - i;
-          break;
-        }
+      let run = '';
+      for (let j = i; j < Math.min(tokens.length, i + 8); j++) {
+        run = j === i ? (tokens[j] as string) : `${run} ${tokens[j]}`;
+        if (!grams.has(run)) break;
+        len = j + 1 - i;
       }
       // A lone word is masked only when it is content, not part of a question phrase ("ở đâu").
       if (len >= 2 || (len === 1 && content[i] && !this.fillerWords.has(tokens[i] as string))) {
@@ -427,8 +431,9 @@ export class Understander {
     const hide = (forms: Map<string, Set<string>>) =>
       tokens.map((t, i) => {
         const a = accents[i];
+        if (!a) return t;
         const known = forms.get(t);
-        return a && known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
+        return known && !known.has(a) && this.accentedWords.has(a) ? `§${t}` : t;
       });
     return { norm, tokens, accents, exact, weights: clauseWeights(clauses), clauses, unknown, cls: hide(this.exampleForms), ret: hide(this.knowledgeForms) };
   }
@@ -553,8 +558,15 @@ export class Understander {
     // The cases variants.yaml knows ("có yếu tố nước ngoài", "lưu động", "lại") differ
     // materially: they come first, then those retrieval weighed, then the rest.
     const caseOf = (i: number) => {
-      const words = this.families.qualifier(i, top.index).flat();
-      return this.variantCues.findIndex((v) => v.kind === 'variant' && v.means.some((m) => m.every((t) => words.includes(t))));
+      // Fixed per knowledge version: memoized per (variant, head).
+      const key = i * this.procIds.length + top.index;
+      let c = this.caseMemo.get(key);
+      if (c === undefined) {
+        const words = this.families.qualifier(i, top.index).flat();
+        c = this.variantCues.findIndex((v) => v.kind === 'variant' && v.means.some((m) => m.every((t) => words.includes(t))));
+        this.caseMemo.set(key, c);
+      }
+      return c;
     };
     const seen = new Set(procs.map((p) => p.index));
     const rank = (i: number) => (caseOf(i) >= 0 ? 0 : 2) + (seen.has(i) ? 0 : 1);
