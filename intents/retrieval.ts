@@ -480,41 +480,22 @@ export class PhraseIndex {
         marked.push(id);
       }
     }
+    // The typed forms by term id, for the accent check of each slot.
+    const checkAccents = typed.size > 0;
+    const typedIds: number[] = [];
+    for (const [w, forms] of typed) {
+      const id = this.termIds.get(w);
+      if (id === undefined) continue;
+      this.qTyped[id] = forms;
+      typedIds.push(id);
+    }
     try {
-      return this.scoreMarked(q, implied, qmass, cands, limit, evidence, k, typed, expected);
+      return this.scoreSlots(q, implied, qmass, cands, limit, evidence, k, checkAccents, expected);
     } finally {
       for (const id of marked) {
         impliedOnly[id] = 0;
         paired[id] = 0;
       }
-    }
-  }
-
-  private scoreMarked(
-    q: ReadonlyMap<string, number>,
-    implied: readonly { tokens: readonly string[]; explains: readonly string[] }[],
-    qmass: number,
-    cands: readonly number[],
-    limit: number,
-    evidence: WeakEvidence | undefined,
-    k: number,
-    typed: ReadonlyMap<string, Set<string>>,
-    expected: number,
-  ): RetrievalMatch[] {
-    const checkAccents = typed.size > 0;
-    // The typed forms by term id, for the accent check of each slot.
-    const typedIds: number[] = [];
-    if (checkAccents) {
-      for (const [w, forms] of typed) {
-        const id = this.termIds.get(w);
-        if (id === undefined) continue;
-        this.qTyped[id] = forms;
-        typedIds.push(id);
-      }
-    }
-    try {
-      return this.scoreSlots(q, implied, qmass, cands, limit, evidence, k, checkAccents, expected);
-    } finally {
       for (const id of typedIds) this.qTyped[id] = undefined;
     }
   }

@@ -638,19 +638,17 @@ export class Understander {
         // Words and, inside each run, word pairs: "cấp lại" is evidenced by "cấp lại" or
         // "bị mất", not by the "lái" of "bằng lái". Measured on the whole name and on its
         // core (without a tail such as "thực hiện bằng dịch vụ công…"), the better of the two.
-        const measure = (runs: string[][]) => this.caseEvidence(runs, q, restated);
         const shortQual = this.families.qualifier(v.index, h, true);
         // Words of the head repeated in the qualifier ("rút yêu cầu trợ giúp pháp lý của người
         // được trợ giúp pháp lý") say nothing about the case.
         const headWords = new Set(this.nameTokens.get(head.id) ?? []);
         const own = (runs: string[][]) => runs.map((r) => r.filter((t) => !headWords.has(t))).filter((r) => r.length);
-        const have = this.untoldAction(v.id, q) ? 0 : Math.max(measure(own(qual)), shortQual.length ? measure(own(shortQual)) : 0);
-        const all = 1;
-        const evidence = all ? have / all : 0;
+        const untold = this.untoldAction(v.id, q);
+        const evidence = untold ? 0 : Math.max(this.caseEvidence(own(qual), q, restated), shortQual.length ? this.caseEvidence(own(shortQual), q, restated) : 0);
         if (evidence < this.options.variantEvidence) {
           // Another action on the same thing ("Rút yêu cầu…", "Cấp đổi…") the message gives no
           // sign of is never answered in place of its head: it ranks just below it.
-          if (v.rank >= head.rank && !v.variantOf && this.untoldAction(v.id, q) && qual[0]?.[0] === this.nameTokens.get(v.id)?.[0]) {
+          if (untold && v.rank >= head.rank && !v.variantOf && qual[0]?.[0] === this.nameTokens.get(v.id)?.[0]) {
             v.rank = head.rank - 0.01;
             v.score = Math.min(v.score, head.score - 0.01);
           }
