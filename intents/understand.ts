@@ -608,12 +608,14 @@ export class Understander {
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
     // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
+    const rareFactor = new Map<number, number>();
     for (const v of out) {
       const name = this.nameTokens.get(v.id) ?? [];
       for (const r of this.rareMeans) {
         if (r.every((t) => q.has(t)) || !containsRun(name, r)) continue;
         v.rank *= this.options.rareVariant;
         v.score *= this.options.rareVariant;
+        rareFactor.set(v.index, (rareFactor.get(v.index) ?? 1) * this.options.rareVariant);
       }
       // Another action on the same thing ("Cấp đổi…", "Rút yêu cầu…", "Gia hạn…") the message
       // does not mention ranks below the plain one ("Cấp mới…", "Yêu cầu…").
@@ -661,9 +663,12 @@ export class Understander {
           v.variantEvidence = round(evidence);
         }
         v.coverage = Math.max(v.coverage, head.coverage);
-        if (head.rank + lift > v.rank) {
-          v.rank = head.rank + lift;
-          v.score = Math.max(v.score, head.score + lift);
+        // Evidenced on its core ("gia hạn …") but its full name holds a rare case the message
+        // does not tell ("… cấp đặc biệt"): lifted, it keeps that case's discount.
+        const rare = rareFactor.get(v.index) ?? 1;
+        if ((head.rank + lift) * rare > v.rank) {
+          v.rank = (head.rank + lift) * rare;
+          v.score = Math.max(v.score, (head.score + lift) * rare);
         }
       }
     }
@@ -799,6 +804,22 @@ export class Understander {
   }
 
   /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
+  /**
+   * True when the words a general answer was found by (`faqWords`) are none of the
+   * procedure's and read, in the message's order, as asking where or whether online, and
+   * nothing else: the named procedure's own place or channel answers that better than the
+   * centre's address or the general online guide.
+   */
+  private asksOnlyAspect(tokens: readonly string[], faqWords: ReadonlySet<string>, procWords: ReadonlySet<string>): boolean {
+    if (!faqWords.size || [...faqWords].some((t) => procWords.has(t))) return false;
+    const words = tokens.filter((t) => faqWords.has(t));
+    const ranked = this.classifier.classify(words, ASPECTS).ranked;
+    const best = ranked[0];
+    if (!best || (best.label !== 'procedure.location' && best.label !== 'procedure.online') || best.p < this.options.aspectMin || !this.hasCue(words, best.label)) return false;
+    // "thanh toán lệ phí trực tuyến" asks how to pay, a topic of its own: one aspect, clearly.
+    return !ranked.some((r) => r.label !== best.label && r.label !== 'procedure.overview' && r.p >= 0.2);
+  }
+
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
     const ratio = this.options.aspectCueRatio;
     const cues = tokens.filter((t) => !NOT_CUES.has(t));
@@ -870,7 +891,7 @@ export class Understander {
         // Named another action ("Cấp đổi…", "Rút…") the message does not mention: ranked lower.
         otherAction: this.untoldAction(p.id, told) || undefined,
       })),
-      faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}`),
+      faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}:${[...f.matched].join(" ")}`),
       residual,
       classified: top(this.classifier.classify(clsFocus.length ? clsFocus : cls)),
       residualAll: top(this.classifier.classify(residual)),
@@ -905,7 +926,8 @@ export class Understander {
       variants: [],
     };
     const joined = ` ${tokens.join(' ')} `;
-    const followCmd = / theo doi /.test(joined) && / ho so | ma /.test(joined) ? (/ (huy|ngung|dung|bo|thoi) theo doi /.test(joined) ? 'unfollow' : 'follow') : null;
+    // "theo dõi hồ sơ …", "hủy theo dõi mã …": the words together, not "có người theo dõi" somewhere and "ma túy" elsewhere.
+    const followCmd = / theo doi (ho so|ma) /.test(joined) ? (/ (huy|ngung|dung|bo|thoi) theo doi /.test(joined) ? 'unfollow' : 'follow') : null;
     if (code || followCmd) return { ...base, intent: 'dossier.status', command: followCmd, confidence: code ? 0.99 : 0.9 };
 
     // A reply to numbered options ("2", "cái thứ hai", part of a name).
@@ -939,8 +961,14 @@ export class Understander {
     const p1 = procs[1];
     const bothNamed = !!(p0 && p1 && p0.coverage >= 0.99 && p1.coverage >= 0.99 && p1.score >= p0.score * 0.7);
     if (p0 && p1 && bothNamed) {
-      // Where each one's best name starts in the message.
-      const first = (m: RetrievalMatch) => ret.findIndex((t) => m.matched.has(t) && !this.fillerWords.has(t));
+      // Where each one's best name starts in the question ("… có xin bản sao trích lục kết hôn
+      // qua mạng được không?"), else in the message: the story before it names things in passing.
+      const at = (m: RetrievalMatch, asked: boolean) => ret.findIndex((t, i) => (!asked || focus?.[i] === true) && m.matched.has(t) && !this.fillerWords.has(t));
+      const first = (m: RetrievalMatch) => {
+        const q0 = focus ? at(p0, true) : -1;
+        const q1 = focus ? at(p1, true) : -1;
+        return q0 >= 0 && q1 >= 0 ? at(m, true) : at(m, false);
+      };
       const f0 = first(p0);
       const f1 = first(p1);
       // One explains everything the other does and more ("trợ cấp" / "trợ cấp thất nghiệp"): it is the one meant.
@@ -967,8 +995,13 @@ export class Understander {
       // "xin gia hạn ở công an tỉnh", "xin ở công an phường thế nào": naming the office is
       // context; a question about the place asks it ("ở đâu", "phường nào", "xã hay tỉnh").
       if (best.label === 'procedure.location' && !asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
-      // "lệ phí … online": online qualifies the other aspect rather than being the question.
       const second = c.ranked[1];
+      // "em muốn hỏi … ở đâu ạ": polite words lean to the overview; a question cue of its own
+      // ("ở đâu", "bao lâu", "mấy tiền") is the question.
+      if (best.label === 'procedure.overview' && second && second.label !== 'procedure.overview' && second.p >= 0.3 && this.hasCue(residual, second.label)) {
+        if (second.label !== 'procedure.location' || asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: second.label as Aspect, p: second.p, signal: true };
+      }
+      // "lệ phí … online": online qualifies the other aspect rather than being the question.
       if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && second.p >= 0.1 && this.hasCue(residual, second.label)) {
         return { aspect: second.label as Aspect, p: second.p + best.p / 2, signal: true };
       }
@@ -994,7 +1027,11 @@ export class Understander {
     const procVsFaq = content.length <= 6 ? top?.faqScale : top?.score;
     // In a long message, a procedure that explains every word the general answer was found by is the more specific answer.
     const faqAddsNothing = content.length > 6 && !!ftop && !!top && [...ftop.matched].every((t) => top.explained.has(t)) && top.explained.size > ftop.matched.size;
-    if (procStrong && !(faqStrong && !faqAddsNothing && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
+    // "nộp hồ sơ thai sản ở đâu", "xin xác nhận cư trú online được không": the general answer
+    // was found only by the words that ask an aspect, and the message names a procedure: the
+    // question is that procedure's place or channel, not the centre's.
+    const faqOnlyAsks = !!ftop && !!top && this.asksOnlyAspect(ret, ftop.matched, top.explained);
+    if (procStrong && !(faqStrong && !faqAddsNothing && !faqOnlyAsks && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
