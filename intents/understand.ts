@@ -73,6 +73,12 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   untoldAction: 0.97,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
   caseOverTop: 0.75,
+  /** Name coverage the asking clauses alone must give a candidate for it to be the one asked about. */
+  askedCoverage: 0.8,
+  /** …and the share of the leader's score it must have on the whole message. */
+  askedOverStory: 0.7,
+  /** Least IDF of a word the asking clauses name and the leader does not explain. */
+  askedRareIdf: 3,
 });
 
 /** A message after normalization, cut into clauses, with the views each matcher uses. */
@@ -679,6 +685,56 @@ export class Understander {
   }
 
   /**
+   * A story that names things in passing ("đóng BHXH", "nghỉ việc", "sổ hộ khẩu") and a
+   * question that names the procedure ("có được hưởng chế độ thai sản không"): the clauses
+   * that ask are searched on their own, by names only, and a candidate they name well that
+   * the whole message also found (close behind) is the one asked about.
+   */
+  private askedOverStory(procs: RetrievalMatch[], query: WeightedQuery, prep: Prepared): RetrievalMatch[] {
+    const top = procs[0];
+    const s0 = query.segments[0];
+    if (!top || procs.length < 2 || !s0) return procs;
+    // Runs of the asking clauses' words (weight 1), each its own segment so no pair spans two clauses.
+    const runs: { tokens: string[]; weights: number[]; accents?: (string | null)[] }[] = [];
+    let last = -2;
+    s0.tokens.forEach((t, i) => {
+      if ((s0.weights[i] ?? 1) < 1) return;
+      if (i !== last + 1 || !runs.length) runs.push({ tokens: [], weights: [], accents: [] });
+      const r = runs[runs.length - 1] as (typeof runs)[number];
+      r.tokens.push(t);
+      r.weights.push(1);
+      r.accents?.push(s0.accents?.[i] ?? null);
+      last = i;
+    });
+    const asked = runs.flatMap((r) => r.tokens);
+    if (asked.length < 2 || asked.length === s0.tokens.length) return procs;
+    // "xin giấy này ở đâu", "thủ tục đó thế nào": the question points back to what the story named.
+    const t = prep.tokens;
+    if (t.some((w, i) => i > 0 && (prep.weights[i] ?? 1) >= 1 && ANAPHORA.has(w) && POINTED.has(t[i - 1] as string))) return procs;
+    const askedSet = new Set(asked);
+    const segments = [...runs, ...query.segments.slice(1).filter((sg) => sg.explains?.some((t) => askedSet.has(t)))];
+    const aq: WeightedQuery = { segments };
+    const found = this.rankVariants(this.procIndex.search(aq, 6, (ei) => this.families.relatives(ei), undefined, this.softening(asked), this.expectedCoverage(asked)), aq);
+    const q = found[0];
+    if (!q || q.id === top.id || q.coverage < this.options.askedCoverage) return procs;
+    // A variant the story told ("chồng là người Nhật") and its head the question names: the variant stands.
+    if (top.variantOf === q.id || q.variantOf === top.id || this.families.relatives(top.index).includes(q.index)) return procs;
+    // The question must name something the leader does not explain ("thai sản", "chứng tử"), not
+    // only restate it: a rare word of its own, or a rare pair of asked words not both the leader's.
+    const rare = (t: string) => this.procIndex.idf(t) >= this.options.askedRareIdf;
+    const ownWord = [...q.explained].some((t) => askedSet.has(t) && !top.explained.has(t) && rare(t));
+    const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
+    if (!ownWord && !ownPair) return procs;
+    const topAsked = found.find((m) => m.id === top.id);
+    if (topAsked && topAsked.score >= q.score * 0.9) return procs;
+    const j = procs.findIndex((m) => m.id === q.id);
+    const v = procs[j];
+    if (!v || j === 0 || v.score < top.score * this.options.askedOverStory) return procs;
+    const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, q.coverage) };
+    return [lifted, ...procs.slice(0, j), ...procs.slice(j + 1)];
+  }
+
+  /**
    * How much of a qualifier ("lưu động", "nhà, đất") the message says or implies: the IDF
    * share of its words and, inside each run, word pairs ("cấp lại" is evidenced by "cấp
    * lại" or "bị mất", not by the "lái" of "bằng lái"). Life events are told in the story,
@@ -820,6 +876,15 @@ export class Understander {
     return !ranked.some((r) => r.label !== best.label && r.label !== 'procedure.overview' && r.p >= 0.2);
   }
 
+  /** A two-word cue for the aspect ("qua mạng", "ở đâu", "bao lâu") in the tokens. */
+  private pairCue(tokens: readonly string[], aspect: IntentId): boolean {
+    const others = ASPECTS.filter((x) => x !== aspect);
+    return tokens.slice(1).some((t, i) => {
+      const pair = `${tokens[i]} ${t}`;
+      return !NOT_CUE_PAIRS.has(pair) && this.classifier.distinctive([tokens[i] as string, t], aspect, others, this.options.aspectCueRatio, true);
+    });
+  }
+
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
     const ratio = this.options.aspectCueRatio;
     const cues = tokens.filter((t) => !NOT_CUES.has(t));
@@ -866,7 +931,7 @@ export class Understander {
     const prep = this.prepare(text);
     const { tokens, cls, ret } = prep;
     const { query, content, focus, implied } = this.query(prep);
-    const procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
+    const procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep).slice(0, 6);
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
@@ -947,7 +1012,7 @@ export class Understander {
     }
 
     const { query, content, focus } = this.query(prep);
-    let procs = this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query).slice(0, 6);
+    let procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep).slice(0, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown, for short
     // messages only (a typo of a short name; over 5 words fuse.js costs 2–13 ms and found nothing
     // on the golden, dev and held-out sets).
@@ -1000,6 +1065,15 @@ export class Understander {
       // ("ở đâu", "bao lâu", "mấy tiền") is the question.
       if (best.label === 'procedure.overview' && second && second.label !== 'procedure.overview' && second.p >= 0.3 && this.hasCue(residual, second.label)) {
         if (second.label !== 'procedure.location' || asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: second.label as Aspect, p: second.p, signal: true };
+      }
+      // A long residual saturates the classifier on its polite words ("tôi muốn hỏi có … được
+      // không hay bắt buộc phải …"): one aspect with a two-word cue of its own ("qua mạng") is the question.
+      if (best.label === 'procedure.overview' && residual.length >= 8) {
+        const place = asksPlace(residual, clsFocus.length ? clsFocus : cls);
+        const cued = ASPECTS.filter((a) => a !== 'procedure.overview' && (a !== 'procedure.location' || place) && this.pairCue(residual, a));
+        // "qua mạng được không hay phải về xã": going in person is the alternative to online, the question is online.
+        const pick = cued.length === 2 && cued.includes('procedure.online') && cued.includes('procedure.location') ? 'procedure.online' : cued.length === 1 ? cued[0] : undefined;
+        if (pick) return { aspect: pick as Aspect, p: 0.6, signal: true };
       }
       // "lệ phí … online": online qualifies the other aspect rather than being the question.
       if (best.label === 'procedure.online' && second && second.label !== 'procedure.overview' && second.p >= 0.1 && this.hasCue(residual, second.label)) {
@@ -1199,6 +1273,10 @@ const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
 export const NOT_CUES = new Set(['dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+
+/** "giấy này", "thủ tục đó", "việc ấy": a question pointing back to what the story named. */
+const ANAPHORA = new Set(['nay', 'do', 'ay', 'kia', 'tren']);
+const POINTED = new Set(['giay', 'thu', 'tuc', 'viec', 'cai', 'loai', 'so', 'the', 'dich', 'vu', 'muc']);
 
 /** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
 const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);
