@@ -79,6 +79,12 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   askedOverStory: 0.7,
   /** Least IDF of a word the asking clauses name and the leader does not explain. */
   askedRareIdf: 3,
+  /** A more specific close candidate ("… chữ ký người dịch") takes the lead from this share of the leader's score… */
+  refinedOverTop: 0.8,
+  /** …when it explains a typed word pair of at least this IDF that the leader does not. */
+  refinedPairIdf: 5,
+  /** …whose new word has at least this IDF ("dịch", not "giấy"). */
+  refinedWordIdf: 2.5,
 });
 
 /** A message after normalization, cut into clauses, with the views each matcher uses. */
@@ -685,6 +691,38 @@ export class Understander {
   }
 
   /**
+   * A close candidate that explains every word the leader was found by and also a rare pair
+   * of words the citizen typed that the leader does not ("chứng thực chữ ký" → "… chữ ký
+   * người dịch"): the more specific record is the one meant.
+   */
+  private refinedOverTop(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    const s0 = query.segments[0];
+    if (!top || procs.length < 2 || !s0 || top.variantOf) return procs;
+    const typed = s0.tokens;
+    const literal = [...top.matched].filter((t) => typed.includes(t));
+    if (!literal.length) return procs;
+    for (let i = 1; i < Math.min(procs.length, 5); i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (v.score < top.score * this.options.refinedOverTop || this.procedures.get(v.id)?.status === 'curated') continue;
+      if (!literal.every((t) => v.explained.has(t))) continue;
+      // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
+      if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) continue;
+      const pair = typed.some((t, k) => {
+        const a = typed[k - 1];
+        if (k === 0 || a === undefined || !v.explained.has(t) || !v.explained.has(a) || (top.explained.has(t) && top.explained.has(a))) return false;
+        // One word the leader was found by, one new word that says something ("dịch", not "giấy").
+        const fresh = top.explained.has(a) ? t : a;
+        return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
+      });
+      if (!pair) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
+  }
+
+  /**
    * A story that names things in passing ("đóng BHXH", "nghỉ việc", "sổ hộ khẩu") and a
    * question that names the procedure ("có được hưởng chế độ thai sản không"): the clauses
    * that ask are searched on their own, by names only, and a candidate they name well that
@@ -727,7 +765,17 @@ export class Understander {
     if (!ownWord && !ownPair) return procs;
     const topAsked = found.find((m) => m.id === top.id);
     if (topAsked && topAsked.score >= q.score * 0.9) return procs;
-    const j = procs.findIndex((m) => m.id === q.id);
+    // Of records the question names alike ("Khai lệ phí trước bạ nhà, đất" / "… tài sản khác"),
+    // the one the whole message ranked first: the story tells which ("mảnh đất").
+    const qName = this.nameTokens.get(q.id) ?? [];
+    const alike = (id: string) => {
+      if (id === q.id) return true;
+      const n = this.nameTokens.get(id) ?? [];
+      let k = 0;
+      while (k < n.length && k < qName.length && n[k] === qName[k]) k++;
+      return k >= 3 && found.some((f) => f.id === id && f.score >= q.score * 0.9);
+    };
+    const j = procs.findIndex((m, i) => i > 0 && alike(m.id));
     const v = procs[j];
     if (!v || j === 0 || v.score < top.score * this.options.askedOverStory) return procs;
     const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, q.coverage) };
@@ -931,7 +979,7 @@ export class Understander {
     const prep = this.prepare(text);
     const { tokens, cls, ret } = prep;
     const { query, content, focus, implied } = this.query(prep);
-    const procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep).slice(0, 6);
+    const procs = this.refinedOverTop(this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep), query).slice(0, 6);
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
@@ -1012,7 +1060,8 @@ export class Understander {
     }
 
     const { query, content, focus } = this.query(prep);
-    let procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep).slice(0, 6);
+    let procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep);
+    procs = this.refinedOverTop(procs, query).slice(0, 6);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown, for short
     // messages only (a typo of a short name; over 5 words fuse.js costs 2–13 ms and found nothing
     // on the golden, dev and held-out sets).
