@@ -74,11 +74,13 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
   caseOverTop: 0.75,
   /** Name coverage the asking clauses alone must give a candidate for it to be the one asked about. */
-  askedCoverage: 0.8,
+  askedCoverage: 0.75,
   /** …and the share of the leader's score it must have on the whole message. */
   askedOverStory: 0.7,
   /** Least IDF of a word the asking clauses name and the leader does not explain. */
   askedRareIdf: 3,
+  /** The same share when the question points back to the story ("xin giấy đó thế nào"). */
+  pointedBack: 0.55,
   /** A more specific close candidate ("… chữ ký người dịch") takes the lead from this share of the leader's score… */
   refinedOverTop: 0.8,
   /** …when it explains a typed word pair of at least this IDF that the leader does not. */
@@ -729,14 +731,28 @@ export class Understander {
    * the whole message also found (close behind) is the one asked about.
    */
   private askedOverStory(procs: RetrievalMatch[], query: WeightedQuery, prep: Prepared): RetrievalMatch[] {
+    // "xin giấy này ở đâu", "thủ tục đó thế nào": the question points back to what the story named.
+    const t = prep.tokens;
+    const pointsBack = t.some((w, i) => i > 0 && (prep.weights[i] ?? 1) >= 1 && ANAPHORA.has(w) && POINTED.has(t[i - 1] as string));
+    // Pointed back to, the story's words weigh as background in the whole message: a lower share suffices.
+    return this.namedIn(procs, query, pointsBack, pointsBack ? this.options.pointedBack : this.options.askedOverStory);
+  }
+
+  /**
+   * The candidate one part of the message names well on its own (the asking clauses, or
+   * the story a question points back to), searched by names only, when the whole message
+   * found it close behind the leader and that part names something the leader does not.
+   */
+  private namedIn(procs: RetrievalMatch[], query: WeightedQuery, storyPart: boolean, share: number): RetrievalMatch[] {
+    const inPart = storyPart ? (w: number) => w < 1 : (w: number) => w >= 1;
     const top = procs[0];
     const s0 = query.segments[0];
     if (!top || procs.length < 2 || !s0) return procs;
-    // Runs of the asking clauses' words (weight 1), each its own segment so no pair spans two clauses.
+    // Runs of the part's words, each its own segment so no pair spans two clauses.
     const runs: { tokens: string[]; weights: number[]; accents?: (string | null)[] }[] = [];
     let last = -2;
     s0.tokens.forEach((t, i) => {
-      if ((s0.weights[i] ?? 1) < 1) return;
+      if (!inPart(s0.weights[i] ?? 1)) return;
       if (i !== last + 1 || !runs.length) runs.push({ tokens: [], weights: [], accents: [] });
       const r = runs[runs.length - 1] as (typeof runs)[number];
       r.tokens.push(t);
@@ -744,29 +760,27 @@ export class Understander {
       r.accents?.push(s0.accents?.[i] ?? null);
       last = i;
     });
-    const asked = runs.flatMap((r) => r.tokens);
-    if (asked.length < 2 || asked.length === s0.tokens.length) return procs;
-    // "xin giấy này ở đâu", "thủ tục đó thế nào": the question points back to what the story named.
-    const t = prep.tokens;
-    if (t.some((w, i) => i > 0 && (prep.weights[i] ?? 1) >= 1 && ANAPHORA.has(w) && POINTED.has(t[i - 1] as string))) return procs;
-    const askedSet = new Set(asked);
-    const segments = [...runs, ...query.segments.slice(1).filter((sg) => sg.explains?.some((t) => askedSet.has(t)))];
+    const part = runs.flatMap((r) => r.tokens);
+    if (part.length < 2 || part.length === s0.tokens.length) return procs;
+    const partSet = new Set(part);
+    const segments = [...runs, ...query.segments.slice(1).filter((sg) => sg.explains?.some((t) => partSet.has(t)))];
     const aq: WeightedQuery = { segments };
-    const found = this.rankVariants(this.procIndex.search(aq, 6, (ei) => this.families.relatives(ei), undefined, this.softening(asked), this.expectedCoverage(asked)), aq);
+    const found = this.rankVariants(this.procIndex.search(aq, 6, (ei) => this.families.relatives(ei), undefined, this.softening(part), this.expectedCoverage(part)), aq);
     const q = found[0];
     if (!q || q.id === top.id || q.coverage < this.options.askedCoverage) return procs;
-    // A variant the story told ("chồng là người Nhật") and its head the question names: the variant stands.
-    if (top.variantOf === q.id || q.variantOf === top.id || this.families.relatives(top.index).includes(q.index)) return procs;
-    // The question must name something the leader does not explain ("thai sản", "chứng tử"), not
-    // only restate it: a rare word of its own, or a rare pair of asked words not both the leader's.
+    // A variant the story told ("chồng là người Nhật") and its head the question names: the variant
+    // stands (the question alone cannot tell a family's members apart; the story it points to can).
+    if (top.variantOf === q.id || q.variantOf === top.id || (!storyPart && this.families.relatives(top.index).includes(q.index))) return procs;
+    // The part must name something the leader does not explain ("thai sản", "chứng tử"), not
+    // only restate it: a rare word of its own, or a rare pair of its words not both the leader's.
     const rare = (t: string) => this.procIndex.idf(t) >= this.options.askedRareIdf;
-    const ownWord = [...q.explained].some((t) => askedSet.has(t) && !top.explained.has(t) && rare(t));
+    const ownWord = [...q.explained].some((t) => partSet.has(t) && !top.explained.has(t) && rare(t));
     const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
     if (!ownWord && !ownPair) return procs;
-    const topAsked = found.find((m) => m.id === top.id);
-    if (topAsked && topAsked.score >= q.score * 0.9) return procs;
-    // Of records the question names alike ("Khai lệ phí trước bạ nhà, đất" / "… tài sản khác"),
-    // the one the whole message ranked first: the story tells which ("mảnh đất").
+    const topHere = found.find((m) => m.id === top.id);
+    if (topHere && topHere.score >= q.score * 0.9) return procs;
+    // Of records the part names alike ("Khai lệ phí trước bạ nhà, đất" / "… tài sản khác"),
+    // the one the whole message ranked first: the rest of the message tells which ("mảnh đất").
     const qName = this.nameTokens.get(q.id) ?? [];
     const alike = (id: string) => {
       if (id === q.id) return true;
@@ -777,7 +791,7 @@ export class Understander {
     };
     const j = procs.findIndex((m, i) => i > 0 && alike(m.id));
     const v = procs[j];
-    if (!v || j === 0 || v.score < top.score * this.options.askedOverStory) return procs;
+    if (!v || j === 0 || v.score < top.score * share) return procs;
     const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, q.coverage) };
     return [lifted, ...procs.slice(0, j), ...procs.slice(j + 1)];
   }
