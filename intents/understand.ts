@@ -158,7 +158,7 @@ const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 
  * Where the core of an official name ends and its qualifications begin: "Cấp giấy phép
  * xây dựng sửa chữa, cải tạo | đối với công trình cấp III…", "Khai thuế | đối với cá nhân…".
  */
-const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|tại|theo|do|của|để)\s|\s*[(;:]/iu;
+const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|bằng dịch vụ công|qua dịch vụ công|tại|theo|do|của|để)\s|\s*[(;:]/iu;
 
 /** The name without "Thủ tục" and without parenthesised parts ("(thực hiện tại cấp tỉnh)"). */
 export function coreName(name: string): string {
@@ -949,7 +949,8 @@ export class Understander {
 
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
     const ratio = this.options.aspectCueRatio;
-    const cues = tokens.filter((t) => !NOT_CUES.has(t));
+    // "thu tuc" is "thủ tục": its "thu" is not the "thu" of "thu phí".
+    const cues = tokens.filter((t, i) => !NOT_CUES.has(t) && !(t === 'thu' && tokens[i + 1] === 'tuc'));
     const pairs = tokens.slice(1).map((t, i) => `${tokens[i]} ${t}`).filter((p) => !NOT_CUE_PAIRS.has(p));
     const others = ASPECTS.filter((x) => x !== aspect);
     return this.classifier.distinctive(cues, aspect, others, ratio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, ratio, true));
@@ -1335,7 +1336,7 @@ const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
 const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
-export const NOT_CUES = new Set(['dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
 
 /** "giấy này", "thủ tục đó", "việc ấy": a question pointing back to what the story named. */
 const ANAPHORA = new Set(['nay', 'do', 'ay', 'kia', 'tren']);
