@@ -35,8 +35,8 @@ const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi na
 const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
-/** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"). */
-const REQUEST = / (muon|can(?! thiet)|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+/** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần"). */
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 

@@ -34,6 +34,8 @@ describe('clauses of a long message', () => {
     expect(splitClauses('Tôi xây xong căn nhà cấp 4 trên thửa đất, nhưng trong sổ chưa ghi nhận căn nhà. Cần hồ sơ gì?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
     expect(splitClauses('Nay đã đổi tên theo quyết định cải chính. Tôi muốn làm lại thẻ. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
     expect(splitClauses('Nhà ở trọ. Em can lam lai the. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'request', 'question']);
+    // Typed without accents, "can cuoc", "can ho", "can nha" are "căn…", not "cần".
+    expect(splitClauses('Nam ngoai toi da doi sang the can cuoc gan chip. Nha toi mua can ho o quan 7. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
   });
   it('"tụi em tính…" says what the citizen wants; "có cần sổ đỏ … không?" checks a paper, it does not name the procedure', () => {
     const lex = { abbreviations: new Map(), rules: [] };
