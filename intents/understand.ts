@@ -75,6 +75,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   caseOverTop: 0.75,
   /** Name coverage the asking clauses alone must give a candidate for it to be the one asked about. */
   askedCoverage: 0.75,
+  /** …and the score it must reach there: named, not only mentioned ("ở trọ" is where, not what). */
+  askedScore: 0.7,
   /** …and the share of the leader's score it must have on the whole message. */
   askedOverStory: 0.7,
   /** Least IDF of a word the asking clauses name and the leader does not explain. */
@@ -767,7 +769,7 @@ export class Understander {
     const aq: WeightedQuery = { segments };
     const found = this.rankVariants(this.procIndex.search(aq, 6, (ei) => this.families.relatives(ei), undefined, this.softening(part), this.expectedCoverage(part)), aq);
     const q = found[0];
-    if (!q || q.id === top.id || q.coverage < this.options.askedCoverage) return procs;
+    if (!q || q.id === top.id || q.coverage < this.options.askedCoverage || q.score < this.options.askedScore) return procs;
     // A variant the story told ("chồng là người Nhật") and its head the question names: the variant
     // stands (the question alone cannot tell a family's members apart; the story it points to can).
     if (top.variantOf === q.id || q.variantOf === top.id || (!storyPart && this.families.relatives(top.index).includes(q.index))) return procs;
