@@ -89,6 +89,10 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   refinedPairIdf: 5,
   /** …whose new word has at least this IDF ("dịch", not "giấy"). */
   refinedWordIdf: 2.5,
+  /** A close candidate whose name is the leader's without words the message does not say takes the lead from this share of its rank. */
+  untoldInsertion: 0.85,
+  /** …when the message evidences less than this share of the inserted words (0–1). */
+  untoldInsertionEvidence: 0.3,
 });
 
 /** A message after normalization, cut into clauses, with the views each matcher uses. */
@@ -695,6 +699,48 @@ export class Understander {
   }
 
   /**
+   * Retrieval, then the checks that reorder its best few: family variants and siblings,
+   * the clauses that ask, a more specific record, a name with untold words inserted.
+   */
+  private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
+    const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
+    return this.untoldInsertion(this.refinedOverTop(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query).slice(0, 6);
+  }
+
+  /**
+   * The leader's name is a close candidate's name with words inserted that the message
+   * does not say ("Đăng ký giám sát việc giám hộ" / "Đăng ký giám hộ"): the shorter name
+   * is the one meant. National records only: a curated entry's names are its aliases.
+   */
+  private untoldInsertion(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    // (A variant lifted over its head keeps its place: its head's name is its own minus an evidenced qualifier.)
+    if (!top || procs.length < 2 || this.procedures.get(top.id)?.status === 'curated') return procs;
+    const q = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
+    const restated = weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') });
+    const topName = this.nameTokens.get(top.id) ?? [];
+    for (let i = 1; i < Math.min(procs.length, 4); i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (v.rank < top.rank * this.options.untoldInsertion || this.procedures.get(v.id)?.status === 'curated') continue;
+      const name = new Set(this.nameTokens.get(v.id) ?? []);
+      if (!name.size || ![...name].every((t) => topName.includes(t))) continue;
+      // The inserted words, run by run ("sát việc"), as a qualifier: said or implied, they are the case meant.
+      const runs: string[][] = [];
+      topName.forEach((t, k) => {
+        if (name.has(t)) return;
+        if (k > 0 && !name.has(topName[k - 1] as string)) (runs[runs.length - 1] as string[]).push(t);
+        else runs.push([t]);
+      });
+      // Generic inserted words ("lại" of "đăng ký lại") are not a case of their own to rule out.
+      const mass = runs.flat().reduce((a, t) => a + this.procIndex.idf(t), 0);
+      if (!runs.length || mass < this.options.qualifierMinIdf || this.caseEvidence(runs, q, restated) >= this.options.untoldInsertionEvidence) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
+  }
+
+  /**
    * A close candidate that explains every word the leader was found by and also a rare pair
    * of words the citizen typed that the leader does not ("chứng thực chữ ký" → "… chữ ký
    * người dịch"): the more specific record is the one meant.
@@ -996,7 +1042,7 @@ export class Understander {
     const prep = this.prepare(text);
     const { tokens, cls, ret } = prep;
     const { query, content, focus, implied } = this.query(prep);
-    const procs = this.refinedOverTop(this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep), query).slice(0, 6);
+    const procs = this.candidates(query, content, prep);
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
@@ -1077,8 +1123,7 @@ export class Understander {
     }
 
     const { query, content, focus } = this.query(prep);
-    let procs = this.askedOverStory(this.rankVariants(this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content)), query), query, prep);
-    procs = this.refinedOverTop(procs, query).slice(0, 6);
+    let procs = this.candidates(query, content, prep);
     // Typo fallback: fuzzy alias lookup when nothing fits and some words are unknown, for short
     // messages only (a typo of a short name; over 5 words fuse.js costs 2–13 ms and found nothing
     // on the golden, dev and held-out sets).
