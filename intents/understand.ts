@@ -946,12 +946,20 @@ export class Understander {
     const typed = new Set(query.segments[0]?.tokens ?? []);
     const literal = [...top.matched].filter((t) => typed.has(t));
     const head = literal.length ? literal : [...top.matched];
+    // Found only by the official form of an everyday word ("sổ đỏ" → "giấy chứng nhận quyền sử
+    // dụng đất"): naming any of that word's official forms ("giấy chứng nhận") names the same thing.
+    // The same when the leader was found by the everyday word itself (a curated alias "sổ đỏ").
+    const forms: (readonly string[])[] = [];
+    const terms = query.segments.filter((sg) => sg.kind === 'term' && sg.cue !== undefined);
+    const cues = new Set(terms.filter((sg) => sg.tokens.every((t) => top.matched.has(t)) || (!!sg.explains?.length && sg.explains.every((t) => head.includes(t)))).map((sg) => sg.cue));
+    for (const sg of terms) if (cues.has(sg.cue)) forms.push(sg.tokens);
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
       if (!told.some((c) => holds(v.id, c))) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
-      if (head.filter((t) => v.explained.has(t)).length < head.length * 0.7) continue;
+      const named = head.filter((t) => v.explained.has(t)).length >= head.length * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
+      if (!named) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
