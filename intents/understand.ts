@@ -958,7 +958,9 @@ export class Understander {
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
       if (!told.some((c) => holds(v.id, c))) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
-      const named = head.filter((t) => v.explained.has(t)).length >= head.length * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
+      // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
+      const mass = (ts: readonly string[]) => ts.reduce((a, t) => a + this.procIndex.idf(t), 0);
+      const named = mass(head.filter((t) => v.explained.has(t))) >= mass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
       if (!named) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
