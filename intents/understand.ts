@@ -939,7 +939,8 @@ export class Understander {
     }
     if (!cases.size) return procs;
     const names = (id: string) => this.phraseTokens.get(id) ?? [];
-    const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c));
+    // Filler words inside a name ("tài sản gắn liền với thửa đất") do not break the run.
+    const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c) || containsRun(ph.filter((t) => !this.fillerWords.has(t)), c));
     const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
     if (!told.length) return procs;
     // The words the leader was found by, as the citizen typed them (its official words when none).
@@ -953,19 +954,30 @@ export class Understander {
     const terms = query.segments.filter((sg) => sg.kind === 'term' && sg.cue !== undefined);
     const cues = new Set(terms.filter((sg) => sg.tokens.every((t) => top.matched.has(t)) || (!!sg.explains?.length && sg.explains.every((t) => head.includes(t)))).map((sg) => sg.cue));
     for (const sg of terms) if (cues.has(sg.cue)) forms.push(sg.tokens);
+    const mass = (ts: readonly string[]) => ts.reduce((a, t) => a + this.procIndex.idf(t), 0);
+    // Of the candidates that qualify, the one holding the most specific form of the case
+    // ("tài sản gắn liền với thửa đất" over "… với đất"), then the first in rank order.
+    let best = -1;
+    let bestLen = 0;
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
-      if (!told.some((c) => holds(v.id, c))) continue;
+      const held = told.filter((c) => holds(v.id, c));
+      if (!held.length) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
-      const mass = (ts: readonly string[]) => ts.reduce((a, t) => a + this.procIndex.idf(t), 0);
       const named = mass(head.filter((t) => v.explained.has(t))) >= mass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
       if (!named) continue;
-      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
-      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+      const len = Math.max(...held.map((c) => c.length));
+      if (len > bestLen) {
+        best = i;
+        bestLen = len;
+      }
     }
-    return procs;
+    if (best < 0) return procs;
+    const v = procs[best] as RetrievalMatch;
+    const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
+    return [lifted, ...procs.slice(0, best), ...procs.slice(best + 1)];
   }
 
   /**
