@@ -186,7 +186,8 @@ function procedurePhrases(p: Procedure): { text: string; weight: number; name: b
   const phrases = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
-    ...p.keywords.map((k) => ({ text: k, weight: 0.9, name: false })),
+    // Keywords are situations and papers ("sắp hết hạn", "mở cửa hàng", "xin việc"), not names: they weigh half.
+    ...p.keywords.map((k) => ({ text: k, weight: 0.5, name: false })),
   ];
   // A long official name is mostly qualifications a citizen never types: its core counts too.
   const core = nameCore(name);
