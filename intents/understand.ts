@@ -475,6 +475,19 @@ export class Understander {
       const pair = (a: number, b: number) => a >= 0 && b < t.length && keep[a === i ? b : a] && this.procIndex.documentFrequency(`${t[a]}_${t[b]}`) > 0;
       if (pair(i - 1, i) || pair(i, i + 1)) keep[i] = true;
     }
+    // "… bằng giấy thông hành chứ không làm hộ chiếu": what follows "chứ không" in its clause is not what is asked.
+    let at = 0;
+    for (const c of prep.clauses) {
+      const n = c.norm.tokens.length;
+      for (let i = at; i + 1 < at + n; i++) {
+        const a = prep.accents[i];
+        if (t[i] === 'chu' && (!a || a === 'chứ') && NEGATIONS.has(t[i + 1] as string)) {
+          for (let k = i; k < at + n; k++) keep[k] = false;
+          break;
+        }
+      }
+      at += n;
+    }
     // "nộp ở xã nơi thường trú", "nơi tạm trú": a place, not the residence procedures.
     for (let i = 1; i + 1 < t.length; i++) {
       if (t[i - 1] === 'noi' && RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`)) keep[i] = keep[i + 1] = false;
@@ -1411,6 +1424,9 @@ const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
 export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+
+/** "không" as typed or abbreviated. */
+const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
