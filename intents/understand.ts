@@ -309,7 +309,9 @@ export class Understander {
         // The whole name (parentheses aside): "… của người nước ngoài" is the qualifier.
         core: famTokens(coreName(p.name)),
         short: famTokens(nameCore(p.name)),
-        heads: p.status === 'curated' ? p.aliases.map(famTokens) : undefined,
+        // A curated name without its opening "Đăng ký" heads too: national records often drop it
+        // ("Thay đổi, cải chính … có yếu tố nước ngoài" is a variant of "Đăng ký thay đổi, cải chính …").
+        heads: p.status === 'curated' ? [...p.aliases.map(famTokens), ...withoutRegister(famTokens(coreName(p.name)))] : undefined,
         curated: p.status === 'curated',
       })),
     );
@@ -683,7 +685,8 @@ export class Understander {
         // được trợ giúp pháp lý") say nothing about the case.
         const headWords = new Set(this.nameTokens.get(head.id) ?? []);
         const own = (runs: string[][]) => runs.map((r) => r.filter((t) => !headWords.has(t))).filter((r) => r.length);
-        const untold = this.untoldAction(v.id, q);
+        // …unless the head names that action too ("Đăng ký thay đổi, cải chính …" heads "Thay đổi, cải chính … có yếu tố nước ngoài").
+        const untold = this.untoldAction(v.id, q) && !headWords.has(this.nameTokens.get(v.id)?.[0] ?? '');
         const evidence = untold ? 0 : Math.max(this.caseEvidence(own(qual), q, restated), shortQual.length ? this.caseEvidence(own(shortQual), q, restated) : 0);
         if (evidence < this.options.variantEvidence) {
           // Another action on the same thing ("Rút yêu cầu…", "Cấp đổi…") the message gives no
@@ -1424,6 +1427,11 @@ const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
 export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+
+/** The name's tokens without a leading "đăng ký", when at least three remain (as a list of 0 or 1 head phrases). */
+function withoutRegister(tokens: readonly string[]): string[][] {
+  return tokens[0] === 'dang' && tokens[1] === 'ky' && tokens.length >= 5 ? [tokens.slice(2)] : [];
+}
 
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
