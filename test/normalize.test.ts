@@ -45,6 +45,7 @@ describe('abbreviations', () => {
   it('expands the domain table', () => {
     expect(t('dk gks cho be')).toBe('dang ky giay khai sinh cho be');
     expect(t('le phi gplx bn')).toBe('le phi giay phep lai xe bao nhieu');
+    expect(t('chứng chỉ môi giới bđs')).toBe('chung chi moi gioi bat dong san');
   });
   it('applies context rules: hk means hộ khẩu only near nhập/tách', () => {
     expect(t('nhap hk cho con')).toBe('nhap ho khau cho con');
