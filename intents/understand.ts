@@ -69,6 +69,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   variantEvidence: 0.5,
   /** A sibling record wins when the message evidences its differing words by this much more (0–1). */
   siblingMargin: 0.25,
+  /** …or it alone holds differing words the message says, of at least this IDF in all. */
+  siblingOwnIdf: 3,
   /** Rank factor of a record naming another action ("Cấp đổi…", "Rút…") the message does not mention. */
   untoldAction: 0.97,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
@@ -906,7 +908,7 @@ export class Understander {
       const an = this.nameTokens.get(a.id) ?? [];
       for (let j = i + 1; j < n; j++) {
         const b = out[j] as RetrievalMatch;
-        if (b.variantOf || this.procedures.get(b.id)?.status === 'curated' || b.rank < a.rank * 0.8) continue;
+        if (b.variantOf || this.procedures.get(b.id)?.status === 'curated' || b.rank < a.rank * 0.7) continue;
         const bn = this.nameTokens.get(b.id) ?? [];
         let k = 0;
         while (k < an.length && k < bn.length && an[k] === bn[k]) k++;
@@ -915,10 +917,16 @@ export class Understander {
         const rest = (name: readonly string[]) => [name.slice(k).filter((t) => !shared.has(t))];
         const ea = this.caseEvidence(rest(an), q, restated);
         const eb = this.caseEvidence(rest(bn), q, restated);
-        if (eb - ea < this.options.siblingMargin) continue;
-        b.rank = a.rank + 0.005;
+        // …or, when the differing parts are long, the one whose differing words alone the message
+        // says ("tàu cá" / "tàu biển", "vận tải" / "hàng không"): told there, told nowhere in the other.
+        const ra = new Set(rest(an)[0]);
+        const rb = new Set(rest(bn)[0]);
+        const toldOnly = (x: Set<string>, y: Set<string>) => [...x].filter((t) => !y.has(t) && q.has(t)).reduce((m, t) => m + this.procIndex.idf(t), 0);
+        const onlyB = toldOnly(rb, ra) >= this.options.siblingOwnIdf && toldOnly(ra, rb) === 0;
+        if ((eb - ea < this.options.siblingMargin || b.rank < a.rank * 0.8) && !onlyB) continue;
+        b.rank = Math.max(b.rank, a.rank + 0.005);
         b.score = Math.max(b.score, a.score + 0.005);
-        b.variantEvidence = round(eb);
+        b.variantEvidence = round(Math.max(eb, b.variantEvidence ?? 0));
       }
     }
   }
