@@ -642,11 +642,7 @@ export class Understander {
    */
   private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     if (procs.length < 2) return procs;
-    // Evidence for a case is what the citizen wrote or what a life event implies; an
-    // everyday word's official form ("bằng lái" → "giấy phép lái xe") names, it tells no case.
-    const q = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
-    // …and a qualifier word that is only the official form of what the citizen said is neutral.
-    const restated = weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') });
+    const { q, restated } = caseViews(query);
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
     // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
@@ -739,8 +735,7 @@ export class Understander {
     const top = procs[0];
     // (A variant lifted over its head keeps its place: its head's name is its own minus an evidenced qualifier.)
     if (!top || procs.length < 2 || this.procedures.get(top.id)?.status === 'curated') return procs;
-    const q = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
-    const restated = weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') });
+    const { q, restated } = caseViews(query);
     const topName = this.nameTokens.get(top.id) ?? [];
     for (let i = 1; i < Math.min(procs.length, 4); i++) {
       const v = procs[i] as RetrievalMatch;
@@ -755,7 +750,7 @@ export class Understander {
         else runs.push([t]);
       });
       // Generic inserted words ("lại" of "đăng ký lại") are not a case of their own to rule out.
-      const mass = runs.flat().reduce((a, t) => a + this.procIndex.idf(t), 0);
+      const mass = this.idfMass(runs.flat());
       if (!runs.length || mass < this.options.qualifierMinIdf || this.caseEvidence(runs, q, restated) >= this.options.untoldInsertionEvidence) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
@@ -818,7 +813,8 @@ export class Understander {
     const inPart = storyPart ? (w: number) => w < 1 : (w: number) => w >= 1;
     const top = procs[0];
     const s0 = query.segments[0];
-    if (!top || procs.length < 2 || !s0) return procs;
+    // Only a candidate close enough behind can take the lead: without one, no second search.
+    if (!top || procs.length < 2 || !s0 || !procs.some((m, i) => i > 0 && m.score >= top.score * share)) return procs;
     // Runs of the part's words, each its own segment so no pair spans two clauses.
     const runs: { tokens: string[]; weights: number[]; accents?: (string | null)[] }[] = [];
     let last = -2;
@@ -855,10 +851,7 @@ export class Understander {
     const qName = this.nameTokens.get(q.id) ?? [];
     const alike = (id: string) => {
       if (id === q.id) return true;
-      const n = this.nameTokens.get(id) ?? [];
-      let k = 0;
-      while (k < n.length && k < qName.length && n[k] === qName[k]) k++;
-      return k >= 3 && found.some((f) => f.id === id && f.score >= q.score * 0.9);
+      return sharedStart(this.nameTokens.get(id) ?? [], qName) >= 3 && found.some((f) => f.id === id && f.score >= q.score * 0.9);
     };
     const j = procs.findIndex((m, i) => i > 0 && alike(m.id));
     const v = procs[j];
@@ -910,8 +903,7 @@ export class Understander {
         const b = out[j] as RetrievalMatch;
         if (b.variantOf || this.procedures.get(b.id)?.status === 'curated' || b.rank < a.rank * 0.7) continue;
         const bn = this.nameTokens.get(b.id) ?? [];
-        let k = 0;
-        while (k < an.length && k < bn.length && an[k] === bn[k]) k++;
+        const k = sharedStart(an, bn);
         if (k < 3 || k === an.length || k === bn.length) continue;
         const shared = new Set(an.slice(0, k));
         const rest = (name: readonly string[]) => [name.slice(k).filter((t) => !shared.has(t))];
@@ -921,7 +913,7 @@ export class Understander {
         // says ("tàu cá" / "tàu biển", "vận tải" / "hàng không"): told there, told nowhere in the other.
         const ra = new Set(rest(an)[0]);
         const rb = new Set(rest(bn)[0]);
-        const toldOnly = (x: Set<string>, y: Set<string>) => [...x].filter((t) => !y.has(t) && q.has(t)).reduce((m, t) => m + this.procIndex.idf(t), 0);
+        const toldOnly = (x: Set<string>, y: Set<string>) => this.idfMass([...x].filter((t) => !y.has(t) && q.has(t)));
         const onlyB = toldOnly(rb, ra) >= this.options.siblingOwnIdf && toldOnly(ra, rb) === 0;
         if ((eb - ea < this.options.siblingMargin || b.rank < a.rank * 0.8) && !onlyB) continue;
         b.rank = Math.max(b.rank, a.rank + 0.005);
@@ -979,7 +971,6 @@ export class Understander {
     const terms = query.segments.filter((sg) => sg.kind === 'term' && sg.cue !== undefined);
     const cues = new Set(terms.filter((sg) => sg.tokens.every((t) => top.matched.has(t)) || (!!sg.explains?.length && sg.explains.every((t) => head.includes(t)))).map((sg) => sg.cue));
     for (const sg of terms) if (cues.has(sg.cue)) forms.push(sg.tokens);
-    const mass = (ts: readonly string[]) => ts.reduce((a, t) => a + this.procIndex.idf(t), 0);
     // Of the candidates that qualify, the one holding the most specific form of the case
     // ("tài sản gắn liền với thửa đất" over "… với đất"), then the first in rank order.
     let best = -1;
@@ -991,7 +982,7 @@ export class Understander {
       if (!held.length) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
-      const named = mass(head.filter((t) => v.explained.has(t))) >= mass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
+      const named = this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
       if (!named) continue;
       const len = Math.max(...held.map((c) => c.length));
       if (len > bestLen) {
@@ -1020,7 +1011,6 @@ export class Understander {
     return level;
   }
 
-  /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
   /**
    * True when the words a general answer was found by (`faqWords`) are none of the
    * procedure's and read, in the message's order, as asking where or whether online, and
@@ -1046,13 +1036,19 @@ export class Understander {
     });
   }
 
+  /** True when the words carry a cue specific to this aspect (not a common word like "đi"). */
   private hasCue(tokens: readonly string[], aspect: IntentId): boolean {
-    const ratio = this.options.aspectCueRatio;
     // "thu tuc" is "thủ tục": its "thu" is not the "thu" of "thu phí".
     const cues = tokens.filter((t, i) => !NOT_CUES.has(t) && !(t === 'thu' && tokens[i + 1] === 'tuc'));
-    const pairs = tokens.slice(1).map((t, i) => `${tokens[i]} ${t}`).filter((p) => !NOT_CUE_PAIRS.has(p));
     const others = ASPECTS.filter((x) => x !== aspect);
-    return this.classifier.distinctive(cues, aspect, others, ratio) || pairs.some((p) => this.classifier.distinctive(p.split(' '), aspect, others, ratio, true));
+    return this.classifier.distinctive(cues, aspect, others, this.options.aspectCueRatio) || this.pairCue(tokens, aspect);
+  }
+
+  /** Sum of the IDF of the words (how much they say). */
+  private idfMass(tokens: readonly string[]): number {
+    let m = 0;
+    for (const t of tokens) m += this.procIndex.idf(t);
+    return m;
   }
 
   private correct(tokens: string[], accents: readonly (string | null)[], withAccents = false): { tokens: string[]; unknown: number } {
@@ -1097,7 +1093,7 @@ export class Understander {
     const clsFocus = focus ? cls.filter((_, i) => focus[i]) : cls;
     const residual = procs[0] ? this.maskProcedure(ret, procs[0].id, cls, focus ?? undefined, prep.accents) : clsFocus;
     const top = (c: { ranked: { label: string; p: number }[] }) => c.ranked.slice(0, 4).map((x) => `${x.label}:${x.p.toFixed(2)}`);
-    const told = weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') });
+    const told = caseViews(query).q;
     const u = this.understand(text);
     return {
       decision: { intent: u.intent, procedure: u.procedure, faq: u.faq, confidence: u.confidence, clarify: u.clarify, aspects: u.aspects, variants: u.variants, abuse: u.abuse },
@@ -1118,7 +1114,7 @@ export class Understander {
         // Named another action ("Cấp đổi…", "Rút…") the message does not mention: ranked lower.
         otherAction: this.untoldAction(p.id, told) || undefined,
       })),
-      faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}:${[...f.matched].join(" ")}`),
+      faqs: this.faqIndex.search(ret, 2).map((f) => `${f.id}:${f.score.toFixed(2)}:${[...f.matched].join(' ')}`),
       residual,
       classified: top(this.classifier.classify(clsFocus.length ? clsFocus : cls)),
       residualAll: top(this.classifier.classify(residual)),
@@ -1435,6 +1431,22 @@ const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
 export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+
+/**
+ * The query as evidence for a case: what the citizen wrote or a life event implies (`q`);
+ * an everyday word's official form ("bằng lái" → "giấy phép lái xe") names, it tells no
+ * case (`restated`, neutral).
+ */
+function caseViews(query: WeightedQuery): { q: Map<string, number>; restated: Map<string, number> } {
+  return { q: weigh({ segments: query.segments.filter((sg) => sg.kind !== 'term') }), restated: weigh({ segments: query.segments.filter((sg) => sg.kind === 'term') }) };
+}
+
+/** How many leading tokens two names share. */
+function sharedStart(a: readonly string[], b: readonly string[]): number {
+  let k = 0;
+  while (k < a.length && k < b.length && a[k] === b[k]) k++;
+  return k;
+}
 
 /** The name's tokens without a leading "đăng ký", when at least three remain (as a list of 0 or 1 head phrases). */
 function withoutRegister(tokens: readonly string[]): string[][] {
