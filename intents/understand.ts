@@ -73,6 +73,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   siblingOwnIdf: 3,
   /** Rank factor of a record naming another action ("Cấp đổi…", "Rút…") the message does not mention. */
   untoldAction: 0.97,
+  /** A close record naming the action the message tells ("bị mất" → "Cấp lại …") on the leader's subject takes the lead from this share of its rank. */
+  toldAction: 0.9,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
   caseOverTop: 0.75,
   /** Name coverage the asking clauses alone must give a candidate for it to be the one asked about. */
@@ -714,7 +716,7 @@ export class Understander {
     out.sort((a, b) => b.rank - a.rank);
     this.siblings(out, q, restated);
     out.sort((a, b) => b.rank - a.rank);
-    return this.caseOverTop(out, query);
+    return this.caseOverTop(this.toldActionOverTop(out, q), query);
   }
 
   /**
@@ -737,8 +739,12 @@ export class Understander {
     if (!top || procs.length < 2 || this.procedures.get(top.id)?.status === 'curated') return procs;
     const { q, restated } = caseViews(query);
     const topName = this.nameTokens.get(top.id) ?? [];
+    // The leader names the action the message tells ("bị mất" → "Cấp lại …"): the inserted action is the case meant.
+    const action = this.actionOf(top.id);
+    const toldAction = action.length > 0 && action.every((t) => q.has(t));
     for (let i = 1; i < Math.min(procs.length, 4); i++) {
       const v = procs[i] as RetrievalMatch;
+      if (toldAction && this.actionOf(v.id).join(' ') !== action.join(' ')) continue;
       if (v.rank < top.rank * this.options.untoldInsertion || this.procedures.get(v.id)?.status === 'curated') continue;
       const name = new Set(this.nameTokens.get(v.id) ?? []);
       if (!name.size || ![...name].every((t) => topName.includes(t))) continue;
@@ -924,15 +930,50 @@ export class Understander {
   }
 
   /**
+   * The action a national record's name begins with ("cấp lại", "cấp đổi", "gia hạn"…),
+   * as tokens; empty for the plain issuing ("Cấp …") or a name without one.
+   */
+  private actionOf(id: string): string[] {
+    const name = this.nameTokens.get(id) ?? [];
+    const first = name[0] ?? '';
+    if (first === 'cap') return name[1] === 'doi' || name[1] === 'lai' ? [first, name[1]] : [];
+    return OTHER_ACTIONS.has(first) ? [first] : [];
+  }
+
+  /**
+   * The message tells an action ("bị mất" → "cấp lại", "hết hạn" → "cấp đổi") the leader's
+   * name does not begin with, and a close national record names that action on the same
+   * subject ("Cấp lại Giấy chứng nhận kiểm định …" / "Cấp Giấy chứng nhận kiểm định …"):
+   * that record is the one meant.
+   */
+  private toldActionOverTop(procs: RetrievalMatch[], q: ReadonlyMap<string, number>): RetrievalMatch[] {
+    const top = procs[0];
+    if (!top || procs.length < 2 || top.variantOf || this.procedures.get(top.id)?.status === 'curated') return procs;
+    const topAction = this.actionOf(top.id);
+    if (topAction.length && topAction.every((t) => q.has(t))) return procs;
+    const topName = this.nameTokens.get(top.id) ?? [];
+    const topSubject = topName.slice(topAction.length ? topAction.length : topName[0] === 'cap' ? 1 : 0);
+    for (let i = 1; i < Math.min(procs.length, 4); i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (v.rank < top.rank * this.options.toldAction || this.procedures.get(v.id)?.status === 'curated') continue;
+      const action = this.actionOf(v.id);
+      if (!action.length || !action.every((t) => q.has(t)) || action.join(' ') === topAction.join(' ')) continue;
+      const subject = (this.nameTokens.get(v.id) ?? []).slice(action.length);
+      if (sharedStart(subject, topSubject) < 3) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage) };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
+  }
+
+  /**
    * True when a national record's name begins with another action on its subject ("Cấp
    * đổi", "Cấp lại", "Rút", "Gia hạn", "Thu hồi"…) that the message (typed or implied by
    * a life event) does not mention. "Cấp" alone is the plain issuing.
    */
   private untoldAction(id: string, q: ReadonlyMap<string, number>): boolean {
     if (this.procedures.get(id)?.status === 'curated') return false;
-    const name = this.nameTokens.get(id) ?? [];
-    const first = name[0] ?? '';
-    const action = first === 'cap' ? (name[1] === 'doi' || name[1] === 'lai' ? [first, name[1]] : []) : OTHER_ACTIONS.has(first) ? [first] : [];
+    const action = this.actionOf(id);
     return action.length > 0 && !action.every((t) => q.has(t));
   }
 
@@ -946,20 +987,6 @@ export class Understander {
   private caseOverTop(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     const top = procs[0];
     if (!top || top.variantOf) return procs;
-    // One case per variants.yaml entry, told by any of its words ("kết hợp" or "nhận cha, mẹ, con").
-    const cases = new Map<number, (readonly string[])[]>();
-    for (const sg of query.segments) {
-      if (sg.kind !== 'variant' || sg.cue === undefined) continue;
-      const l = cases.get(sg.cue);
-      if (l) l.push(sg.tokens);
-      else cases.set(sg.cue, [sg.tokens]);
-    }
-    if (!cases.size) return procs;
-    const names = (id: string) => this.phraseTokens.get(id) ?? [];
-    // Filler words inside a name ("tài sản gắn liền với thửa đất") do not break the run.
-    const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c) || containsRun(ph.filter((t) => !this.fillerWords.has(t)), c));
-    const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
-    if (!told.length) return procs;
     // The words the leader was found by, as the citizen typed them (its official words when none).
     const typed = new Set(query.segments[0]?.tokens ?? []);
     const literal = [...top.matched].filter((t) => typed.has(t));
@@ -971,6 +998,27 @@ export class Understander {
     const terms = query.segments.filter((sg) => sg.kind === 'term' && sg.cue !== undefined);
     const cues = new Set(terms.filter((sg) => sg.tokens.every((t) => top.matched.has(t)) || (!!sg.explains?.length && sg.explains.every((t) => head.includes(t)))).map((sg) => sg.cue));
     for (const sg of terms) if (cues.has(sg.cue)) forms.push(sg.tokens);
+    // One case per variants.yaml entry, told by any of its words ("kết hợp" or "nhận cha, mẹ, con");
+    // an everyday word the leader was not found by ("thế chấp" → "biện pháp bảo đảm") is a case too.
+    // (Such a case takes the lead for a national record only: curated entries sharing a paper are told apart by their own names.)
+    const cases = new Map<number, (readonly string[])[]>();
+    const termCases = new Set<readonly string[]>();
+    for (const sg of query.segments) {
+      if (sg.cue === undefined || (sg.kind !== 'variant' && (sg.kind !== 'term' || cues.has(sg.cue)))) continue;
+      const alts = sg.kind === 'term' && sg.explains?.length ? [sg.tokens, sg.explains] : [sg.tokens];
+      if (sg.kind === 'term') for (const a of alts) termCases.add(a);
+      const l = cases.get(sg.cue);
+      if (l) l.push(...alts);
+      else cases.set(sg.cue, alts);
+    }
+    if (!cases.size) return procs;
+    const names = (id: string) => this.phraseTokens.get(id) ?? [];
+    // Filler words inside a name ("tài sản gắn liền với thửa đất") do not break the run.
+    const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c) || containsRun(ph.filter((t) => !this.fillerWords.has(t)), c));
+    const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
+    if (!told.length) return procs;
+    // A form is named when most of its weight is ("quyền sử dụng đất" of "giấy chứng nhận quyền sử dụng đất").
+    const namesForm = (v: RetrievalMatch, f: readonly string[]) => this.idfMass(f.filter((t) => v.explained.has(t))) >= this.idfMass(f) * 0.6;
     // Of the candidates that qualify, the one holding the most specific form of the case
     // ("tài sản gắn liền với thửa đất" over "… với đất"), then the first in rank order.
     let best = -1;
@@ -978,11 +1026,12 @@ export class Understander {
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
-      const held = told.filter((c) => holds(v.id, c));
+      const national = this.procedures.get(v.id)?.status !== 'curated';
+      const held = told.filter((c) => holds(v.id, c) && (national || !termCases.has(c)));
       if (!held.length) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
-      const named = this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)));
+      const named = this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)) || (national && namesForm(v, f)));
       if (!named) continue;
       const len = Math.max(...held.map((c) => c.length));
       if (len > bestLen) {
