@@ -62,17 +62,38 @@ function firstIndex(phrases: readonly CuePhrase[]): Map<string, number[]> {
   return m;
 }
 
-/** Every occurrence of any phrase: [phrase index, start, end) triples, in text order. */
-export function findPhrases(tokens: readonly string[], accents: readonly (string | null)[], phrases: readonly CuePhrase[]): { phrase: number; start: number; end: number }[] {
+/**
+ * Every occurrence of any phrase: [phrase index, start, end) triples, in text order.
+ * With `gap`, one of those words may stand between two phrase words ("chưa bao giờ
+ * được làm giấy khai sinh" holds "chưa bao giờ làm giấy khai sinh").
+ */
+export function findPhrases(tokens: readonly string[], accents: readonly (string | null)[], phrases: readonly CuePhrase[], gap?: ReadonlySet<string>): { phrase: number; start: number; end: number }[] {
   const out: { phrase: number; start: number; end: number }[] = [];
   const index = firstIndex(phrases);
   for (let i = 0; i < tokens.length; i++) {
     for (const pi of index.get(tokens[i] as string) ?? []) {
       const p = phrases[pi] as CuePhrase;
       if (matchesAt(tokens, accents, i, p)) out.push({ phrase: pi, start: i, end: i + p.folded.length });
+      else if (gap) {
+        const end = gappedEnd(tokens, accents, i, p, gap);
+        if (end > 0) out.push({ phrase: pi, start: i, end });
+      }
     }
   }
   return out;
+}
+
+/** End of the phrase at i with at most one `gap` word between two of its words (none repeated from the phrase), or -1. */
+function gappedEnd(tokens: readonly string[], accents: readonly (string | null)[], i: number, p: CuePhrase, gap: ReadonlySet<string>): number {
+  if (p.folded.length < 2) return -1;
+  for (let k = 1; k < p.folded.length; k++) {
+    const word = tokens[i + k];
+    if (word === undefined || !gap.has(word) || p.folded.includes(word)) continue;
+    const kept = [...tokens.slice(i, i + k), ...tokens.slice(i + k + 1, i + p.folded.length + 1)];
+    const keptAccents = [...accents.slice(i, i + k), ...accents.slice(i + k + 1, i + p.folded.length + 1)];
+    if (kept.length === p.folded.length && matchesAt(kept, keptAccents, 0, p)) return i + p.folded.length + 1;
+  }
+  return -1;
 }
 
 /**

@@ -42,6 +42,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   faqStrong: 0.55,
   /** An aspect question naming no procedure goes to an FAQ matching at least this well. */
   faqForBareAspect: 0.45,
+  /** A procedure found by a rare typed word beats an FAQ found only by aspect words ("nộp hồ sơ ở đâu") from this score. */
+  faqOnlyAsksProcedure: 0.35,
   /** Probability a non-procedure intent needs to override a clearly named procedure. */
   overrideProcedure: 0.75,
   /** Prior weight of procedure aspects over other intents when a procedure is named. */
@@ -512,7 +514,7 @@ export class Understander {
     const implied: string[] = [];
     // One pass over the message for every entry's cues (and one for their `unless` phrases).
     const hits = new Map<number, { start: number; end: number }[]>();
-    for (const m of findPhrases(prep.tokens, prep.exact, this.allCues.phrases)) {
+    for (const m of findPhrases(prep.tokens, prep.exact, this.allCues.phrases, CUE_GAP)) {
       const owner = this.allCues.owner[m.phrase] as number;
       const l = hits.get(owner);
       if (l) l.push(m);
@@ -1370,6 +1372,15 @@ export class Understander {
     // The FAQ wins unless the words outside the FAQ's own phrase ask for something else
     // ("số tổng đài" is the hotline FAQ, not a hand-off).
     const faqRest = ftop ? cls.filter((t) => !ftop.matched.has(t)) : cls;
+    // "… có được hỗ trợ thiệt hại không, nộp hồ sơ ở đâu?": the general answer was found only by
+    // the words that ask where, and a procedure is found by a rare word the citizen typed: the
+    // question is that procedure's place (offered with its close alternatives), not the centre's address.
+    const typedMatched = top ? [...top.matched].filter((t) => ret.includes(t) && !this.fillerWords.has(t)) : [];
+    const rareNamed = typedMatched.length >= 2 && typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf);
+    if (faqStrong && faqOnlyAsks && top && top.score >= o.faqOnlyAsksProcedure && rareNamed) {
+      const { aspect, p } = aspectOf();
+      return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
+    }
     if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure && this.classifier.distinctive(faqRest.filter((t) => !NOT_CUES.has(t)), fullTop.label, ['faq']))) {
       const aspectFollow =
         ctx.lastProcedure && (ftop?.score ?? 0) < 0.95 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview' && fullTop.p >= 0.5;
@@ -1504,6 +1515,9 @@ function withoutRegister(tokens: readonly string[]): string[][] {
 
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
+
+/** Words a citizen puts inside a life-event phrase without changing it ("chưa bao giờ được làm", "bị mất đi"). */
+const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di']);
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);

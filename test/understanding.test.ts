@@ -37,6 +37,12 @@ describe('clauses of a long message', () => {
     // Typed without accents, "can cuoc", "can ho", "can nha" are "căn…", not "cần".
     expect(splitClauses('Nam ngoai toi da doi sang the can cuoc gan chip. Nha toi mua can ho o quan 7. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
   });
+  it('"chưa bao giờ" is never, not when; "có căn cước" is not "có cần"', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    expect(splitClauses('Ông tôi chưa bao giờ có giấy tờ gốc, nhưng có căn cước. Muốn làm lại thì cần gì?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
+    expect(splitClauses('Bao giờ thì có kết quả?', lex).map((c) => c.role)).toEqual(['question']);
+    expect(splitClauses('Em muốn làm hộ chiếu. Có cần mang căn cước không?', lex).map((c) => c.role)).toEqual(['request', 'check']);
+  });
   it('"tụi em tính…" says what the citizen wants; "có cần sổ đỏ … không?" checks a paper, it does not name the procedure', () => {
     const lex = { abbreviations: new Map(), rules: [] };
     expect(splitClauses('Tụi em tính đăng ký kết hôn trước Tết. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['request', 'question']);
@@ -74,6 +80,22 @@ describe('accent-aware phrase lists', () => {
       const n = typed(text);
       expect(findPhrases(n.tokens, n.accents, list).length, text).toBe(hits);
     }
+  });
+  it('with a gap list, one such word may stand inside a life-event phrase, never a word of the phrase itself', () => {
+    const list = [compilePhrase('chưa bao giờ làm giấy khai sinh'), compilePhrase('mất giấy')];
+    const gap = new Set(['duoc', 'di']);
+    for (const [text, hits] of [
+      ['từ nhỏ chưa bao giờ được làm giấy khai sinh', 1],
+      ['chua bao gio duoc lam giay khai sinh', 1],
+      ['chưa bao giờ được cho đi làm giấy khai sinh', 0],
+      ['mất đi giấy', 1],
+      ['mất hết giấy', 0],
+    ] as const) {
+      const n = typed(text);
+      expect(findPhrases(n.tokens, n.accents, list, gap).length, text).toBe(hits);
+    }
+    const plain = typed('chưa bao giờ được làm giấy khai sinh');
+    expect(findPhrases(plain.tokens, plain.accents, list).length).toBe(0);
   });
   it('a stopword counts only when typed with its accents ("dang" may be "đăng")', () => {
     const fillers = [compilePhrase('đang', true)];
