@@ -781,7 +781,8 @@ export class Understander {
     for (let i = 1; i < Math.min(procs.length, 5); i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.refinedOverTop || this.procedures.get(v.id)?.status === 'curated') continue;
-      if (!literal.every((t) => v.explained.has(t))) continue;
+      // (by its name: what a record only describes is weaker evidence than what the leader is named by)
+      if (!literal.every((t) => v.matched.has(t))) continue;
       // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
       if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) continue;
       const pair = typed.some((t, k) => {
@@ -1020,7 +1021,7 @@ export class Understander {
     const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
     if (!told.length) return procs;
     // A form is named when most of its weight is ("quyền sử dụng đất" of "giấy chứng nhận quyền sử dụng đất").
-    const namesForm = (v: RetrievalMatch, f: readonly string[]) => this.idfMass(f.filter((t) => v.explained.has(t))) >= this.idfMass(f) * 0.6;
+    const namesForm = (v: RetrievalMatch, f: readonly string[]) => this.idfMass(f.filter((t) => v.matched.has(t))) >= this.idfMass(f) * 0.6;
     // Of the candidates that qualify, the one holding the most specific form of the case
     // ("tài sản gắn liền với thửa đất" over "… với đất"), then the first in rank order.
     let best = -1;
@@ -1029,11 +1030,17 @@ export class Understander {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
       const national = this.procedures.get(v.id)?.status !== 'curated';
-      const held = told.filter((c) => holds(v.id, c) && (national || !termCases.has(c)));
+      const byCue = told.filter((c) => holds(v.id, c) && !termCases.has(c));
+      // An everyday word's case ("thế chấp") is held by a national record that names, by its own
+      // name, what the leader was found by ("quyền sử dụng đất" for "sổ đỏ"), not only describes it.
+      const byTerm = national ? told.filter((c) => holds(v.id, c) && termCases.has(c)) : [];
+      const held = [...byCue, ...byTerm];
       if (!held.length) continue;
       // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
-      const named = this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)) || (national && namesForm(v, f)));
+      const named = byCue.length
+        ? this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)))
+        : head.every((t) => v.matched.has(t)) || forms.some((f) => namesForm(v, f));
       if (!named) continue;
       const len = Math.max(...held.map((c) => c.length));
       if (len > bestLen) {
