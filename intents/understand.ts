@@ -1028,11 +1028,12 @@ export class Understander {
     let bestLen = 0;
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
-      if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.9) continue;
+      if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.65) continue;
       const national = this.procedures.get(v.id)?.status !== 'curated';
-      const byCue = told.filter((c) => holds(v.id, c) && !termCases.has(c));
-      // An everyday word's case ("thế chấp") is held by a national record that names, by its own
-      // name, what the leader was found by ("quyền sử dụng đất" for "sổ đỏ"), not only describes it.
+      const byCue = v.queryCoverage >= top.queryCoverage * 0.9 ? told.filter((c) => holds(v.id, c) && !termCases.has(c)) : [];
+      // An everyday word's case ("thế chấp", "thi bằng lái") is held by a national record that names,
+      // by its own name, what the leader was found by ("quyền sử dụng đất" for "sổ đỏ"), not only
+      // describes it; the official words it is found by weigh less, so it may explain less of the message.
       const byTerm = national ? told.filter((c) => holds(v.id, c) && termCases.has(c)) : [];
       const held = [...byCue, ...byTerm];
       if (!held.length) continue;
