@@ -699,6 +699,9 @@ export class Understander {
           }
           continue;
         }
+        // The message asks the head's action ("xin cấp lại thẻ" of "Cấp lại, cấp đổi thẻ BHYT"), the
+        // variant's name does not hold it ("Đăng ký đóng, cấp thẻ BHYT …"): it is another procedure.
+        if (this.dropsToldAction(head.id, v.id, q, out)) continue;
         // The head is named; the variant is the head with the case the message tells.
         const lift = 0.02 + 0.05 * evidence;
         if ((v.variantEvidence ?? 0) < evidence) {
@@ -933,11 +936,22 @@ export class Understander {
   }
 
   /**
+   * True when the message says "cấp lại" or "cấp đổi" (typed or told by a life event), the
+   * variant's name does not hold it, and its head or another candidate names it: that one is asked.
+   */
+  private dropsToldAction(head: string, variant: string, q: ReadonlyMap<string, number>, candidates: readonly RetrievalMatch[]): boolean {
+    const name = this.nameTokens.get(variant) ?? [];
+    const holds = (id: string, a: string) => (this.phraseTokens.get(id) ?? []).some((ph) => containsRun(ph, ['cap', a]));
+    return (['lai', 'doi'] as const).some((a) => q.has(`cap_${a}`) && !name.includes(a) && (holds(head, a) || candidates.some((c) => c.id !== variant && holds(c.id, a))));
+  }
+
+  /**
    * The action a national record's name begins with ("cấp lại", "cấp đổi", "gia hạn"…),
    * as tokens; empty for the plain issuing ("Cấp …") or a name without one.
    */
   private actionOf(id: string): string[] {
     const name = this.nameTokens.get(id) ?? [];
+    // (A curated entry's name says its action too: "Cấp lại, cấp đổi thẻ bảo hiểm y tế".)
     const first = name[0] ?? '';
     if (first === 'cap') return name[1] === 'doi' || name[1] === 'lai' ? [first, name[1]] : [];
     return OTHER_ACTIONS.has(first) ? [first] : [];
@@ -958,11 +972,14 @@ export class Understander {
     const topSubject = topName.slice(topAction.length ? topAction.length : topName[0] === 'cap' ? 1 : 0);
     for (let i = 1; i < Math.min(procs.length, 4); i++) {
       const v = procs[i] as RetrievalMatch;
-      if (v.rank < top.rank * this.options.toldAction || this.procedures.get(v.id)?.status === 'curated') continue;
+      if (v.rank < top.rank * this.options.toldAction) continue;
       const action = this.actionOf(v.id);
       if (!action.length || !action.every((t) => q.has(t)) || action.join(' ') === topAction.join(' ')) continue;
+      // The same subject: the names go on alike ("Giấy chứng nhận kiểm định …"), or the leader's
+      // name holds most of it ("thẻ bảo hiểm y tế" of "Đăng ký đóng, cấp thẻ BHYT …").
       const subject = (this.nameTokens.get(v.id) ?? []).slice(action.length);
-      if (sharedStart(subject, topSubject) < 3) continue;
+      const held = this.idfMass(subject.filter((t) => topName.includes(t))) >= this.idfMass(subject) * 0.8;
+      if (sharedStart(subject, topSubject) < 3 && !held) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score + 0.01), coverage: Math.max(v.coverage, top.coverage) };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
