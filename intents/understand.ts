@@ -763,6 +763,9 @@ export class Understander {
       // Generic inserted words ("lại" of "đăng ký lại") are not a case of their own to rule out.
       const mass = this.idfMass(runs.flat());
       if (!runs.length || mass < this.options.qualifierMinIdf || this.caseEvidence(runs, q, restated) >= this.options.untoldInsertionEvidence) continue;
+      // A rare pair of the inserted words the citizen typed ("tàu cá" of "Xóa đăng ký tàu cá, tàu phục vụ …") tells the case, however long the rest.
+      const toldPair = runs.some((r) => r.some((t, k) => k > 0 && q.has(`${r[k - 1]}_${t}`) && this.procIndex.idf(`${r[k - 1]}_${t}`) >= this.options.refinedPairIdf));
+      if (toldPair) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
@@ -790,9 +793,10 @@ export class Understander {
       if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) continue;
       const pair = typed.some((t, k) => {
         const a = typed[k - 1];
-        if (k === 0 || a === undefined || !v.explained.has(t) || !v.explained.has(a) || (top.explained.has(t) && top.explained.has(a))) return false;
+        // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
+        if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
         // One word the leader was found by, one new word that says something ("dịch", not "giấy").
-        const fresh = top.explained.has(a) ? t : a;
+        const fresh = top.matched.has(a) ? t : a;
         return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
       });
       if (!pair) continue;
