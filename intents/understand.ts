@@ -1041,6 +1041,10 @@ export class Understander {
     const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c) || containsRun(ph.filter((t) => !this.fillerWords.has(t)), c));
     const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
     if (!told.length) return procs;
+    // The action the leader names and the citizen typed ("xin cấp lại") outweighs one a life event implies ("ngấm nước" → cấp đổi).
+    const topAction = this.actionOf(top.id);
+    const typedSeq = query.segments[0]?.tokens ?? [];
+    const typedAction = topAction.length > 0 && containsRun(typedSeq, topAction);
     // A form is named when most of its weight is ("quyền sử dụng đất" of "giấy chứng nhận quyền sử dụng đất").
     const namesForm = (v: RetrievalMatch, f: readonly string[]) => this.idfMass(f.filter((t) => v.matched.has(t))) >= this.idfMass(f) * 0.6;
     // Of the candidates that qualify, the one holding the most specific form of the case
@@ -1050,6 +1054,7 @@ export class Understander {
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
       if (v.score < top.score * this.options.caseOverTop || v.queryCoverage < top.queryCoverage * 0.65) continue;
+      if (typedAction && !containsRun(this.nameTokens.get(v.id) ?? [], topAction)) continue;
       const national = this.procedures.get(v.id)?.status !== 'curated';
       const byCue = v.queryCoverage >= top.queryCoverage * 0.9 ? told.filter((c) => holds(v.id, c) && !termCases.has(c)) : [];
       // An everyday word's case ("thế chấp", "thi bằng lái") is held by a national record that names,
