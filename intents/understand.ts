@@ -75,6 +75,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   siblingOwnIdf: 3,
   /** Rank factor of a record naming another action ("Cấp đổi…", "Rút…") the message does not mention. */
   untoldAction: 0.97,
+  /** Name coverage a national record named with its action needs to take the lead from a leader found only by what it is about. */
+  namedOverMention: 0.9,
   /** A close record naming the action the message tells ("bị mất" → "Cấp lại …") on the leader's subject takes the lead from this share of its rank. */
   toldAction: 0.9,
   /** A candidate whose name holds a case the message tells, and the leader's does not, takes the lead from this share of its score. */
@@ -730,7 +732,31 @@ export class Understander {
    */
   private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
     const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
-    return this.untoldInsertion(this.refinedOverTop(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query).slice(0, 6);
+    return this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query).slice(0, 6);
+  }
+
+  /**
+   * The leader was found by the thing it is about ("xe máy mới mua" of "đăng ký xe máy mới
+   * mua") without the action its name starts with; a close national record is named nearly in
+   * full, its action typed ("khai lệ phí trước bạ"), with a rare word the leader does not
+   * explain: the citizen named that procedure and mentioned the thing it is for.
+   */
+  private namedOverMention(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    const s0 = query.segments[0];
+    if (!top || procs.length < 2 || !s0 || top.variantOf) return procs;
+    const typed = new Set(s0.tokens);
+    const acted = (ph: readonly string[], m: RetrievalMatch) => ph.length > 1 && !this.fillerWords.has(ph[0] as string) && typed.has(ph[0] as string) && m.matched.has(ph[0] as string);
+    if ((this.phraseTokens.get(top.id) ?? []).some((ph) => acted(ph, top))) return procs;
+    for (let i = 1; i < Math.min(procs.length, 4); i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (this.procedures.get(v.id)?.status === 'curated' || v.coverage < this.options.namedOverMention || v.score < top.score * this.options.caseOverTop) continue;
+      if (!acted(this.nameTokens.get(v.id) ?? [], v)) continue;
+      if (![...v.matched].some((t) => typed.has(t) && !top.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage) };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
   }
 
   /**
