@@ -241,6 +241,8 @@ export class Understander {
   private readonly rareMeans: string[][];
   /** Content words of each procedure's name (for rare-variant checks). */
   private readonly nameTokens = new Map<string, string[]>();
+  /** …and of its core, before a qualifying tail ("Gia hạn tạm trú cho người nước ngoài | tại Việt Nam"). */
+  private readonly coreTokens = new Map<string, string[]>();
   /** Procedure ids by index position. */
   private readonly procIds: string[];
   /** Families of procedures derived from their names (same order as the index). */
@@ -345,7 +347,10 @@ export class Understander {
     this.allCues = flatten((v) => v.cues);
     this.allUnless = flatten((v) => v.unless);
     this.rareMeans = data.variants.filter((v) => v.rare).flatMap((v) => v.means.map((m) => content(m.text).content)).filter((m) => m.length);
-    for (const p of procList) this.nameTokens.set(p.id, content(coreName(p.name)).content);
+    for (const p of procList) {
+      this.nameTokens.set(p.id, content(coreName(p.name)).content);
+      this.coreTokens.set(p.id, content(coreName(nameCore(p.name))).content);
+    }
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
         id: f.id,
@@ -722,6 +727,7 @@ export class Understander {
     }
     out.sort((a, b) => b.rank - a.rank);
     this.siblings(out, q, restated);
+    this.typedVariant(out, query.segments[0]?.tokens ?? []);
     out.sort((a, b) => b.rank - a.rank);
     return this.caseOverTop(this.toldActionOverTop(out, q), query);
   }
@@ -1014,6 +1020,30 @@ export class Understander {
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
     return procs;
+  }
+
+  /**
+   * Two variants of one head, both evidenced: the one whose own words the citizen typed
+   * ("giấy miễn thị thực") comes before the one evidenced only by what a story implies
+   * ("quốc tịch Đài Loan" → "người nước ngoài").
+   */
+  private typedVariant(out: RetrievalMatch[], typed: readonly string[]): void {
+    const said = new Set(typed);
+    const n = Math.min(out.length, 4);
+    for (let i = 0; i < n; i++) {
+      const a = out[i] as RetrievalMatch;
+      if (!a.variantOf) continue;
+      const an = new Set(this.coreTokens.get(a.id) ?? []);
+      for (let j = i + 1; j < n; j++) {
+        const b = out[j] as RetrievalMatch;
+        if (b.variantOf !== a.variantOf || b.rank < a.rank * 0.9) continue;
+        const bn = new Set(this.coreTokens.get(b.id) ?? []);
+        const own = (x: Set<string>, y: Set<string>) => this.idfMass([...x].filter((t) => !y.has(t) && said.has(t) && !this.fillerWords.has(t)));
+        if (own(bn, an) < this.options.siblingOwnIdf || own(an, bn) > 0) continue;
+        b.rank = Math.max(b.rank, a.rank + 0.005);
+        b.score = Math.max(b.score, a.score + 0.005);
+      }
+    }
   }
 
   /**
