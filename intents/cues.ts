@@ -85,15 +85,24 @@ export function findPhrases(tokens: readonly string[], accents: readonly (string
 
 /** End of the phrase at i with at most one `gap` word between two of its words (none repeated from the phrase), or -1. */
 function gappedEnd(tokens: readonly string[], accents: readonly (string | null)[], i: number, p: CuePhrase, gap: ReadonlySet<string>): number {
-  if (p.folded.length < 2) return -1;
-  for (let k = 1; k < p.folded.length; k++) {
-    const word = tokens[i + k];
-    if (word === undefined || !gap.has(word) || p.folded.includes(word)) continue;
-    const kept = [...tokens.slice(i, i + k), ...tokens.slice(i + k + 1, i + p.folded.length + 1)];
-    const keptAccents = [...accents.slice(i, i + k), ...accents.slice(i + k + 1, i + p.folded.length + 1)];
-    if (kept.length === p.folded.length && matchesAt(kept, keptAccents, 0, p)) return i + p.folded.length + 1;
-  }
-  return -1;
+  const n = p.folded.length;
+  if (n < 2 || i + n >= tokens.length) return -1;
+  // The words before the gap must match as they stand: find how far they do.
+  let k = 0;
+  while (k < n && wordMatches(tokens, accents, i + k, p, k)) k++;
+  if (k === 0 || k === n) return -1;
+  const word = tokens[i + k] as string;
+  if (!gap.has(word) || p.folded.includes(word)) return -1;
+  for (let r = k; r < n; r++) if (!wordMatches(tokens, accents, i + r + 1, p, r)) return -1;
+  return i + n + 1;
+}
+
+/** True when token t matches phrase word k (as `matchesAt` does for one word). */
+function wordMatches(tokens: readonly string[], accents: readonly (string | null)[], t: number, p: CuePhrase, k: number): boolean {
+  if (tokens[t] !== p.folded[k]) return false;
+  const typed = accents[t] ?? null;
+  if (typed === null) return !(p.strict && p.accented[k] !== null);
+  return p.accented[k] === null ? typed === tokens[t] : p.accented[k] === typed;
 }
 
 /**

@@ -708,7 +708,7 @@ export class Understander {
         }
         // The message asks the head's action ("xin cấp lại thẻ" of "Cấp lại, cấp đổi thẻ BHYT"), the
         // variant's name does not hold it ("Đăng ký đóng, cấp thẻ BHYT …"): it is another procedure.
-        if (this.dropsToldAction(head.id, v.id, q, out)) continue;
+        if (this.dropsToldAction(head.id, v.id, query.segments[0]?.tokens ?? [], out)) continue;
         // The head is named; the variant is the head with the case the message tells.
         const lift = 0.02 + 0.05 * evidence;
         if ((v.variantEvidence ?? 0) < evidence) {
@@ -972,13 +972,14 @@ export class Understander {
   }
 
   /**
-   * True when the message says "cấp lại" or "cấp đổi" (typed or told by a life event), the
-   * variant's name does not hold it, and its head or another candidate names it: that one is asked.
+   * True when the citizen typed "cấp lại" or "cấp đổi", the variant's name does not hold it,
+   * and its head or another candidate names it: that one is asked. (A life event that only
+   * implies the action, "bản hợp đồng bị thất lạc", may be about another paper.)
    */
-  private dropsToldAction(head: string, variant: string, q: ReadonlyMap<string, number>, candidates: readonly RetrievalMatch[]): boolean {
+  private dropsToldAction(head: string, variant: string, typed: readonly string[], candidates: readonly RetrievalMatch[]): boolean {
     const name = this.nameTokens.get(variant) ?? [];
     const holds = (id: string, a: string) => (this.phraseTokens.get(id) ?? []).some((ph) => containsRun(ph, ['cap', a]));
-    return (['lai', 'doi'] as const).some((a) => q.has(`cap_${a}`) && !name.includes(a) && (holds(head, a) || candidates.some((c) => c.id !== variant && holds(c.id, a))));
+    return (['lai', 'doi'] as const).some((a) => containsRun(typed, ['cap', a]) && !name.includes(a) && (holds(head, a) || candidates.some((c) => c.id !== variant && holds(c.id, a))));
   }
 
   /**
