@@ -24,7 +24,7 @@ import { EvidenceIndex } from './evidence.ts';
 import { Families } from './family.ts';
 import { canonicalize, expand, fold, foldTokens, normalize, type Normalized } from './normalize.ts';
 import { contentPositions, FAQ_SCORING, PROCEDURE_SCORING, PhraseIndex, TypoCorrector, weigh, type IndexEntry, type RetrievalMatch, type WeightedQuery } from './retrieval.ts';
-import { clauseWeights, splitClauses, type Clause } from './story.ts';
+import { clauseWeights, ROLE_WEIGHTS, splitClauses, type Clause } from './story.ts';
 import type { ChannelMethod } from '../knowledge/schema.ts';
 
 /** Tunable thresholds in one frozen object (Fuse.js habit). */
@@ -654,6 +654,7 @@ export class Understander {
   private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     if (procs.length < 2) return procs;
     const { q, restated } = caseViews(query);
+    const typed = new Set(query.segments[0]?.tokens ?? []);
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
     // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
@@ -703,6 +704,17 @@ export class Understander {
           if (untold && v.rank >= head.rank && !v.variantOf && qual[0]?.[0] === this.nameTokens.get(v.id)?.[0]) {
             v.rank = head.rank - 0.01;
             v.score = Math.min(v.score, head.score - 0.01);
+          }
+          // A curated entry's national variant the message gives little sign of, and none of whose
+          // own core words the citizen typed ("Cấp Phiếu lý lịch tư pháp | theo yêu cầu của cơ quan
+          // nhà nước, tổ chức…"), is offered beside the entry, not answered in its place.
+          if (this.procedures.get(head.id)?.status === 'curated' && v.rank >= head.rank && !v.variantOf && evidence < this.options.variantEvidence / 2) {
+            const headAll = new Set((this.phraseTokens.get(head.id) ?? []).flat());
+            const ownCore = (this.coreTokens.get(v.id) ?? []).filter((t) => !headAll.has(t) && !this.fillerWords.has(t));
+            if (!ownCore.some((t) => typed.has(t))) {
+              v.rank = head.rank - 0.01;
+              v.score = Math.min(v.score, head.score - 0.01);
+            }
           }
           continue;
         }
@@ -1084,8 +1096,11 @@ export class Understander {
     // (Such a case takes the lead for a national record only: curated entries sharing a paper are told apart by their own names.)
     const cases = new Map<number, (readonly string[])[]>();
     const termCases = new Set<readonly string[]>();
+    // (An everyday word told in the story only, "công ty môi giới yêu cầu …", is background, not the case asked.)
+    const s0 = query.segments[0];
+    const asked = (words: readonly string[]) => !!s0 && s0.tokens.some((t, i) => words.includes(t) && (s0.weights[i] ?? 1) >= ROLE_WEIGHTS.request);
     for (const sg of query.segments) {
-      if (sg.cue === undefined || (sg.kind !== 'variant' && (sg.kind !== 'term' || cues.has(sg.cue)))) continue;
+      if (sg.cue === undefined || (sg.kind !== 'variant' && (sg.kind !== 'term' || cues.has(sg.cue) || !asked(sg.explains ?? [])))) continue;
       const alts = sg.kind === 'term' && sg.explains?.length ? [sg.tokens, sg.explains] : [sg.tokens];
       if (sg.kind === 'term') for (const a of alts) termCases.add(a);
       const l = cases.get(sg.cue);
@@ -1093,7 +1108,9 @@ export class Understander {
       else cases.set(sg.cue, alts);
     }
     if (!cases.size) return procs;
-    const names = (id: string) => this.phraseTokens.get(id) ?? [];
+    // A national record's name without its parenthesised parts: "(đối tượng là công dân Việt Nam,
+    // người nước ngoài …)" says who may apply, not a case of its own.
+    const names = (id: string) => (this.procedures.get(id)?.status === 'curated' ? (this.phraseTokens.get(id) ?? []) : [this.nameTokens.get(id) ?? []]);
     // Filler words inside a name ("tài sản gắn liền với thửa đất") do not break the run.
     const holds = (id: string, c: readonly string[]) => names(id).some((ph) => containsRun(ph, c) || containsRun(ph.filter((t) => !this.fillerWords.has(t)), c));
     const told = [...cases.values()].filter((alts) => !alts.some((c) => holds(top.id, c))).flat();
