@@ -1137,10 +1137,11 @@ export class Understander {
       const byTerm = national ? told.filter((c) => holds(v.id, c) && termCases.has(c)) : [];
       const held = [...byCue, ...byTerm];
       if (!held.length) continue;
-      // …and it names (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case.
+      // …and its name holds (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case
+      // (what a record only describes does not count: "tư pháp" in a text is not the "tử" of "khai tử").
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
       const named = byCue.length
-        ? this.idfMass(head.filter((t) => v.explained.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)))
+        ? this.idfMass(head.filter((t) => v.matched.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)))
         : head.every((t) => v.matched.has(t)) || forms.some((f) => namesForm(v, f));
       if (!named) continue;
       const len = Math.max(...held.map((c) => c.length));
