@@ -1533,7 +1533,9 @@ export class Understander {
       }
       return { ...base, intent: 'out_of_scope', confidence: 0.3 };
     }
-    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin) {
+    // "… làm hồ sơ gì" names a procedure and asks its papers; "tiền" folded is not the "tiến" of "tiến độ hồ sơ".
+    const asksPapers = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && (tokens.includes('gi') || tokens.includes('j')) && this.hasCue(clsFocus.length ? clsFocus : cls, 'procedure.documents');
+    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers) {
       return { ...base, intent: label, confidence: round(fullTop.p) };
     }
     if (top && top.score >= o.procedureWeak) {
