@@ -174,6 +174,9 @@ const ORDINALS: Record<string, number> = { mot: 1, nhat: 1, hai: 2, nhi: 2, ba: 
  */
 const NAME_TAIL = /\s(?:đối với|trong trường hợp|thực hiện tại|thực hiện bằng|bằng dịch vụ công|qua dịch vụ công|tại|theo|do|của|để)\s|\s*[(;:]/iu;
 
+/** Folded words of actions and of "to register", which name no thing on their own. */
+const ACTION_WORDS: ReadonlySet<string> = new Set(['cap', 'lai', 'doi', 'moi', 'dang', 'ky', 'dieu', 'chinh', 'thay', 'bo', 'sung', 'gia', 'han', 'xoa', 'thu', 'hoi', 'huy', 'tam', 'ngung', 'cham', 'dut', 'xac', 'nhan']);
+
 /** The name without "Thủ tục" and without parenthesised parts ("(thực hiện tại cấp tỉnh)"). */
 export function coreName(name: string): string {
   return name.replace(/^thủ tục\s+/iu, '').replace(/\([^)]*\)?/gu, ' ').replace(/\s+/g, ' ').trim();
@@ -202,8 +205,9 @@ function procedurePhrases(p: Procedure): { text: string; weight: number; name: b
   if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
   // "Tách thửa hoặc hợp thửa đất", "Khai quyết toán thuế/ Hoàn thuế…": each alternative is a
   // name of its own ("Đăng ký/Điều chỉnh…": a bare "đăng ký" is not).
+  // An alternative that is only an action ("Cấp lại | hoặc điều chỉnh Giấy chứng nhận …") names nothing.
   const alt = coreName(name).split(/\s+hoặc\s+/iu);
-  if (alt.length === 2) for (const a of alt) if (a.split(' ').length >= 2) phrases.push({ text: a, weight: 0.95, name: true });
+  if (alt.length === 2) for (const a of alt) if (a.split(' ').length >= 2 && !fold(a).split(/\s+/u).every((w) => ACTION_WORDS.has(w))) phrases.push({ text: a, weight: 0.95, name: true });
   const slash = coreName(name).split(/\s*\/\s*/u);
   if (slash.length === 2) for (const a of slash) if (a.split(' ').length >= 3) phrases.push({ text: a, weight: 0.95, name: true });
   return phrases;
@@ -900,9 +904,11 @@ export class Understander {
     if (top.variantOf === q.id || q.variantOf === top.id || (!storyPart && this.families.relatives(top.index).includes(q.index))) return procs;
     // The part must name something the leader does not explain ("thai sản", "chứng tử"), not
     // only restate it: a rare word of its own, or a rare pair of its words not both the leader's.
+    // (The words of a life event, "làm lại", tell a case, not what is asked about.)
+    const cueWords = new Set(query.segments.filter((sg) => sg.kind === 'variant').flatMap((sg) => sg.explains ?? []));
     const rare = (t: string) => this.procIndex.idf(t) >= this.options.askedRareIdf;
-    const ownWord = [...q.explained].some((t) => partSet.has(t) && !top.explained.has(t) && rare(t));
-    const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
+    const ownWord = [...q.explained].some((t) => partSet.has(t) && !cueWords.has(t) && !top.explained.has(t) && rare(t));
+    const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && !(cueWords.has(t) && cueWords.has(r.tokens[i - 1] as string)) && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
     if (!ownWord && !ownPair) return procs;
     const topHere = found.find((m) => m.id === top.id);
     if (topHere && topHere.score >= q.score * 0.9) return procs;
