@@ -1352,11 +1352,14 @@ export class Understander {
     if (p0 && p1 && bothNamed) {
       // Where each one's best name starts in the question ("… có xin bản sao trích lục kết hôn
       // qua mạng được không?"), else in the message: the story before it names things in passing.
-      const at = (m: RetrievalMatch, asked: boolean) => ret.findIndex((t, i) => (!asked || focus?.[i] === true) && m.matched.has(t) && !this.fillerWords.has(t));
+      // (A word both names hold, "tạm" of "tạm trú" and "tạm vắng", places neither, when each has a word of its own.)
+      const other = (m: RetrievalMatch) => (m === p0 ? p1 : p0).matched;
+      const at = (m: RetrievalMatch, asked: boolean, own: boolean) => ret.findIndex((t, i) => (!asked || focus?.[i] === true) && m.matched.has(t) && !(own && other(m).has(t)) && !this.fillerWords.has(t));
+      const own = at(p0, false, true) >= 0 && at(p1, false, true) >= 0;
       const first = (m: RetrievalMatch) => {
-        const q0 = focus ? at(p0, true) : -1;
-        const q1 = focus ? at(p1, true) : -1;
-        return q0 >= 0 && q1 >= 0 ? at(m, true) : at(m, false);
+        const q0 = focus ? at(p0, true, own) : -1;
+        const q1 = focus ? at(p1, true, own) : -1;
+        return q0 >= 0 && q1 >= 0 ? at(m, true, own) : at(m, false, own);
       };
       const f0 = first(p0);
       const f1 = first(p1);
@@ -1366,7 +1369,10 @@ export class Understander {
       const family = p0.variantOf === p1.id || p1.variantOf === p0.id;
       // …and the first one already explains everything the second does ("liên thông khai tử mai táng phí").
       const covers = [...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size;
-      if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer)) procs = [p1, p0, ...procs.slice(2)];
+      // "… chưa đăng ký tạm trú thì có phải khai báo tạm vắng không": what follows "thì" is asked, what precedes it is the condition.
+      const thi = tokens.findLastIndex((t, i) => t === 'thi' && (prep.accents[i] ?? 'thì') === 'thì');
+      const afterThi = thi > 0 && f0 >= 0 && f0 < thi && f1 > thi;
+      if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer || afterThi)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
     const top = procs[0];
