@@ -504,6 +504,11 @@ export class Understander {
           for (let k = i; k < at + n; k++) keep[k] = false;
           break;
         }
+        // "không thuộc hộ nghèo hay cận nghèo nhưng …": what the household is not, up to "nhưng".
+        if (NEGATIONS.has(t[i] as string) && t[i + 1] === 'thuoc' && (!prep.accents[i + 1] || prep.accents[i + 1] === 'thuộc')) {
+          for (let k = i; k < at + n && t[k] !== 'nhung'; k++) keep[k] = false;
+          break;
+        }
       }
       at += n;
     }
