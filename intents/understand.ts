@@ -1605,7 +1605,7 @@ function containsRun(tokens: readonly string[], run: readonly string[]): boolean
  * giúp pháp lý", "Cấp đổi giấy chứng nhận…", "Gia hạn…"): without a sign of it in the
  * message, such a variant is not answered in place of its head.
  */
-const OTHER_ACTIONS = new Set(['rut', 'huy', 'thu', 'cham', 'tam', 'gia', 'xoa', 'dieu', 'thay', 'dinh', 'khoi', 'doi', 'ngung', 'dung', 'truy']);
+const OTHER_ACTIONS = new Set(['rut', 'huy', 'thu', 'cham', 'tam', 'gia', 'xoa', 'dieu', 'thay', 'dinh', 'khoi', 'doi', 'ngung', 'dung', 'truy', 'uy']);
 
 /** Folded words that acknowledge or ask "huh?" and say nothing else. */
 const ACKNOWLEDGEMENTS = new Set(['ok', 'oke', 'okie', 'okay', 'da', 'vang', 'u', 'uh', 'uhm', 'um', 'ung', 'a', 'ha', 'ho', 'hu', 'yes', 'vay']);
