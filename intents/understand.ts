@@ -1644,8 +1644,8 @@ function withoutRegister(tokens: readonly string[]): string[][] {
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
 
-/** Words a citizen puts inside a life-event phrase without changing it ("chưa bao giờ được làm", "bị mất đi"). */
-const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di']);
+/** Words a citizen puts inside a life-event phrase without changing it ("chưa bao giờ được làm", "mua lại chiếc ghe"). */
+const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai']);
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
