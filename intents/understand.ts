@@ -1392,6 +1392,11 @@ export class Understander {
       const c = this.classifier.classify(residual, ASPECTS);
       const best = c.ranked[0] ?? { label: 'procedure.overview' as Aspect, p: 0 };
       if (c.known === 0) return { aspect: 'procedure.overview', p: 0.6, signal: false };
+      const said = ` ${residual.join(' ')} `;
+      // "trễ hạn quá 60 ngày thì làm sao": a number of days told, a "how" asked — not how long.
+      if (best.label === 'procedure.duration' && HOW_ASKED.test(said) && !DURATION_ASKED.test(said)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
+      // "nộp online ở đâu": where to submit online is the online question.
+      if ((best.label === 'procedure.location' || best.label === 'procedure.online') && ONLINE_WHERE.test(said)) return { aspect: 'procedure.online', p: best.p, signal: true };
       // "xin gia hạn ở công an tỉnh", "xin ở công an phường thế nào": naming the office is
       // context; a question about the place asks it ("ở đâu", "phường nào", "xã hay tỉnh").
       if (best.label === 'procedure.location' && !asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: 'procedure.overview', p: 0.5, signal: false };
@@ -1643,6 +1648,11 @@ function withoutRegister(tokens: readonly string[]): string[][] {
 
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
+
+/** Folded residual views: a "how" question, a "how long" question, "online … where". */
+const HOW_ASKED = / (lam sao|the nao|ra sao|nhu the nao|ntn|lam gi|phai lam gi) /;
+const DURATION_ASKED = / (bao lau|may ngay|bao nhieu ngay|khi nao|bao gio|lau khong|mat bao lau|nhanh khong|trong bao lau) /;
+const ONLINE_WHERE = / (online|truc tuyen|qua mang|tren mang) (o dau|cho nao|trang nao|o trang nao) /;
 
 /** Words a citizen puts inside a life-event phrase without changing it ("chưa bao giờ được làm", "mua lại chiếc ghe"). */
 const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai']);
