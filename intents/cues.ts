@@ -31,17 +31,17 @@ export function compilePhrase(text: string, strict = false): CuePhrase {
  */
 export function matchesAt(tokens: readonly string[], accents: readonly (string | null)[], i: number, p: CuePhrase): boolean {
   if (!p.folded.length || i + p.folded.length > tokens.length) return false;
-  for (let k = 0; k < p.folded.length; k++) {
-    if (tokens[i + k] !== p.folded[k]) return false;
-    const typed = accents[i + k] ?? null;
-    if (typed === null) {
-      if (p.strict && p.accented[k] !== null) return false;
-      continue;
-    }
-    // A list word without accents ("visa") matches the same letters typed as they are.
-    if (p.accented[k] === null ? typed !== tokens[i + k] : p.accented[k] !== typed) return false;
-  }
+  for (let k = 0; k < p.folded.length; k++) if (!wordMatches(tokens, accents, i + k, p, k)) return false;
   return true;
+}
+
+/** True when token t matches phrase word k: the same folded word, typed without accents or with the list word's own. */
+function wordMatches(tokens: readonly string[], accents: readonly (string | null)[], t: number, p: CuePhrase, k: number): boolean {
+  if (tokens[t] !== p.folded[k]) return false;
+  const typed = accents[t] ?? null;
+  if (typed === null) return !(p.strict && p.accented[k] !== null);
+  // A list word without accents ("visa") matches the same letters typed as they are.
+  return p.accented[k] === null ? typed === tokens[t] : p.accented[k] === typed;
 }
 
 /** Phrase positions by first folded word, built once per list (lists are reused). */
@@ -95,14 +95,6 @@ function gappedEnd(tokens: readonly string[], accents: readonly (string | null)[
   if (!gap.has(word) || p.folded.includes(word)) return -1;
   for (let r = k; r < n; r++) if (!wordMatches(tokens, accents, i + r + 1, p, r)) return -1;
   return i + n + 1;
-}
-
-/** True when token t matches phrase word k (as `matchesAt` does for one word). */
-function wordMatches(tokens: readonly string[], accents: readonly (string | null)[], t: number, p: CuePhrase, k: number): boolean {
-  if (tokens[t] !== p.folded[k]) return false;
-  const typed = accents[t] ?? null;
-  if (typed === null) return !(p.strict && p.accented[k] !== null);
-  return p.accented[k] === null ? typed === tokens[t] : p.accented[k] === typed;
 }
 
 /**

@@ -663,7 +663,8 @@ export class Understander {
   private rankVariants(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     if (procs.length < 2) return procs;
     const { q, restated } = caseViews(query);
-    const typed = new Set(query.segments[0]?.tokens ?? []);
+    const typedSeq = query.segments[0]?.tokens ?? [];
+    const typed = new Set(typedSeq);
     const byIndex = new Map(procs.map((m) => [m.index, m]));
     const out = procs.map((m) => ({ ...m }));
     // A rare variant ("… ở nước ngoài") the message gives no sign of ranks below the others.
@@ -729,7 +730,7 @@ export class Understander {
         }
         // The message asks the head's action ("xin cấp lại thẻ" of "Cấp lại, cấp đổi thẻ BHYT"), the
         // variant's name does not hold it ("Đăng ký đóng, cấp thẻ BHYT …"): it is another procedure.
-        if (this.dropsToldAction(head.id, v.id, query.segments[0]?.tokens ?? [], out)) continue;
+        if (this.dropsToldAction(head.id, v.id, typedSeq, out)) continue;
         // The head is named; the variant is the head with the case the message tells.
         const lift = 0.02 + 0.05 * evidence;
         if ((v.variantEvidence ?? 0) < evidence) {
@@ -748,7 +749,7 @@ export class Understander {
     }
     out.sort((a, b) => b.rank - a.rank);
     this.siblings(out, q, restated);
-    this.typedVariant(out, query.segments[0]?.tokens ?? []);
+    this.typedVariant(out, typed);
     out.sort((a, b) => b.rank - a.rank);
     return this.caseOverTop(this.toldActionOverTop(out, q), query);
   }
@@ -984,8 +985,8 @@ export class Understander {
         // says ("tàu cá" / "tàu biển", "vận tải" / "hàng không"): told there, told nowhere in the other.
         const ra = new Set(rest(an)[0]);
         const rb = new Set(rest(bn)[0]);
-        const toldOnly = (x: Set<string>, y: Set<string>) => this.idfMass([...x].filter((t) => !y.has(t) && q.has(t)));
-        const onlyB = toldOnly(rb, ra) >= this.options.siblingOwnIdf && toldOnly(ra, rb) === 0;
+        const told = (t: string) => q.has(t);
+        const onlyB = this.ownMass(rb, ra, told) >= this.options.siblingOwnIdf && this.ownMass(ra, rb, told) === 0;
         if ((eb - ea < this.options.siblingMargin || b.rank < a.rank * 0.8) && !onlyB) continue;
         b.rank = Math.max(b.rank, a.rank + 0.005);
         b.score = Math.max(b.score, a.score + 0.005);
@@ -1006,12 +1007,12 @@ export class Understander {
   }
 
   /**
-   * The action a national record's name begins with ("cấp lại", "cấp đổi", "gia hạn"…),
-   * as tokens; empty for the plain issuing ("Cấp …") or a name without one.
+   * The action a procedure's name begins with ("cấp lại", "cấp đổi", "gia hạn"…; a curated
+   * name too: "Cấp lại, cấp đổi thẻ bảo hiểm y tế"), as tokens; empty for the plain issuing
+   * ("Cấp …") or a name without one.
    */
   private actionOf(id: string): string[] {
     const name = this.nameTokens.get(id) ?? [];
-    // (A curated entry's name says its action too: "Cấp lại, cấp đổi thẻ bảo hiểm y tế".)
     const first = name[0] ?? '';
     if (first === 'cap') return name[1] === 'doi' || name[1] === 'lai' ? [first, name[1]] : [];
     return OTHER_ACTIONS.has(first) ? [first] : [];
@@ -1051,9 +1052,9 @@ export class Understander {
    * ("giấy miễn thị thực") comes before the one evidenced only by what a story implies
    * ("quốc tịch Đài Loan" → "người nước ngoài").
    */
-  private typedVariant(out: RetrievalMatch[], typed: readonly string[]): void {
-    const said = new Set(typed);
+  private typedVariant(out: RetrievalMatch[], said: ReadonlySet<string>): void {
     const n = Math.min(out.length, 4);
+    const typedWord = (t: string) => said.has(t) && !this.fillerWords.has(t);
     for (let i = 0; i < n; i++) {
       const a = out[i] as RetrievalMatch;
       if (!a.variantOf) continue;
@@ -1062,12 +1063,18 @@ export class Understander {
         const b = out[j] as RetrievalMatch;
         if (b.variantOf !== a.variantOf || b.rank < a.rank * 0.9) continue;
         const bn = new Set(this.coreTokens.get(b.id) ?? []);
-        const own = (x: Set<string>, y: Set<string>) => this.idfMass([...x].filter((t) => !y.has(t) && said.has(t) && !this.fillerWords.has(t)));
-        if (own(bn, an) < this.options.siblingOwnIdf || own(an, bn) > 0) continue;
+        if (this.ownMass(bn, an, typedWord) < this.options.siblingOwnIdf || this.ownMass(an, bn, typedWord) > 0) continue;
         b.rank = Math.max(b.rank, a.rank + 0.005);
         b.score = Math.max(b.score, a.score + 0.005);
       }
     }
+  }
+
+  /** IDF mass of the words of x that y lacks and the message says (`said`): what only x's name tells. */
+  private ownMass(x: ReadonlySet<string>, y: ReadonlySet<string>, said: (t: string) => boolean): number {
+    let m = 0;
+    for (const t of x) if (!y.has(t) && said(t)) m += this.procIndex.idf(t);
+    return m;
   }
 
   /**
@@ -1128,8 +1135,7 @@ export class Understander {
     if (!told.length) return procs;
     // The action the leader names and the citizen typed ("xin cấp lại") outweighs one a life event implies ("ngấm nước" → cấp đổi).
     const topAction = this.actionOf(top.id);
-    const typedSeq = query.segments[0]?.tokens ?? [];
-    const typedAction = topAction.length > 0 && containsRun(typedSeq, topAction);
+    const typedAction = topAction.length > 0 && containsRun(s0?.tokens ?? [], topAction);
     // A form is named when most of its weight is ("quyền sử dụng đất" of "giấy chứng nhận quyền sử dụng đất").
     const namesForm = (v: RetrievalMatch, f: readonly string[]) => this.idfMass(f.filter((t) => v.matched.has(t))) >= this.idfMass(f) * 0.6;
     // Of the candidates that qualify, the one holding the most specific form of the case
@@ -1506,9 +1512,11 @@ export class Understander {
     // "… có được hỗ trợ thiệt hại không, nộp hồ sơ ở đâu?": the general answer was found only by
     // the words that ask where, and a procedure is found by a rare word the citizen typed: the
     // question is that procedure's place (offered with its close alternatives), not the centre's address.
-    const typedMatched = top ? [...top.matched].filter((t) => ret.includes(t) && !this.fillerWords.has(t)) : [];
-    const rareNamed = typedMatched.length >= 2 && typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf);
-    if (faqStrong && faqOnlyAsks && top && top.score >= o.faqOnlyAsksProcedure && rareNamed) {
+    const rareNamed = (m: RetrievalMatch) => {
+      const typedMatched = [...m.matched].filter((t) => ret.includes(t) && !this.fillerWords.has(t));
+      return typedMatched.length >= 2 && typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf);
+    };
+    if (faqStrong && faqOnlyAsks && top && top.score >= o.faqOnlyAsksProcedure && rareNamed(top)) {
       const { aspect, p } = aspectOf();
       return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
     }
