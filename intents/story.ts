@@ -10,14 +10,14 @@
 import { normalize, type Lexicon, type Normalized } from './normalize.ts';
 
 /** What a clause does in the message. */
-export type ClauseRole = 'question' | 'request' | 'check' | 'background';
+export type ClauseRole = 'question' | 'request' | 'check' | 'background' | 'held';
 
 /**
  * Token weight per role; a message without any question or request clause weighs all 1.
  * `check` asks whether a paper is needed ("có cần sổ đỏ nhà chồng không?"): the paper it
  * names is one of the documents, not the procedure asked about.
  */
-export const ROLE_WEIGHTS: Readonly<Record<ClauseRole, number>> = Object.freeze({ question: 1, request: 0.85, check: 0.6, background: 0.5 });
+export const ROLE_WEIGHTS: Readonly<Record<ClauseRole, number>> = Object.freeze({ question: 1, request: 0.85, check: 0.6, background: 0.5, held: 0.35 });
 
 export interface Clause {
   /** The clause as typed (punctuation kept). */
@@ -33,6 +33,11 @@ const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
 const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|may tien|het bao|khi nao|(?<!(?:chua|khong|ko|chang) )bao gio|gi|nao|co phai|phai khong|hay khong|duoc khong|co duoc|co can(?! cuoc| ho | nha )|xin hoi|cho (?:con |em |chau |toi |minh )?hoi|muon hoi|hoi ve|huong dan|tu van) /;
 /** "Có cần (mang, nộp) X không?": whether a paper is needed. */
 const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
+/**
+ * Background that says which paper the citizen already holds ("đã có giấy đăng ký hộ kinh
+ * doanh", "đã được cấp sổ đỏ"): that paper is a fact of the story, not the one asked for.
+ */
+const HELD = / (?:da|dang|van) (?:co|duoc cap|lam) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) /;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
 /** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần"). */
@@ -57,7 +62,7 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     if (!norm.tokens.length) continue;
     const joined = ` ${norm.tokens.join(' ')} `;
     const asks = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined);
-    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : REQUEST.test(requestView(norm)) ? 'request' : 'background';
+    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : REQUEST.test(requestView(norm)) ? 'request' : HELD.test(joined) ? 'held' : 'background';
     out.push({ text, role, norm });
   }
   // A message that only checks a paper asks about it.
@@ -67,7 +72,7 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
 
 /** Per-token weights for clauses laid end to end; all 1 when no clause asks or requests. */
 export function clauseWeights(clauses: readonly Clause[]): number[] {
-  const focused = clauses.length > 1 && clauses.some((c) => c.role === 'question' || c.role === 'request') && clauses.some((c) => c.role === 'background' || c.role === 'check');
+  const focused = clauses.length > 1 && clauses.some((c) => c.role === 'question' || c.role === 'request') && clauses.some((c) => c.role === 'background' || c.role === 'check' || c.role === 'held');
   const out: number[] = [];
   for (const c of clauses) {
     const w = focused ? ROLE_WEIGHTS[c.role] : 1;

@@ -516,6 +516,11 @@ export class Understander {
     for (let i = 1; i + 1 < t.length; i++) {
       if (t[i - 1] === 'noi' && RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`)) keep[i] = keep[i + 1] = false;
     }
+    // "báo qua VNeID", "khai trên VNeID được không": the app is the channel, not the account procedure
+    // (when the message names something else to do; "tạo tài khoản VNeID" keeps it).
+    for (let i = 1; i < t.length; i++) {
+      if (t[i] === 'vneid' && t.slice(Math.max(0, i - 4), i).some((x) => CHANNEL_BEFORE.has(x)) && t.some((x, k) => keep[k] && k !== i && !this.fillerWords.has(x) && this.procIndex.idf(x) >= this.options.askedRareIdf)) keep[i] = false;
+    }
     const content: string[] = [];
     const weights: number[] = [];
     const accents: (string | null)[] = [];
@@ -751,7 +756,7 @@ export class Understander {
     this.siblings(out, q, restated);
     this.typedVariant(out, typed);
     out.sort((a, b) => b.rank - a.rank);
-    return this.caseOverTop(this.toldActionOverTop(out, q), query);
+    return this.caseOverTop(this.toldActionOverTop(out, q, query), query);
   }
 
   /**
@@ -844,8 +849,8 @@ export class Understander {
       // (by its name: what a record only describes is weaker evidence than what the leader is named by)
       if (!literal.every((t) => v.matched.has(t))) continue;
       // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
-      if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) continue;
-      const pair = typed.some((t, k) => {
+      const leavesRare = [...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf);
+      const pair = !leavesRare && typed.some((t, k) => {
         const a = typed[k - 1];
         // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
         if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
@@ -853,7 +858,20 @@ export class Understander {
         const fresh = top.matched.has(a) ? t : a;
         return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
       });
-      if (!pair) continue;
+      // …or, in the clauses that ask, a rare pair of its name that the leader explains neither word of
+      // ("tích hợp" of "Tích hợp … thông tin trên thẻ căn cước" over "căn cước"), the words only
+      // it explains outweighing those only the leader does ("chip", a keyword of the leader).
+      const said = (t: string) => typed.includes(t) && !this.fillerWords.has(t);
+      const freshPair = () =>
+        this.ownMass(v.explained, top.explained, said) > this.ownMass(top.explained, v.explained, said) &&
+        typed.some((t, k) => {
+          const a = typed[k - 1];
+          if (k === 0 || a === undefined || (s0.weights[k] ?? 1) < ROLE_WEIGHTS.request || (s0.weights[k - 1] ?? 1) < ROLE_WEIGHTS.request) return false;
+          if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
+          if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
+          return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
+        });
+      if (!pair && !freshPair()) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
@@ -1024,9 +1042,14 @@ export class Understander {
    * subject ("Cấp lại Giấy chứng nhận kiểm định …" / "Cấp Giấy chứng nhận kiểm định …"):
    * that record is the one meant.
    */
-  private toldActionOverTop(procs: RetrievalMatch[], q: ReadonlyMap<string, number>): RetrievalMatch[] {
+  private toldActionOverTop(procs: RetrievalMatch[], q: ReadonlyMap<string, number>, query: WeightedQuery): RetrievalMatch[] {
     const top = procs[0];
-    if (!top || procs.length < 2 || top.variantOf || this.procedures.get(top.id)?.status === 'curated') return procs;
+    if (!top || procs.length < 2 || top.variantOf) return procs;
+    // A curated leader (its aliases name the subject alone: "thường trú") yields only to an
+    // action the citizen typed in a clause that asks or requests ("… làm thủ tục xóa").
+    const curatedTop = this.procedures.get(top.id)?.status === 'curated';
+    const s0 = query.segments[0];
+    const typedAsked = new Set(curatedTop && s0 ? s0.tokens.filter((_, k) => (s0.weights[k] ?? 1) >= ROLE_WEIGHTS.request) : []);
     const topAction = this.actionOf(top.id);
     if (topAction.length && topAction.every((t) => q.has(t))) return procs;
     const topName = this.nameTokens.get(top.id) ?? [];
@@ -1036,6 +1059,7 @@ export class Understander {
       if (v.rank < top.rank * this.options.toldAction) continue;
       const action = this.actionOf(v.id);
       if (!action.length || !action.every((t) => q.has(t)) || action.join(' ') === topAction.join(' ')) continue;
+      if (curatedTop && (!action.every((t) => typedAsked.has(t)) || (this.phraseTokens.get(top.id) ?? []).some((ph) => containsRun(ph, action)))) continue;
       // The same subject: the names go on alike ("Giấy chứng nhận kiểm định …"), or the leader's
       // name holds most of it ("thẻ bảo hiểm y tế" of "Đăng ký đóng, cấp thẻ BHYT …").
       const subject = (this.nameTokens.get(v.id) ?? []).slice(action.length);
@@ -1195,7 +1219,10 @@ export class Understander {
    * centre's address or the general online guide.
    */
   private asksOnlyAspect(tokens: readonly string[], faqWords: ReadonlySet<string>, procWords: ReadonlySet<string>): boolean {
-    if (!faqWords.size || [...faqWords].some((t) => procWords.has(t))) return false;
+    // A shared word typed next to a word only the general answer holds is the answer's ("sơ" of "hồ sơ", not "sổ").
+    const faqOwned = (t: string) =>
+      tokens.some((x, i) => x === t && [tokens[i - 1], tokens[i + 1]].some((n) => n !== undefined && faqWords.has(n) && !procWords.has(n)));
+    if (!faqWords.size || [...faqWords].some((t) => procWords.has(t) && !faqOwned(t))) return false;
     const words = tokens.filter((t) => faqWords.has(t));
     const ranked = this.classifier.classify(words, ASPECTS).ranked;
     const best = ranked[0];
@@ -1512,15 +1539,21 @@ export class Understander {
     // "… có được hỗ trợ thiệt hại không, nộp hồ sơ ở đâu?": the general answer was found only by
     // the words that ask where, and a procedure is found by a rare word the citizen typed: the
     // question is that procedure's place (offered with its close alternatives), not the centre's address.
+    // (An everyday name's official form counts as typed: "sổ đỏ" names "giấy chứng nhận quyền sử dụng đất".)
+    const termWords = new Set(query.segments.filter((sg) => sg.kind === 'term').flatMap((sg) => sg.tokens));
     const rareNamed = (m: RetrievalMatch) => {
-      const typedMatched = [...m.matched].filter((t) => ret.includes(t) && !this.fillerWords.has(t));
-      return typedMatched.length >= 2 && typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf);
+      const typedMatched = [...m.matched].filter((t) => (ret.includes(t) || termWords.has(t)) && !this.fillerWords.has(t));
+      // (A rare word, or a long name of common words: "giấy chứng nhận quyền sử dụng đất".)
+      return typedMatched.length >= 2 && (typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf) || this.idfMass(typedMatched) >= 3 * o.askedRareIdf);
     };
     if (faqStrong && faqOnlyAsks && top && top.score >= o.faqOnlyAsksProcedure && rareNamed(top)) {
       const { aspect, p } = aspectOf();
       return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
     }
-    if (faqStrong && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure && this.classifier.distinctive(faqRest.filter((t) => !NOT_CUES.has(t)), fullTop.label, ['faq']))) {
+    // A procedure that explains every word the general answer was found by, and more, and scores as
+    // high ("dời trụ sở công ty" is not the centre's "trụ sở"): the procedure is asked.
+    const procCoversFaq = faqAddsNothing && !!top && top.score >= (ftop?.score ?? 0);
+    if (faqStrong && !procCoversFaq && !(OVERRIDES_PROCEDURE.includes(fullTop.label) && fullTop.p >= o.overrideProcedure && this.classifier.distinctive(faqRest.filter((t) => !NOT_CUES.has(t)), fullTop.label, ['faq']))) {
       const aspectFollow =
         ctx.lastProcedure && (ftop?.score ?? 0) < 0.95 && ASPECTS.includes(fullTop.label as Aspect) && fullTop.label !== 'procedure.overview' && fullTop.p >= 0.5;
       if (!aspectFollow) return { ...base, intent: 'faq', faq: ftop.id, confidence: round(Math.min(1, ftop.score)) };
@@ -1565,7 +1598,9 @@ export class Understander {
     }
     // "… làm hồ sơ gì" names a procedure and asks its papers; "tiền" folded is not the "tiến" of "tiến độ hồ sơ".
     const asksPapers = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && (tokens.includes('gi') || tokens.includes('j')) && this.hasCue(clsFocus.length ? clsFocus : cls, 'procedure.documents');
-    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers) {
+    // "hồ sơ … nộp ở đâu, bao lâu có kết quả": a dossier not yet submitted has no status to look up.
+    const asksWhereToFile = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && tokens.some((t, i) => t === 'nop' && tokens.slice(i + 1, i + 5).some((x, k, r) => x === 'dau' || (x === 'nao' && r[k - 1] !== 'the')));
+    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers && !asksWhereToFile) {
       return { ...base, intent: label, confidence: round(fullTop.p) };
     }
     if (top && top.score >= o.procedureWeak) {
@@ -1667,6 +1702,8 @@ const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai'
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
+/** Words before an app's name that make it the channel ("qua VNeID", "trên app VNeID", "bằng VNeID"). */
+const CHANNEL_BEFORE = new Set(['qua', 'tren', 'bang', 'app', 'dung']);
 
 /** "giấy này", "thủ tục đó", "việc ấy": a question pointing back to what the story named. */
 const ANAPHORA = new Set(['nay', 'do', 'ay', 'kia', 'tren']);

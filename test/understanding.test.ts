@@ -43,6 +43,17 @@ describe('clauses of a long message', () => {
     expect(splitClauses('Bao giờ thì có kết quả?', lex).map((c) => c.role)).toEqual(['question']);
     expect(splitClauses('Em muốn làm hộ chiếu. Có cần mang căn cước không?', lex).map((c) => c.role)).toEqual(['request', 'check']);
   });
+  it('a paper the citizen already holds ("đã có giấy …", "đã được cấp sổ …") weighs less than the rest of the story', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    const clauses = splitClauses('Tôi bán bánh mì, đã có giấy đăng ký hộ kinh doanh. Phường bảo phải có giấy an toàn thực phẩm. Xin giấy đó ở đâu?', lex);
+    expect(clauses.map((c) => c.role)).toEqual(['background', 'held', 'background', 'question']);
+    expect(splitClauses('Nhà tôi đã được cấp sổ đỏ năm 2010. Giờ muốn tách thửa thì làm sao?', lex).map((c) => c.role)).toEqual(['held', 'question']);
+    // Not a question or a request: "đã có … chưa?" asks.
+    expect(splitClauses('Hồ sơ của tôi đã có kết quả chưa?', lex).map((c) => c.role)).toEqual(['question']);
+    const w = clauseWeights(clauses);
+    const heldAt = (clauses[0] as (typeof clauses)[number]).norm.tokens.length;
+    expect(w[heldAt]).toBeLessThan(w[0] as number);
+  });
   it('"tụi em tính…" says what the citizen wants; "có cần sổ đỏ … không?" checks a paper, it does not name the procedure', () => {
     const lex = { abbreviations: new Map(), rules: [] };
     expect(splitClauses('Tụi em tính đăng ký kết hôn trước Tết. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['request', 'question']);
