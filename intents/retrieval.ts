@@ -585,19 +585,18 @@ export class PhraseIndex {
     }
     const words = (ids: readonly number[]) => new Set(ids.map((id) => termStr[id] as string));
     // Names first; then, for the best few, what their records say about themselves.
-    // (The word sets are built only where needed: for implied phrases, and for the entries returned.)
     const scored = [...perEntry].map(([ei, e]) => {
-      const explained = implied.length ? words(e.explainedIds) : undefined;
+      const explained = words(e.explainedIds);
       let explainedMass = 0;
       for (const id of e.explainedIds) explainedMass += (idf[id] as number) * (qw[id] as number);
       // The words of a life event ("ra ở riêng") are explained by a name saying what they imply ("tách hộ").
       const pairSet = implied.length ? words(e.pairIds) : undefined;
       for (const im of implied) {
         // The implied phrase must be named as a phrase: its word pairs too ("cấp lại", not the "lái" of "bằng lái").
-        const named = im.tokens.filter((t) => explained?.has(t)).length;
+        const named = im.tokens.filter((t) => explained.has(t)).length;
         const pairs = im.tokens.slice(1).filter((t, i) => pairSet?.has(`${im.tokens[i]}_${t}`)).length;
         if (named < Math.ceil(im.tokens.length * 0.67) || (im.tokens.length > 1 && pairs < Math.ceil((im.tokens.length - 1) * 0.67))) continue;
-        for (const t of im.explains) if (!explained?.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
+        for (const t of im.explains) if (!explained.has(t)) explainedMass += this.termIdf(t) * (q.get(t) ?? 0);
       }
       return { ei, e, explained, explainedMass, pre: combine(this.scoring, Math.min(1.05, e.soft), Math.min(1, explainedMass / (qmass || 1) / expected)) };
     });
@@ -611,7 +610,7 @@ export class PhraseIndex {
         messageWords.push({ t, id: this.termIds.get(t) ?? -1, w, wi: this.termIdf(t), h: hashed ? (evidence.hashOf?.(t) as number) : 0, spec: -1 });
       }
     }
-    const out: (Omit<RetrievalMatch, 'matched' | 'explained'> & { e: EntryScore; explained: ReadonlySet<string> | undefined })[] = [];
+    const out: RetrievalMatch[] = [];
     const mark = this.explainedMark;
     scored.forEach(({ ei, e, explained, explainedMass: named }, rank) => {
       let explainedMass = named;
@@ -639,10 +638,10 @@ export class PhraseIndex {
         e.cov *= 0.7;
         e.soft *= 0.7;
       }
-      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, e, coverage: Math.min(1, e.cov), explained, queryCoverage: qcov, described });
+      out.push({ id: entry.id, index: ei, faqScale: combine(FAQ_SCORING, Math.min(1, e.cov), qcov) + prio, score: combine(this.scoring, Math.min(1, e.cov), qcov) + prio, rank: combine(this.scoring, Math.min(1.05, e.soft), qcov) + prio, matched: words(e.matchedIds), coverage: Math.min(1, e.cov), explained, queryCoverage: qcov, described });
     });
     out.sort((a, b) => b.rank - a.rank);
-    return out.slice(0, limit).map(({ e, explained, ...m }) => ({ ...m, matched: words(e.matchedIds), explained: explained ?? words(e.explainedIds) }));
+    return out.slice(0, limit);
   }
 
   /**
