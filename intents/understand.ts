@@ -247,6 +247,8 @@ export class Understander {
   private readonly nameTokens = new Map<string, string[]>();
   /** …and of its core, before a qualifying tail ("Gia hạn tạm trú cho người nước ngoài | tại Việt Nam"). */
   private readonly coreTokens = new Map<string, string[]>();
+  /** National level copies of curated entries ("… (thực hiện tại cấp tỉnh)") → the entry. */
+  private readonly levelCopyOf = new Map<string, string>();
   /** Procedure ids by index position. */
   private readonly procIds: string[];
   /** Families of procedures derived from their names (same order as the index). */
@@ -354,6 +356,22 @@ export class Understander {
     for (const p of procList) {
       this.nameTokens.set(p.id, content(coreName(p.name)).content);
       this.coreTokens.set(p.id, content(coreName(nameCore(p.name))).content);
+    }
+    // A national record that is a curated entry's procedure done at another level: its name is
+    // the entry's name or alias plus "(thực hiện tại cấp tỉnh)" ("Cấp lại thẻ căn cước (thực hiện
+    // tại cấp tỉnh)" / the curated "Cấp lại thẻ căn cước").
+    const curatedNames = new Map<string, string>();
+    for (const p of procList) {
+      if (p.status !== 'curated') continue;
+      for (const n of [p.name, ...p.aliases]) {
+        const key = content(coreName(n)).content.join(' ');
+        if (key.split(' ').length >= 3 && !curatedNames.has(key)) curatedNames.set(key, p.id);
+      }
+    }
+    for (const p of procList) {
+      if (p.status === 'curated' || !LEVEL_COPY.test(p.name)) continue;
+      const of = curatedNames.get((this.nameTokens.get(p.id) ?? []).join(' '));
+      if (of) this.levelCopyOf.set(p.id, of);
     }
     this.faqIndex = new PhraseIndex(
       [...this.faqs.values()].map((f) => ({
@@ -765,7 +783,25 @@ export class Understander {
    */
   private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
     const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
-    return this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query).slice(0, 6);
+    return this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query).slice(0, 6);
+  }
+
+  /**
+   * The leader is a curated entry's procedure done at another level ("Cấp lại thẻ căn cước
+   * (thực hiện tại cấp tỉnh)") and the entry is a candidate: unless the citizen names that
+   * level ("công an tỉnh", "trung ương"), the entry — what the commune or ward does — is meant.
+   */
+  private curatedOverLevelCopy(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    const of = top && this.levelCopyOf.get(top.id);
+    if (!top || !of) return procs;
+    const typed = query.segments[0]?.tokens ?? [];
+    if (typed.some((t, i) => t === 'tinh' || t === 'cuc' || (t === 'uong' && typed[i - 1] === 'trung'))) return procs;
+    const j = procs.findIndex((m) => m.id === of);
+    if (j < 0) return procs;
+    const c = procs[j] as RetrievalMatch;
+    const lifted = { ...c, rank: top.rank + 0.01, score: Math.max(c.score, top.score), coverage: Math.max(c.coverage, top.coverage) };
+    return [lifted, ...procs.slice(0, j), ...procs.slice(j + 1)];
   }
 
   /**
@@ -1702,6 +1738,8 @@ const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai'
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
+/** A national name's level part: "(thực hiện tại cấp tỉnh)", "(cấp trung ương)". */
+const LEVEL_COPY = /\((?:thực hiện )?tại cấp|\(cấp (?:tỉnh|trung ương|huyện|xã)\)/iu;
 /** Words before an app's name that make it the channel ("qua VNeID", "trên app VNeID", "bằng VNeID"). */
 const CHANNEL_BEFORE = new Set(['qua', 'tren', 'bang', 'app', 'dung']);
 

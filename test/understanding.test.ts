@@ -274,3 +274,26 @@ describe('where, and what a message typed with accents means', () => {
     expect(withNational().understand('đăng ký hộ kinh doanh cần gì').procedure).toBe('kinh-doanh.ho-kinh-doanh');
   });
 });
+
+describe("a curated entry's procedure done at another level", () => {
+  // White-box on purpose: the full national file makes the province-level copy the leader for
+  // "Em bị mất căn cước, làm lại bao lâu?"; the small fixture does not, so the step is driven directly.
+  type Step = { id: string }[];
+  const run = (text: string, ids: string[]): string => {
+    const u = withNational() as unknown as {
+      prepare(t: string): unknown;
+      query(p: unknown): { query: unknown };
+      curatedOverLevelCopy(procs: unknown[], q: unknown): Step;
+      procIndex: { indexOf(id: string): number };
+    };
+    const procs = ids.map((id, i) => ({ id, index: u.procIndex.indexOf(id), score: 0.8 - i * 0.05, rank: 0.8 - i * 0.05, faqScale: 0.5, matched: new Set(['cap', 'lai']), coverage: 0.8, explained: new Set(['cap', 'lai']), queryCoverage: 0.5 }));
+    return (u.curatedOverLevelCopy(procs, u.query(u.prepare(text)).query)[0] as { id: string }).id;
+  };
+  it('answers the curated entry (what the commune does) when the level is not told', () => {
+    expect(run('Em bị mất căn cước, làm lại bao lâu?', ['2.001194', '1.009506', 'can-cuoc.cap-lai'])).toBe('can-cuoc.cap-lai');
+  });
+  it('keeps the other level when the citizen names it, or when the entry is not a candidate', () => {
+    expect(run('làm lại căn cước ở công an tỉnh bao lâu', ['2.001194', 'can-cuoc.cap-lai'])).toBe('2.001194');
+    expect(run('Em bị mất căn cước, làm lại bao lâu?', ['2.001194', '1.009506'])).toBe('2.001194');
+  });
+});
