@@ -1442,7 +1442,11 @@ export class Understander {
       // A variant that won over its head on evidence keeps its place.
       const family = p0.variantOf === p1.id || p1.variantOf === p0.id;
       // …and the first one already explains everything the second does ("liên thông khai tử mai táng phí").
-      const covers = [...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size;
+      // (Or the second is a part the first names, and the message names another part too:
+      // "khai tử, cắt khẩu và mai táng phí" is the package "Liên thông … khai tử, xóa đăng ký thường trú, … mai táng phí".)
+      const p1Name = this.nameTokens.get(p1.id) ?? [];
+      const part = p1Name.length >= 2 && containsRun(this.nameTokens.get(p0.id) ?? [], p1Name) && [...p0.matched].some((w) => !p1.explained.has(w) && !this.fillerWords.has(w));
+      const covers = part || ([...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size);
       // "… chưa đăng ký tạm trú thì có phải khai báo tạm vắng không": what follows "thì" is asked, what precedes it is the condition.
       const thi = tokens.findLastIndex((t, i) => t === 'thi' && (prep.accents[i] ?? 'thì') === 'thì');
       const afterThi = thi > 0 && f0 >= 0 && f0 < thi && f1 > thi;
