@@ -1513,7 +1513,9 @@ export class Understander {
     // index's (name share first); a long story is judged on the procedure scale.
     const procVsFaq = content.length <= 6 ? top?.faqScale : top?.score;
     // In a long message, a procedure that explains every word the general answer was found by is the more specific answer.
-    const faqAddsNothing = content.length > 6 && !!ftop && !!top && [...ftop.matched].every((t) => top.explained.has(t)) && top.explained.size > ftop.matched.size;
+    // ("More" is a word that says something: "giấy" of "giấy ủy quyền" adds nothing to the ủy quyền FAQ.)
+    const faqAddsNothing =
+      content.length > 6 && !!ftop && !!top && [...ftop.matched].every((t) => top.explained.has(t)) && [...top.explained].some((t) => !ftop.matched.has(t) && !this.fillerWords.has(t) && this.procIndex.idf(t) >= o.refinedWordIdf);
     // "nộp hồ sơ thai sản ở đâu", "xin xác nhận cư trú online được không": the general answer
     // was found only by the words that ask an aspect, and the message names a procedure: the
     // question is that procedure's place or channel, not the centre's.
