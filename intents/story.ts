@@ -38,6 +38,9 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * doanh", "đã được cấp sổ đỏ"): that paper is a fact of the story, not the one asked for.
  */
 const HELD = / (?:da|dang|van) (?:co|duoc cap|lam) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) /;
+/** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
+const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
+const WANT = / (?:muon|dinh|tinh|mong) /;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
 /** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần"). */
@@ -62,7 +65,9 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     if (!norm.tokens.length) continue;
     const joined = ` ${norm.tokens.join(' ')} `;
     const asks = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined);
-    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : REQUEST.test(requestView(norm)) ? 'request' : HELD.test(joined) ? 'held' : 'background';
+    // "Năm ngoái tôi làm lại thẻ rồi": what is done already ("… rồi") is the story, not a request.
+    const done = DONE_END.test(joined) && !WANT.test(joined);
+    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : !done && REQUEST.test(requestView(norm)) ? 'request' : HELD.test(joined) ? 'held' : 'background';
     out.push({ text, role, norm });
   }
   // A message that only checks a paper asks about it.

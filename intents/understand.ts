@@ -1086,6 +1086,10 @@ export class Understander {
     const curatedTop = this.procedures.get(top.id)?.status === 'curated';
     const s0 = query.segments[0];
     const typedAsked = new Set(curatedTop && s0 ? s0.tokens.filter((_, k) => (s0.weights[k] ?? 1) >= ROLE_WEIGHTS.request) : []);
+    // …or a life event told there implies ("làm lại trên VNeID được không" → "cấp lại").
+    if (curatedTop)
+      for (const sg of query.segments)
+        if (sg.kind === 'variant' && sg.explains?.some((t) => typedAsked.has(t))) for (const t of sg.tokens) typedAsked.add(t);
     const topAction = this.actionOf(top.id);
     if (topAction.length && topAction.every((t) => q.has(t))) return procs;
     const topName = this.nameTokens.get(top.id) ?? [];

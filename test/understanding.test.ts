@@ -48,6 +48,9 @@ describe('clauses of a long message', () => {
     const clauses = splitClauses('Tôi bán bánh mì, đã có giấy đăng ký hộ kinh doanh. Phường bảo phải có giấy an toàn thực phẩm. Xin giấy đó ở đâu?', lex);
     expect(clauses.map((c) => c.role)).toEqual(['background', 'held', 'background', 'question']);
     expect(splitClauses('Nhà tôi đã được cấp sổ đỏ năm 2010. Giờ muốn tách thửa thì làm sao?', lex).map((c) => c.role)).toEqual(['held', 'question']);
+    // What is done already is the story: "làm lại thẻ rồi" is not a request, "muốn làm lại rồi" still is.
+    expect(splitClauses('Năm ngoái tôi làm lại thẻ căn cước rồi. Con tôi cấp thẻ ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'question']);
+    expect(splitClauses('Tôi muốn làm lại thẻ rồi. Làm ở đâu?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     // Not a question or a request: "đã có … chưa?" asks.
     expect(splitClauses('Hồ sơ của tôi đã có kết quả chưa?', lex).map((c) => c.role)).toEqual(['question']);
     const w = clauseWeights(clauses);
@@ -295,5 +298,29 @@ describe("a curated entry's procedure done at another level", () => {
   it('keeps the other level when the citizen names it, or when the entry is not a candidate', () => {
     expect(run('làm lại căn cước ở công an tỉnh bao lâu', ['2.001194', 'can-cuoc.cap-lai'])).toBe('2.001194');
     expect(run('Em bị mất căn cước, làm lại bao lâu?', ['2.001194', '1.009506'])).toBe('2.001194');
+  });
+});
+
+describe('an action told in the asking clauses over a curated leader', () => {
+  // White-box: with the full national file the curated "Cấp, cấp đổi thẻ căn cước" led this
+  // story (its description mentions loss); the small fixture does not reproduce that ranking.
+  const run = (text: string, ids: string[]): string => {
+    const u = withNational() as unknown as {
+      prepare(t: string): unknown;
+      query(p: unknown): { query: { segments: unknown[] } };
+      toldActionOverTop(procs: unknown[], q: Map<string, number>, query: unknown): { id: string }[];
+      procIndex: { indexOf(id: string): number };
+    };
+    const { query } = u.query(u.prepare(text));
+    const q = new Map<string, number>();
+    for (const sg of query.segments as { tokens: string[]; weights: number[] }[]) sg.tokens.forEach((t, i) => q.set(t, Math.max(q.get(t) ?? 0, sg.weights[i] ?? 1)));
+    const procs = ids.map((id, i) => ({ id, index: u.procIndex.indexOf(id), score: 0.75 - i * 0.05, rank: 0.75 - i * 0.05, faqScale: 0.5, matched: new Set(['can', 'cuoc']), coverage: 0.6, explained: new Set(['can', 'cuoc']), queryCoverage: 0.8 }));
+    return (u.toldActionOverTop(procs, q, query)[0] as { id: string }).id;
+  };
+  it('a life event told in the question ("làm lại") picks the curated entry named by that action', () => {
+    expect(run('hôm qua em bị móc túi mất ví, trong đó có cái cccd. Giờ làm lại trên vneid dc ko hay phải ra công an', ['can-cuoc.cap-doi', 'can-cuoc.cap-lai'])).toBe('can-cuoc.cap-lai');
+  });
+  it('an action only the story implies does not move a curated leader', () => {
+    expect(run('Năm ngoái tôi làm lại thẻ căn cước rồi. Giờ con tôi 14 tuổi, cấp thẻ căn cước cho con ở đâu?', ['can-cuoc.cap-doi', 'can-cuoc.cap-lai'])).toBe('can-cuoc.cap-doi');
   });
 });
