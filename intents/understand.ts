@@ -1221,8 +1221,10 @@ export class Understander {
       // …and its name holds (most of) what the leader was found by ("hộ kinh doanh"): the same thing, another case
       // (what a record only describes does not count: "tư pháp" in a text is not the "tử" of "khai tử").
       // Weighed by IDF: "ủy quyền" is what "giấy ủy quyền" names, "giấy" is any paper.
+      // (Leaving out typed words that say what the thing is — "thú y" of "chứng chỉ hành nghề thú y" — it names another thing.)
       const named = byCue.length
-        ? this.idfMass(head.filter((t) => v.matched.has(t))) >= this.idfMass(head) * 0.7 || forms.some((f) => f.every((t) => v.explained.has(t)))
+        ? (this.idfMass(head.filter((t) => v.matched.has(t))) >= this.idfMass(head) * 0.7 && !literal.some((t) => !v.explained.has(t) && !this.fillerWords.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) ||
+          forms.some((f) => f.every((t) => v.explained.has(t)))
         : head.every((t) => v.matched.has(t)) || forms.some((f) => namesForm(v, f));
       if (!named) continue;
       const len = Math.max(...held.map((c) => c.length));
