@@ -37,7 +37,7 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * Background that says which paper the citizen already holds ("đã có giấy đăng ký hộ kinh
  * doanh", "đã được cấp sổ đỏ"): that paper is a fact of the story, not the one asked for.
  */
-const HELD = / (?:da|dang|van) (?:co|duoc cap|lam) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) /;
+const HELD = / (?:(?:da|van) (?:co|duoc cap|lam)|dang co) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) /;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;

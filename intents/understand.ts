@@ -790,6 +790,8 @@ export class Understander {
    * The leader is a curated entry's procedure done at another level ("Cấp lại thẻ căn cước
    * (thực hiện tại cấp tỉnh)") and the entry is a candidate: unless the citizen names that
    * level ("công an tỉnh", "trung ương"), the entry — what the commune or ward does — is meant.
+   * (`rankVariants` keeps such copies below a curated head when the families link them; a copy
+   * whose name is exactly the entry's name or alias is not a family member, so it is handled here.)
    */
   private curatedOverLevelCopy(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     const top = procs[0];
