@@ -904,7 +904,7 @@ export class Understander {
         this.ownMass(v.explained, top.explained, said) > this.ownMass(top.explained, v.explained, said) &&
         typed.some((t, k) => {
           const a = typed[k - 1];
-          if (k === 0 || a === undefined || (s0.weights[k] ?? 1) < ROLE_WEIGHTS.request || (s0.weights[k - 1] ?? 1) < ROLE_WEIGHTS.request) return false;
+          if (k === 0 || a === undefined || !asking(s0.weights[k]) || !asking(s0.weights[k - 1])) return false;
           if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
           if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
           return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
@@ -1086,8 +1086,7 @@ export class Understander {
     // A curated leader (its aliases name the subject alone: "thường trú") yields only to an
     // action the citizen typed in a clause that asks or requests ("… làm thủ tục xóa").
     const curatedTop = this.procedures.get(top.id)?.status === 'curated';
-    const s0 = query.segments[0];
-    const typedAsked = new Set(curatedTop && s0 ? s0.tokens.filter((_, k) => (s0.weights[k] ?? 1) >= ROLE_WEIGHTS.request) : []);
+    const typedAsked = curatedTop ? askedWords(query) : new Set<string>();
     // …or a life event told there implies ("làm lại trên VNeID được không" → "cấp lại").
     if (curatedTop)
       for (const sg of query.segments)
@@ -1182,7 +1181,8 @@ export class Understander {
     const termCases = new Set<readonly string[]>();
     // (An everyday word told in the story only, "công ty môi giới yêu cầu …", is background, not the case asked.)
     const s0 = query.segments[0];
-    const asked = (words: readonly string[]) => !!s0 && s0.tokens.some((t, i) => words.includes(t) && (s0.weights[i] ?? 1) >= ROLE_WEIGHTS.request);
+    const askedSet = askedWords(query);
+    const asked = (words: readonly string[]) => words.some((t) => askedSet.has(t));
     for (const sg of query.segments) {
       if (sg.cue === undefined || (sg.kind !== 'variant' && (sg.kind !== 'term' || cues.has(sg.cue) || !asked(sg.explains ?? [])))) continue;
       const alts = sg.kind === 'term' && sg.explains?.length ? [sg.tokens, sg.explains] : [sg.tokens];
@@ -1589,9 +1589,9 @@ export class Understander {
     // "… có được hỗ trợ thiệt hại không, nộp hồ sơ ở đâu?": the general answer was found only by
     // the words that ask where, and a procedure is found by a rare word the citizen typed: the
     // question is that procedure's place (offered with its close alternatives), not the centre's address.
-    // (An everyday name's official form counts as typed: "sổ đỏ" names "giấy chứng nhận quyền sử dụng đất".)
-    const termWords = new Set(query.segments.filter((sg) => sg.kind === 'term').flatMap((sg) => sg.tokens));
     const rareNamed = (m: RetrievalMatch) => {
+      // (An everyday name's official form counts as typed: "sổ đỏ" names "giấy chứng nhận quyền sử dụng đất".)
+      const termWords = new Set(query.segments.filter((sg) => sg.kind === 'term').flatMap((sg) => sg.tokens));
       const typedMatched = [...m.matched].filter((t) => (ret.includes(t) || termWords.has(t)) && !this.fillerWords.has(t));
       // (A rare word, or a long name of common words: "giấy chứng nhận quyền sử dụng đất".)
       return typedMatched.length >= 2 && (typedMatched.some((t) => this.procIndex.idf(t) >= o.askedRareIdf) || this.idfMass(typedMatched) >= 3 * o.askedRareIdf);
@@ -1737,6 +1737,17 @@ function sharedStart(a: readonly string[], b: readonly string[]): number {
 /** The name's tokens without a leading "đăng ký", when at least three remain (as a list of 0 or 1 head phrases). */
 function withoutRegister(tokens: readonly string[]): string[][] {
   return tokens[0] === 'dang' && tokens[1] === 'ky' && tokens.length >= 5 ? [tokens.slice(2)] : [];
+}
+
+/** A token of a clause that asks or says what the citizen wants, by its weight (not the story). */
+function asking(weight: number | undefined): boolean {
+  return (weight ?? 1) >= ROLE_WEIGHTS.request;
+}
+
+/** The typed words of the clauses that ask or request. */
+function askedWords(query: WeightedQuery): Set<string> {
+  const s0 = query.segments[0];
+  return new Set(s0 ? s0.tokens.filter((_, k) => asking(s0.weights[k])) : []);
 }
 
 /** "không" as typed or abbreviated. */
