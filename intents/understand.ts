@@ -1657,7 +1657,9 @@ export class Understander {
       const { aspect, p } = aspectOf();
       return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
     }
-    return { ...base, intent: label === 'out_of_scope' ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
+    // An intent that acts (hand the citizen to staff, file a complaint, look up a dossier) is not
+    // taken on a weak guess ("că" is no request for a person): below the social threshold it is "not understood".
+    return { ...base, intent: label === 'out_of_scope' || OVERRIDES_PROCEDURE.includes(label) ? 'out_of_scope' : label, confidence: round(fullTop.p * 0.8) };
   }
 }
 

@@ -324,3 +324,15 @@ describe('an action told in the asking clauses over a curated leader', () => {
     expect(run('Năm ngoái tôi làm lại thẻ căn cước rồi. Giờ con tôi 14 tuổi, cấp thẻ căn cước cho con ở đâu?', ['can-cuoc.cap-doi', 'can-cuoc.cap-lai'])).toBe('can-cuoc.cap-doi');
   });
 });
+
+describe('weak guesses never act', () => {
+  it('a stray syllable ("că") is not understood, not a request for staff, a complaint or a dossier lookup', () => {
+    for (const text of ['că', 'ca', 'cđ']) {
+      const u = bundled().understand(text);
+      expect(['handoff', 'feedback', 'dossier.status']).not.toContain(u.intent);
+    }
+  });
+  it('a clear request for a person still hands off', () => {
+    expect(bundled().understand('cho tôi nói chuyện với cán bộ').intent).toBe('handoff');
+  });
+});
