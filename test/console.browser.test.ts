@@ -91,8 +91,7 @@ describe('staff console in Chromium', () => {
     await citizen.ask('đăng ký khai sinh cần giấy tờ gì');
     await citizen.botSays('Hồ sơ cần chuẩn bị');
     await citizen.ask('cho tôi gặp cán bộ');
-    await citizen.botSays('HT-');
-    const id = ticketOf(await citizen.page.locator('.msg.bot[data-seq]').last().innerText());
+    const id = ticketOf(await citizen.botSays('HT-'));
     expect(id).toMatch(/^HT-/);
     // No reload: the list updates by itself.
     const item = agent.page.locator(`#ticket-list a[data-ticket="${id}"]`);
@@ -119,8 +118,7 @@ describe('staff console in Chromium', () => {
     await page.locator('#reply-text').fill('Chào chị, cán bộ Lan đây. Chị cho em xin mã hồ sơ nhé.');
     await Promise.all([page.waitForURL(/\/staff\/inbox\/HT-/), page.locator('form.reply button[type="submit"]').click()]);
     await page.locator('.flash.ok', { hasText: 'Đã gửi tới người dân' }).waitFor();
-    await citizen.botSays('Chào chị, cán bộ Lan đây. Chị cho em xin mã hồ sơ nhé.');
-    expect(await citizen.page.locator('.msg.bot[data-seq]').last().innerText()).toContain('Cán bộ trả lời');
+    expect(await citizen.botSays('Chào chị, cán bộ Lan đây. Chị cho em xin mã hồ sơ nhé.')).toContain('Cán bộ trả lời');
     await page.locator('#conversation .m.staff', { hasText: 'cán bộ Lan đây' }).waitFor();
     expect(await page.locator('#ticket-head').innerText()).toContain('Đã trả lời');
   });
@@ -139,8 +137,7 @@ describe('staff console in Chromium', () => {
 
   it('closes a ticket with an outcome', async () => {
     await citizen.ask('tôi muốn gặp cán bộ');
-    await citizen.botSays('HT-');
-    const id = ticketOf(await citizen.page.locator('.msg.bot[data-seq]').last().innerText());
+    const id = ticketOf(await citizen.botSays('HT-'));
     const page = agent.page;
     await page.locator(`#ticket-list a[data-ticket="${id}"]`).click();
     await page.waitForURL(`**/staff/inbox/${id}`);
@@ -156,8 +153,7 @@ describe('staff console in Chromium', () => {
   it('refuses a POST without the CSRF token, and a form posted from another site carries no session', async () => {
     const page = agent.page;
     await citizen.ask('cho gặp cán bộ');
-    await citizen.botSays('HT-');
-    const id = ticketOf(await citizen.page.locator('.msg.bot[data-seq]').last().innerText());
+    const id = ticketOf(await citizen.botSays('HT-'));
     const post = (body: string) =>
       page.evaluate(
         async ([url, b]) => (await fetch(url as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: b as string, redirect: 'manual' })).status,

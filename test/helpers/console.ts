@@ -143,21 +143,36 @@ export async function signIn(page: Page, base: string, username: string, passwor
 }
 
 /** A citizen on the chat page (a phone screen), ready to type. */
-export async function citizenPage(browser: Browser, base: string): Promise<{ context: BrowserContext; page: Page; ask(text: string): Promise<void>; botSays(text: string): Promise<void> }> {
+export async function citizenPage(browser: Browser, base: string): Promise<{ context: BrowserContext; page: Page; ask(text: string): Promise<void>; botSays(text: string): Promise<string> }> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'vi-VN' });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   await page.goto(base);
   await page.locator('html[data-ready="1"]').waitFor();
+  const bot = page.locator('.msg.bot[data-seq]');
+  // Bot messages already on the page when the citizen last typed: botSays waits for a
+  // message after them, so an earlier reply with the same words (a ticket code from an
+  // earlier hand-off) never stands in for the one being waited for.
+  let seen = 0;
   return {
     context,
     page,
     async ask(text: string) {
+      seen = await bot.count();
       await page.locator('#q').fill(text);
       await page.locator('#q').press('Enter');
     },
+    /** Waits for a bot message after the last question that contains `text`; returns its text. */
     async botSays(text: string) {
-      await page.locator('.msg.bot[data-seq]', { hasText: text }).last().waitFor();
+      const handle = await page.waitForFunction(
+        ([from, want]) => {
+          const all = Array.from(document.querySelectorAll('.msg.bot[data-seq]')).slice(from as number);
+          const hit = all.reverse().find((el) => (el as HTMLElement).innerText.includes(want as string));
+          return hit ? (hit as HTMLElement).innerText : false;
+        },
+        [seen, text] as const,
+      );
+      return (await handle.jsonValue()) as string;
     },
   };
 }
