@@ -108,6 +108,8 @@ export interface WeakEvidence {
 const POSTING_BUDGET = 1500;
 /** Phrases scored exactly after the first, term-at-a-time pass. */
 const EXACT_CANDIDATES = 32;
+/** …and the phrases holding the most message mass, whatever their length. */
+const MASS_CANDIDATES = 8;
 /** A word explained only by an entry's description counts this much of a name word. */
 const DESCRIPTION_WEIGHT = 0.35;
 /** Entries whose families are added to the exact pass. */
@@ -400,7 +402,27 @@ export class PhraseIndex {
         topPid.pop();
       }
     }
+    // The final score weighs how much of the message an entry explains as much as how much of
+    // its name the message holds: a long official name that lists cases ("… bảo vệ an ninh,
+    // trật tự ở cơ sở chưa tham gia bảo hiểm y tế mà bị ốm đau, bị tai nạn…") covers little
+    // of itself but much of the story. The phrases holding the most message mass join the
+    // exact pass too.
+    const massPid: number[] = [];
+    const massS: number[] = [];
+    for (const pid of touched) {
+      const sc = (acc[pid] as number) * (weight[pid] as number);
+      if (massS.length === MASS_CANDIDATES && sc <= (massS[massS.length - 1] as number)) continue;
+      let k = massS.length;
+      while (k > 0 && (massS[k - 1] as number) < sc) k--;
+      massS.splice(k, 0, sc);
+      massPid.splice(k, 0, pid);
+      if (massS.length > MASS_CANDIDATES) {
+        massS.pop();
+        massPid.pop();
+      }
+    }
     const cands = topPid;
+    for (const pid of massPid) if (!topPid.includes(pid)) cands.push(pid);
     for (const pid of touched) acc[pid] = 0;
     // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
     const entryOf = this.phraseEntry;

@@ -63,6 +63,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   impliedWeight: 0.6,
   /** Weight of the official words an everyday word stands for ("sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). */
   termWeight: 0.8,
+  /** A sibling done at the level the citizen names beats a leader done elsewhere within this score. */
+  toldLevelMargin: 0.06,
   /** Least IDF mass of a qualifier's words for it to be a case (not "cấp" alone). */
   qualifierMinIdf: 4,
   /** Rank factor of a rare variant ("ở nước ngoài") the message gives no sign of. */
@@ -783,7 +785,34 @@ export class Understander {
    */
   private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
     const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
-    return this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query).slice(0, 6);
+    return this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep).slice(0, 6);
+  }
+
+  /**
+   * The citizen says which office they will go to ("làm ở công an xã", "gửi xã", "lên công an
+   * tỉnh") in the clauses that ask, and the leader is done at another level: a close sibling
+   * done at that level — within `toldLevelMargin` and naming most of what the leader matched —
+   * is meant ("giấy thông hành … tại Công an cấp tỉnh" against its commune-level sibling).
+   */
+  private toldLevelOverTop(procs: RetrievalMatch[], prep: Prepared): RetrievalMatch[] {
+    const top = procs[0];
+    if (!top || procs.length < 2) return procs;
+    const told = toldLevel(prep);
+    const levelsOf = (id: string) => this.procedures.get(id)?.levels ?? [];
+    if (!told || levelsOf(top.id).includes(told)) return procs;
+    let best = -1;
+    for (let i = 1; i < procs.length; i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (!levelsOf(v.id).includes(told) || v.score < top.score - this.options.toldLevelMargin) continue;
+      const shared = [...top.matched].filter((t) => v.matched.has(t)).length;
+      if (shared < top.matched.size * 0.6) continue;
+      // Of several siblings at that level, the one the message names most of (least untold qualifier).
+      if (best < 0 || v.coverage > (procs[best] as RetrievalMatch).coverage) best = i;
+    }
+    if (best < 0) return procs;
+    const v = procs[best] as RetrievalMatch;
+    const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage) };
+    return [lifted, ...procs.slice(0, best), ...procs.slice(best + 1)];
   }
 
   /**
@@ -1676,6 +1705,7 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const prev = tokens[i - 1];
+    if (t === 'dau' && negatedNowhere(tokens, i)) continue;
     if (t === 'dau' || t === 'ai' || t === 'hay' || (t === 'noi' && prev !== 'ben')) return true;
     if ((t === 'chi' || t === 'diem') && prev === 'dia') return true;
     if (t === 'nao') {
@@ -1690,6 +1720,19 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
   }
   return yesNo && !how;
 }
+
+/**
+ * "Đâu" that says "nowhere" or "not", not "where": "chưa nộp ở đâu cả", "không đi đâu hết",
+ * "đâu có biết", "đâu phải lỗi của tôi".
+ */
+function negatedNowhere(tokens: readonly string[], i: number): boolean {
+  const next = tokens[i + 1];
+  if (next === 'co' || next === 'phai') return true;
+  if (next !== 'ca' && next !== 'het') return false;
+  for (let k = Math.max(0, i - 6); k < i; k++) if (NOWHERE_NEGATIONS.has(tokens[k] as string)) return true;
+  return false;
+}
+const NOWHERE_NEGATIONS = new Set(['chua', 'khong', 'ko', 'k', 'kg', 'khg', 'hong', 'chang', 'cha']);
 
 /** Particles that may follow the "không" of a yes/no question. */
 const YES_NO_TAIL = new Set(['a', 'nhi', 'nhe', 'vay', 'ha', 'the', 'chi', 'em', 'anh', 'ad']);
@@ -1745,6 +1788,32 @@ function withoutRegister(tokens: readonly string[]): string[][] {
 function asking(weight: number | undefined): boolean {
   return (weight ?? 1) >= ROLE_WEIGHTS.request;
 }
+
+/**
+ * The level of the office the citizen says they will go to, in the clauses that ask or
+ * request: "công an xã", "gửi xã", "lên phường", "ubnd tỉnh", "cấp tỉnh". "Ở xã" counts when
+ * typed "xã" ("ở xa" is far away); "ở tỉnh khác" is where someone lives, not an office.
+ */
+export function toldLevel(prep: Pick<Prepared, 'tokens' | 'weights' | 'accents' | 'exact'>): 'xa' | 'tinh' | null {
+  const t = prep.tokens;
+  for (let i = 1; i < t.length; i++) {
+    if (!asking(prep.weights[i])) continue;
+    const w = t[i] as string;
+    const prev = t[i - 1] as string;
+    // "ubnd" is read as "ủy ban nhân dân".
+    const office = LEVEL_OFFICE.has(prev) || (prev === 'dan' && t[i - 2] === 'nhan');
+    if (w === 'phuong' || w === 'xa') {
+      if (office) return 'xa';
+      if (LEVEL_GO.has(prev) && (w === 'phuong' || prev !== 'o' || (prep.exact[i] ?? prep.accents[i]) === 'xã')) return 'xa';
+    }
+    if (w === 'tinh' && (office || prev === 'len')) return 'tinh';
+  }
+  return null;
+}
+/** Words that name an office before its level ("công an xã", "ủy ban xã", "cấp xã"). */
+const LEVEL_OFFICE = new Set(['an', 'ubnd', 'ban', 'cap', 'ub']);
+/** Words of going or filing before a level ("gửi xã", "lên phường", "ở xã"). */
+const LEVEL_GO = new Set(['gui', 'len', 'ra', 'o', 'tai', 've', 'den', 'nop', 'qua']);
 
 /** The typed words of the clauses that ask or request. */
 function askedWords(query: WeightedQuery): Set<string> {
