@@ -193,10 +193,10 @@ export function nameCore(name: string): string {
 }
 
 /** Procedure phrases for the index: name without the "Thủ tục" prefix, its core, aliases, keywords. */
-function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean }[] {
+function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean; cut?: boolean }[] {
   // What a name excludes is not what it names: "… quà tặng là tài sản khác, không phải là bất động sản".
   const name = p.name.replace(/^thủ tục\s+/iu, '').replace(/,?\s*(?:không phải là|không bao gồm)\s[^;,()]*/giu, '').trim();
-  const phrases = [
+  const phrases: { text: string; weight: number; name: boolean; cut?: boolean }[] = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
     // Keywords are situations and papers ("sắp hết hạn", "mở cửa hàng", "xin việc"), not names: they weigh half.
@@ -204,7 +204,7 @@ function procedurePhrases(p: Procedure): { text: string; weight: number; name: b
   ];
   // A long official name is mostly qualifications a citizen never types: its core counts too.
   const core = nameCore(name);
-  if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true });
+  if (core.length < name.length - 3) phrases.push({ text: core, weight: 0.95, name: true, cut: true });
   // "Tách thửa hoặc hợp thửa đất", "Khai quyết toán thuế/ Hoàn thuế…": each alternative is a
   // name of its own ("Đăng ký/Điều chỉnh…": a bare "đăng ký" is not).
   // An alternative that is only an action ("Cấp lại | hoặc điều chỉnh Giấy chứng nhận …") names nothing.
@@ -307,11 +307,14 @@ export class Understander {
     for (const p of this.procedures.values()) {
       for (const ph of procedurePhrases(p)) learnForms(ph.text, this.knowledgeForms);
       if (p.status === 'curated') learnForms(`${p.summary} ${p.steps.join(' ')} ${p.result}`);
-      const phrases = procedurePhrases(p).map((ph) => {
+      const phrases = procedurePhrases(p).flatMap((ph) => {
         const { all, content: words, accents } = content(ph.text);
+        // A core cut down to generic words ("Quyết định hỗ trợ | đối với … chăn nuôi" → "quyết
+        // định") names nothing: only the whole name counts.
+        if (ph.cut && words.length < Math.max(2, all.length * 0.6)) return [];
         // A phrase reduced to one short word ("mất thẻ" → "mat") is weak evidence on its own.
         const weak = words.length === 1 && (words[0] as string).length < 5;
-        return { tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name, keyword: !ph.name };
+        return [{ tokens: words, accents, weight: ph.weight * (weak ? 0.6 : 1), full: all, name: ph.name, keyword: !ph.name }];
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
