@@ -390,21 +390,35 @@ export class PhraseIndex {
     }
     // Keep the phrases with the best partial coverage for exact scoring, best first
     // (a bounded insertion: touched phrases can number in the thousands).
+    // One place per entry: an entry with many aliases ("căn cước", "thẻ căn cước", "cccd"…)
+    // does not crowd out other entries (its other phrases are weighed anyway, below).
     const topPid: number[] = [];
     const topS: number[] = [];
+    const topEntry: number[] = [];
     const mass = this.phraseMass;
     const disc = this.phraseDisc;
     const weight = this.phraseWeight;
+    const entryOf = this.phraseEntry;
     for (const pid of touched) {
       const sc = normalizedCoverage(acc[pid] as number, mass[pid] as number, disc[pid] as number, weight[pid] as number);
       if (topS.length === EXACT_CANDIDATES && sc <= (topS[topS.length - 1] as number)) continue;
+      const ei = entryOf[pid] as number;
+      const j = topEntry.indexOf(ei);
+      if (j >= 0) {
+        if ((topS[j] as number) >= sc) continue;
+        topS.splice(j, 1);
+        topPid.splice(j, 1);
+        topEntry.splice(j, 1);
+      }
       let k = topS.length;
       while (k > 0 && (topS[k - 1] as number) < sc) k--;
       topS.splice(k, 0, sc);
       topPid.splice(k, 0, pid);
+      topEntry.splice(k, 0, ei);
       if (topS.length > EXACT_CANDIDATES) {
         topS.pop();
         topPid.pop();
+        topEntry.pop();
       }
     }
     // The final score weighs how much of the message an entry explains as much as how much of
@@ -430,7 +444,6 @@ export class PhraseIndex {
     for (const pid of massPid) if (!topPid.includes(pid)) cands.push(pid);
     for (const pid of touched) acc[pid] = 0;
     // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
-    const entryOf = this.phraseEntry;
     {
       const entries = new Set<number>();
       for (const pid of cands) entries.add(entryOf[pid] as number);

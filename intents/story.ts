@@ -35,9 +35,11 @@ const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi na
 const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
 /**
  * Background that says which paper the citizen already holds ("đã có giấy đăng ký hộ kinh
- * doanh", "đã được cấp sổ đỏ"): that paper is a fact of the story, not the one asked for.
+ * doanh", "đã được cấp sổ đỏ") or what they have just registered ("em vừa đăng ký hộ kinh
+ * doanh để mở quán"): a fact of the story, not the one asked for.
  */
-const HELD = / (?:(?:da|van) (?:co|duoc cap|lam)|dang co) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) /;
+const HELD =
+  / (?:(?:da|van) (?:co|duoc cap|lam)|dang co) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;
