@@ -392,4 +392,13 @@ describe('candidates of a long message', () => {
     const found = new PhraseIndex(entries).search(asked, 100);
     expect(found.map((m) => m.id)).toContain('long');
   });
+  it('an entry with many matching aliases takes one place among the candidates, not all of them', () => {
+    const alias = 'the can cuoc cong dan gan chip'.split(' ');
+    const entries = [
+      { id: 'many', priority: 50, phrases: Array.from({ length: 45 }, () => ({ tokens: alias, weight: 1 })) },
+      { id: 'other', priority: 50, phrases: [{ tokens: 'cai chinh giay khai sinh'.split(' '), weight: 1 }] },
+    ];
+    const found = new PhraseIndex(entries).search('the can cuoc cong dan gan chip giay khai sinh'.split(' '), 10);
+    expect(found.map((m) => m.id)).toEqual(['many', 'other']);
+  });
 });
