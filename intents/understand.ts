@@ -876,6 +876,7 @@ export class Understander {
     // The leader names the action the message tells ("bị mất" → "Cấp lại …"): the inserted action is the case meant.
     const action = this.actionOf(top.id);
     const toldAction = action.length > 0 && action.every((t) => q.has(t));
+    const asked = askedWords(query);
     for (let i = 1; i < Math.min(procs.length, 4); i++) {
       const v = procs[i] as RetrievalMatch;
       if (toldAction && this.actionOf(v.id).join(' ') !== action.join(' ')) continue;
@@ -895,6 +896,14 @@ export class Understander {
       // A rare pair of the inserted words the citizen typed ("tàu cá" of "Xóa đăng ký tàu cá, tàu phục vụ …") tells the case, however long the rest.
       const toldPair = runs.some((r) => r.some((t, k) => k > 0 && q.has(`${r[k - 1]}_${t}`) && this.procIndex.idf(`${r[k - 1]}_${t}`) >= this.options.refinedPairIdf));
       if (toldPair) continue;
+      // …and so does an inserted run typed from its start, joined to the word before it, in the
+      // clauses that ask ("giám sát" of "chấm dứt giám sát việc giám hộ"; "chấm dứt việc giám hộ" is not).
+      const toldStart = topName.some((t, k) => {
+        const a = topName[k - 1];
+        if (k === 0 || a === undefined || name.has(t) || !name.has(a) || !asked.has(a) || !asked.has(t)) return false;
+        return q.has(`${a}_${t}`) && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf - 1.5 && this.procIndex.idf(t) >= this.options.askedRareIdf;
+      });
+      if (toldStart) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }

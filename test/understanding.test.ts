@@ -402,3 +402,23 @@ describe('candidates of a long message', () => {
     expect(found.map((m) => m.id)).toEqual(['many', 'other']);
   });
 });
+
+describe('words a name inserts into its sibling', () => {
+  // White-box: in the small fixture the family ranking settles these before this step runs.
+  const run = (text: string, ids: string[]): string => {
+    const u = withNational() as unknown as {
+      prepare(t: string): unknown;
+      query(p: unknown): { query: unknown };
+      untoldInsertion(procs: unknown[], q: unknown): { id: string }[];
+      procIndex: { indexOf(id: string): number };
+    };
+    const procs = ids.map((id, i) => ({ id, index: u.procIndex.indexOf(id), score: 0.88 - i * 0.001, rank: 0.88 - i * 0.001, faqScale: 0.5, matched: new Set(['cham', 'dut', 'giam', 'ho']), coverage: 0.9, explained: new Set(['cham', 'dut', 'giam', 'ho']), queryCoverage: 0.8 }));
+    return (u.untoldInsertion(procs, u.query(u.prepare(text)).query)[0] as { id: string }).id;
+  };
+  it('the inserted run typed from its start in the question tells the case ("giám sát" of "chấm dứt giám sát việc giám hộ")', () => {
+    expect(run('người được giám hộ đủ 18 tuổi, đăng ký chấm dứt giám sát giám hộ ở đâu', ['3.000322', '1.004845'])).toBe('3.000322');
+  });
+  it('a later word of the run alone does not ("chấm dứt việc giám hộ" is ending the guardianship)', () => {
+    expect(run('em tôi đã đủ 18 tuổi, tôi muốn chấm dứt việc giám hộ thì làm thế nào', ['3.000322', '1.004845'])).toBe('1.004845');
+  });
+});
