@@ -95,6 +95,8 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   pointedBack: 0.55,
   /** A more specific close candidate ("… chữ ký người dịch") takes the lead from this share of the leader's score… */
   refinedOverTop: 0.8,
+  /** …when the leader is named by two words at most and the candidate by four times as many. */
+  refinedOverShort: 0.7,
   /** …when it explains a typed word pair of at least this IDF that the leader does not. */
   refinedPairIdf: 5,
   /** …whose new word has at least this IDF ("dịch", not "giấy"). */
@@ -924,7 +926,9 @@ export class Understander {
     if (!literal.length) return procs;
     for (let i = 1; i < Math.min(procs.length, 5); i++) {
       const v = procs[i] as RetrievalMatch;
-      if (v.score < top.score * this.options.refinedOverTop || this.procedures.get(v.id)?.status === 'curated') continue;
+      // A leader named by two words at most ("cấp sổ") against a record named by many of the message's words: a lower bar.
+      const bar = top.matched.size <= 2 && v.matched.size >= 4 * top.matched.size ? this.options.refinedOverShort : this.options.refinedOverTop;
+      if (v.score < top.score * bar || this.procedures.get(v.id)?.status === 'curated') continue;
       // (by its name: what a record only describes is weaker evidence than what the leader is named by)
       if (!literal.every((t) => v.matched.has(t))) continue;
       // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
