@@ -112,8 +112,6 @@ const POSTING_BUDGET = 1500;
  * half as many entries — kept before, at about the same cost.
  */
 const EXACT_CANDIDATES = 24;
-/** Weight of a name's word pair the message has the other way round ("nợ thuế" for "thuế nợ"). */
-const REVERSED_PAIR = 0.5;
 /** …and the phrases holding the most message mass, whatever their length. */
 const MASS_CANDIDATES = 8;
 /** A word explained only by an entry's description counts this much of a name word. */
@@ -181,8 +179,6 @@ export class PhraseIndex {
   private readonly qw: Float64Array;
   private readonly qImpliedOnly: Uint8Array;
   private readonly qPaired: Uint8Array;
-  /** Scratch per pair term: 1 when the message has that pair's words the other way round ("nợ thuế" for "thuế nợ"). */
-  private readonly qReversed: Uint8Array;
   /** Scratch per term: the accented forms the citizen typed for that word; marks of one entry's explained words. */
   private readonly qTyped: (Set<string> | undefined)[];
   private readonly explainedMark: Uint8Array;
@@ -310,7 +306,6 @@ export class PhraseIndex {
     this.qw = new Float64Array(terms);
     this.qImpliedOnly = new Uint8Array(terms);
     this.qPaired = new Uint8Array(terms);
-    this.qReversed = new Uint8Array(terms);
     this.explainedMark = new Uint8Array(terms);
     this.qTyped = new Array<Set<string> | undefined>(terms).fill(undefined);
   }
@@ -514,16 +509,9 @@ export class PhraseIndex {
       }
     }
     // Words the message uses in a pair, to tell "ly hôn" from the "kết hôn" of a name.
-    const reversed: number[] = [];
     for (const t of q.keys()) {
       const u = t.indexOf('_');
       if (u < 0) continue;
-      // "nợ thuế" names the "thuế nợ" of "Nộp dần tiền thuế nợ": its words are not used in another word.
-      const rev = this.termIds.get(`${t.slice(u + 1)}_${t.slice(0, u)}`);
-      if (rev !== undefined && !this.qReversed[rev]) {
-        this.qReversed[rev] = 1;
-        reversed.push(rev);
-      }
       for (const w of [t.slice(0, u), t.slice(u + 1)]) {
         const id = this.termIds.get(w);
         if (id === undefined || paired[id]) continue;
@@ -547,7 +535,6 @@ export class PhraseIndex {
         impliedOnly[id] = 0;
         paired[id] = 0;
       }
-      for (const id of reversed) this.qReversed[id] = 0;
       for (const id of typedIds) this.qTyped[id] = undefined;
     }
   }
@@ -566,7 +553,6 @@ export class PhraseIndex {
     const qw = this.qw;
     const impliedOnly = this.qImpliedOnly;
     const paired = this.qPaired;
-    const reversedPairs = this.qReversed;
     const idf = this.idfArr;
     const isPair = this.termPair;
     const termStr = this.termStr;
@@ -585,14 +571,7 @@ export class PhraseIndex {
       for (let s = this.slotStart[pid] as number; s < end; s++) {
         const id = slotTerm[s] as number;
         const w = qw[id] as number;
-        if (w === 0) {
-          // The pair typed the other way round ("nợ thuế" for "thuế nợ") counts half.
-          if (reversedPairs[id] === 1) {
-            m += (idf[id] as number) * REVERSED_PAIR;
-            pairs.push(id);
-          }
-          continue;
-        }
+        if (w === 0) continue;
         // Typed with accents that differ from the name's ("tử" typed, "tự" written): a different word.
         if (checkAccents && this.accentClash(s)) continue;
         if (keyword && impliedOnly[id] === 1) continue;
@@ -603,7 +582,7 @@ export class PhraseIndex {
             let inPhrase = false;
             let shared = false;
             for (let c = compStart[s] as number; c < (compStart[s + 1] as number); c++) {
-              if (qw[compList[c] as number] !== 0 || reversedPairs[compList[c] as number] === 1) {
+              if (qw[compList[c] as number] !== 0) {
                 shared = true;
                 break;
               }
