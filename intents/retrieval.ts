@@ -314,6 +314,11 @@ export class PhraseIndex {
     return this.entries.length;
   }
 
+  /** The largest IDF in this index (a term of one entry): thresholds set for the national base scale by it. */
+  get idfCeiling(): number {
+    return this.maxIdf;
+  }
+
   /** Inverse document frequency; unseen terms get the maximum. */
   idf(term: string): number {
     const id = this.termIds.get(term);

@@ -924,13 +924,19 @@ export class Understander {
     const typed = s0.tokens;
     const literal = [...top.matched].filter((t) => typed.includes(t));
     if (!literal.length) return procs;
-    for (let i = 1; i < Math.min(procs.length, 5); i++) {
+    for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
+      // (National candidates from the first five; a curated one from any place: national copies crowd the top.)
+      if (i >= 5 && this.procedures.get(v.id)?.status !== 'curated') continue;
       // A leader named by two words at most ("cấp sổ") against a record named by many of the message's words: a lower bar.
-      const bar = top.matched.size <= 2 && v.matched.size >= 4 * top.matched.size ? this.options.refinedOverShort : this.options.refinedOverTop;
-      if (v.score < top.score * bar || this.procedures.get(v.id)?.status === 'curated') continue;
+      // A curated candidate only over a curated leader, and only by a fresh pair typed in the question
+      // ("sang tên cà vẹt": the transfer entry, not the registration found by "cà vẹt"), at the lower bar.
+      const curatedV = this.procedures.get(v.id)?.status === 'curated';
+      const bar = curatedV || (top.matched.size <= 2 && v.matched.size >= 4 * top.matched.size) ? this.options.refinedOverShort : this.options.refinedOverTop;
+      if (v.score < top.score * bar || (curatedV && this.procedures.get(top.id)?.status !== 'curated')) continue;
       // (by its name: what a record only describes is weaker evidence than what the leader is named by)
-      if (!literal.every((t) => v.matched.has(t))) continue;
+      // (a curated one by any of its phrases: "cà vẹt" is a keyword of the transfer entry too)
+      if (!literal.every((t) => (curatedV ? v.explained : v.matched).has(t))) continue;
       // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
       const leavesRare = [...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf);
       const pair = !leavesRare && typed.some((t, k) => {
@@ -945,6 +951,9 @@ export class Understander {
       // ("tích hợp" of "Tích hợp … thông tin trên thẻ căn cước" over "căn cước"), the words only
       // it explains outweighing those only the leader does ("chip", a keyword of the leader).
       const said = (t: string) => typed.includes(t) && !this.fillerWords.has(t);
+      // Between two curated entries the rarity bars scale with the base: on the 39 bundled
+      // entries no pair reaches the IDF a pair reaches among 2,600 national records.
+      const scaled = (idf: number) => (curatedV ? Math.min(idf, (idf * this.procIndex.idfCeiling) / NATIONAL_IDF_CEILING) : idf);
       const freshPair = () =>
         this.ownMass(v.explained, top.explained, said) > this.ownMass(top.explained, v.explained, said) &&
         typed.some((t, k) => {
@@ -952,9 +961,9 @@ export class Understander {
           if (k === 0 || a === undefined || !asking(s0.weights[k]) || !asking(s0.weights[k - 1])) return false;
           if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
           if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
-          return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
+          return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= scaled(this.options.askedRareIdf) && this.procIndex.idf(`${a}_${t}`) >= scaled(this.options.refinedPairIdf);
         });
-      if (!pair && !freshPair()) continue;
+      if (curatedV ? !freshPair() : !pair && !freshPair()) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
@@ -1836,6 +1845,9 @@ function askedWords(query: WeightedQuery): Set<string> {
   const s0 = query.segments[0];
   return new Set(s0 ? s0.tokens.filter((_, k) => asking(s0.weights[k])) : []);
 }
+
+/** The IDF ceiling of the bundled knowledge plus the national file (≈ ln 2,600), the scale the rarity thresholds were set on. */
+const NATIONAL_IDF_CEILING = 7.9;
 
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
