@@ -1726,11 +1726,11 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
   let how = false;
   let yesNo = false;
   // The place word may have been taken as part of the procedure's name ("… làm ở xã được không").
-  let at = asked.some((t) => t === 'o' || t === 'tai' || t === 've' || t === 'den');
+  let at = asked.some((t, k) => t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(asked[k + 1] as string)));
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const prev = tokens[i - 1];
-    if (t === 'dau' && negatedNowhere(tokens, i)) continue;
+    if (t === 'dau' && (negatedNowhere(tokens, i) || FIRST_BEFORE.has(prev as string))) continue;
     if (t === 'dau' || t === 'ai' || t === 'hay' || (t === 'noi' && prev !== 'ben')) return true;
     if ((t === 'chi' || t === 'diem') && prev === 'dia') return true;
     if (t === 'nao') {
@@ -1740,7 +1740,7 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
     if (t === 'sao' && (prev === 'ra' || prev === 'lam')) how = true;
     // "… ở xã được không", "có phải về quê không": a place, then the yes/no ending
     // ("không còn" is a negation, "khai báo với công an xã không" asks whether, not where).
-    if (t === 'o' || t === 'tai' || t === 've' || t === 'den') at = true;
+    if (t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string))) at = true;
     if (t === 'khong' && at && tokens.slice(i + 1).every((x) => YES_NO_TAIL.has(x))) yesNo = true;
   }
   return yesNo && !how;
@@ -1757,6 +1757,10 @@ function negatedNowhere(tokens: readonly string[], i: number): boolean {
   for (let k = Math.max(0, i - 6); k < i; k++) if (NOWHERE_NEGATIONS.has(tokens[k] as string)) return true;
   return false;
 }
+/** Offices after "ra" / "lên" ("ra ubnd xã", "lên công an tỉnh"); "ra kết quả" is not a place. */
+const PLACE_AFTER_GO = new Set(['xa', 'phuong', 'tinh', 'ubnd', 'uy', 'cong', 'so', 'trung', 'buu', 'bo', 'ub']);
+/** Words before an "đầu" (first, head) typed plain as "dau": "lần đầu", "ban đầu", "bắt đầu", "hàng đầu". */
+const FIRST_BEFORE = new Set(['lan', 'ban', 'bat', 'hang', 'dung', 'mo']);
 const NOWHERE_NEGATIONS = new Set(['chua', 'khong', 'ko', 'k', 'kg', 'khg', 'hong', 'chang', 'cha']);
 
 /** Particles that may follow the "không" of a yes/no question. */

@@ -268,6 +268,10 @@ describe('where, and what a message typed with accents means', () => {
       ['tôi đâu có biết thủ tục này', false],
       ['tôi đâu có biết phải nộp ở đâu', true],
       ['nộp ở đâu cả hai bộ hồ sơ', true],
+      // "đầu" (first) typed plain is "dau" too; "ra" / "lên" an office is a place, "ra kết quả" is not.
+      ['lam ho chieu lan dau', false],
+      ['xác nhận chữ ký ra ủy ban xã được không', true],
+      ['bao lâu thì ra kết quả không', false],
     ] as const) expect(asksPlace(folded(text)), text).toBe(place);
   });
   it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it may be either', () => {
