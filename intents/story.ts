@@ -40,6 +40,11 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  */
 const HELD =
   / (?:(?:da|van) (?:co|duoc cap|lam)|dang co) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+/**
+ * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
+ * may get is what they ask for, not background.
+ */
+const HEARSAY = /^ (?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:xa |phuong |thon )?(?:bao|noi)) .*(?:duoc|co) /;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;
@@ -69,7 +74,15 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const asks = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined);
     // "Năm ngoái tôi làm lại thẻ rồi": what is done already ("… rồi") is the story, not a request.
     const done = DONE_END.test(joined) && !WANT.test(joined);
-    const role: ClauseRole = asks ? (CHECK.test(joined) ? 'check' : 'question') : !done && REQUEST.test(requestView(norm)) ? 'request' : HELD.test(joined) ? 'held' : 'background';
+    const role: ClauseRole = asks
+      ? CHECK.test(joined)
+        ? 'check'
+        : 'question'
+      : !done && (REQUEST.test(requestView(norm)) || HEARSAY.test(joined))
+        ? 'request'
+        : HELD.test(joined)
+          ? 'held'
+          : 'background';
     out.push({ text, role, norm });
   }
   // A message that only checks a paper asks about it.

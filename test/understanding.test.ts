@@ -49,6 +49,8 @@ describe('clauses of a long message', () => {
     const clauses = splitClauses('Tôi bán bánh mì, đã có giấy đăng ký hộ kinh doanh. Phường bảo phải có giấy an toàn thực phẩm. Xin giấy đó ở đâu?', lex);
     expect(clauses.map((c) => c.role)).toEqual(['background', 'held', 'background', 'question']);
     expect(splitClauses('Nhà tôi đã được cấp sổ đỏ năm 2010. Giờ muốn tách thửa thì làm sao?', lex).map((c) => c.role)).toEqual(['held', 'question']);
+    // What the citizen heard they may get is what they ask for.
+    expect(splitClauses('Nghe nói người chuyển nghề được hỗ trợ tiền học. Hồ sơ gửi xã thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     // What the citizen has just registered is a fact of the story too.
     expect(splitClauses('Em vừa đăng ký hộ kinh doanh để mở quán cơm. Giấy an toàn thực phẩm xin ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     // What is done already is the story: "làm lại thẻ rồi" is not a request, "muốn làm lại rồi" still is.
