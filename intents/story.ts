@@ -96,7 +96,25 @@ export function clauseWeights(clauses: readonly Clause[]): number[] {
   const out: number[] = [];
   for (const c of clauses) {
     const w = focused ? ROLE_WEIGHTS[c.role] : 1;
-    for (let i = 0; i < c.norm.tokens.length; i++) out.push(w);
+    const t = c.norm.tokens;
+    // "… cho khớp với căn cước", "khác với giấy khai sinh": the paper compared with is a
+    // reference, not the one asked about; its words weigh half.
+    let reference = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (reference > 0) reference--;
+      if (i > 0 && t[i] === 'voi' && REFERENCE_BEFORE.has(t[i - 1] as string)) {
+        out.push(w);
+        reference = REFERENCE_SPAN + 1;
+        continue;
+      }
+      out.push(reference > 0 ? w * REFERENCE_WEIGHT : w);
+    }
   }
   return out;
 }
+
+/** "khớp với", "so với", "khác với", "giống với", "trùng với": what follows is compared with. */
+const REFERENCE_BEFORE = new Set(['khop', 'so', 'khac', 'giong', 'trung']);
+/** Words after the marker that are the reference, and their weight against the clause's. */
+const REFERENCE_SPAN = 4;
+const REFERENCE_WEIGHT = 0.5;

@@ -49,6 +49,11 @@ describe('clauses of a long message', () => {
     const clauses = splitClauses('Tôi bán bánh mì, đã có giấy đăng ký hộ kinh doanh. Phường bảo phải có giấy an toàn thực phẩm. Xin giấy đó ở đâu?', lex);
     expect(clauses.map((c) => c.role)).toEqual(['background', 'held', 'background', 'question']);
     expect(splitClauses('Nhà tôi đã được cấp sổ đỏ năm 2010. Giờ muốn tách thửa thì làm sao?', lex).map((c) => c.role)).toEqual(['held', 'question']);
+    // A paper the question compares with ("khớp với căn cước") is a reference: its words weigh half.
+    const ref = splitClauses('sửa giấy khai sinh cho khớp với căn cước', lex);
+    const rw = clauseWeights(ref);
+    const toks = (ref[0] as (typeof ref)[number]).norm.tokens;
+    expect(rw[toks.indexOf('can')]).toBeLessThan(rw[toks.indexOf('giay')] as number);
     // What the citizen heard they may get is what they ask for.
     expect(splitClauses('Nghe nói người chuyển nghề được hỗ trợ tiền học. Hồ sơ gửi xã thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     // What the citizen has just registered is a fact of the story too.
