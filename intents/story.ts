@@ -39,12 +39,12 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * doanh để mở quán"): a fact of the story, not the one asked for.
  */
 const HELD =
-  / (?:(?:da|van) (?:co|duoc cap|lam)|dang co) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+  / (?:(?:da|van) (?:co|duoc cap|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
 /**
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.
  */
-const HEARSAY = /^ (?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:xa |phuong |thon )?(?:bao|noi)) .*(?:duoc|co) /;
+const HEARSAY = /^ (?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:\S+ ){0,2}(?:bao|noi|huong dan)) .*(?:duoc|co|phai) /;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;

@@ -56,6 +56,9 @@ describe('clauses of a long message', () => {
     expect(rw[toks.indexOf('can')]).toBeLessThan(rw[toks.indexOf('giay')] as number);
     // What the citizen heard they may get is what they ask for.
     expect(splitClauses('Nghe nói người chuyển nghề được hỗ trợ tiền học. Hồ sơ gửi xã thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    expect(splitClauses('Cán bộ kiểm lâm bảo phải làm đề nghị giao rừng. Làm đơn ở đâu?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    // "được cấp sổ đỏ từ mấy năm trước" is a paper held, with or without "đã".
+    expect(splitClauses('Nhà tôi được cấp sổ đỏ từ mấy năm trước. Giờ tách thửa ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     // What the citizen has just registered is a fact of the story too.
     expect(splitClauses('Em vừa đăng ký hộ kinh doanh để mở quán cơm. Giấy an toàn thực phẩm xin ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     // What is done already is the story: "làm lại thẻ rồi" is not a request, "muốn làm lại rồi" still is.
