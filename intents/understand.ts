@@ -1743,6 +1743,8 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
     if (t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string))) at = true;
     if (t === 'khong' && at && tokens.slice(i + 1).every((x) => YES_NO_TAIL.has(x))) yesNo = true;
   }
+  // "… phải ra công an xã à": "phải" + a place + the questioning "à" at the end.
+  if (at && tokens[tokens.length - 1] === 'a' && tokens.includes('phai')) yesNo = true;
   return yesNo && !how;
 }
 

@@ -282,6 +282,7 @@ describe('where, and what a message typed with accents means', () => {
       ['lam ho chieu lan dau', false],
       ['xác nhận chữ ký ra ủy ban xã được không', true],
       ['bao lâu thì ra kết quả không', false],
+      ['kích hoạt vneid phải ra công an xã à', true],
     ] as const) expect(asksPlace(folded(text)), text).toBe(place);
   });
   it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it may be either', () => {
