@@ -403,7 +403,25 @@ export class PhraseIndex {
     const disc = this.phraseDisc;
     const weight = this.phraseWeight;
     const entryOf = this.phraseEntry;
+    // The final score weighs how much of the message an entry explains as much as how much of
+    // its name the message holds: a long official name that lists cases ("… bảo vệ an ninh,
+    // trật tự ở cơ sở chưa tham gia bảo hiểm y tế mà bị ốm đau, bị tai nạn…") covers little
+    // of itself but much of the story. The phrases holding the most message mass join the
+    // exact pass too (kept in the same pass over the touched phrases).
+    const massPid: number[] = [];
+    const massS: number[] = [];
     for (const pid of touched) {
+      const ms = (acc[pid] as number) * (weight[pid] as number);
+      if (massS.length < MASS_CANDIDATES || ms > (massS[massS.length - 1] as number)) {
+        let k = massS.length;
+        while (k > 0 && (massS[k - 1] as number) < ms) k--;
+        massS.splice(k, 0, ms);
+        massPid.splice(k, 0, pid);
+        if (massS.length > MASS_CANDIDATES) {
+          massS.pop();
+          massPid.pop();
+        }
+      }
       const sc = normalizedCoverage(acc[pid] as number, mass[pid] as number, disc[pid] as number, weight[pid] as number);
       if (topS.length === EXACT_CANDIDATES && sc <= (topS[topS.length - 1] as number)) continue;
       const ei = entryOf[pid] as number;
@@ -425,27 +443,9 @@ export class PhraseIndex {
         topEntry.pop();
       }
     }
-    // The final score weighs how much of the message an entry explains as much as how much of
-    // its name the message holds: a long official name that lists cases ("… bảo vệ an ninh,
-    // trật tự ở cơ sở chưa tham gia bảo hiểm y tế mà bị ốm đau, bị tai nạn…") covers little
-    // of itself but much of the story. The phrases holding the most message mass join the
-    // exact pass too.
-    const massPid: number[] = [];
-    const massS: number[] = [];
-    for (const pid of touched) {
-      const sc = (acc[pid] as number) * (weight[pid] as number);
-      if (massS.length === MASS_CANDIDATES && sc <= (massS[massS.length - 1] as number)) continue;
-      let k = massS.length;
-      while (k > 0 && (massS[k - 1] as number) < sc) k--;
-      massS.splice(k, 0, sc);
-      massPid.splice(k, 0, pid);
-      if (massS.length > MASS_CANDIDATES) {
-        massS.pop();
-        massPid.pop();
-      }
-    }
     const cands = topPid;
-    for (const pid of massPid) if (!topPid.includes(pid)) cands.push(pid);
+    // (An entry already a candidate brings all its phrases below.)
+    for (const pid of massPid) if (!topEntry.includes(entryOf[pid] as number)) cands.push(pid);
     for (const pid of touched) acc[pid] = 0;
     // Every phrase of a candidate entry is weighed: its full name explains words its core does not.
     {

@@ -39,7 +39,7 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * doanh để mở quán"): a fact of the story, not the one asked for.
  */
 const HELD =
-  / (?:(?:da|van) (?:co|duoc cap|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
 /**
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.

@@ -924,36 +924,41 @@ export class Understander {
     const typed = s0.tokens;
     const literal = [...top.matched].filter((t) => typed.includes(t));
     if (!literal.length) return procs;
+    const curatedTop = this.procedures.get(top.id)?.status === 'curated';
+    const said = (t: string) => typed.includes(t) && !this.fillerWords.has(t);
+    // Between two curated entries the rarity bars of the fresh pair scale with the base: on the
+    // 39 bundled entries no pair reaches the IDF a pair reaches among 2,600 national records.
+    const scale = Math.min(1, this.procIndex.idfCeiling / NATIONAL_IDF_CEILING);
     for (let i = 1; i < procs.length; i++) {
       const v = procs[i] as RetrievalMatch;
-      // (National candidates from the first five; a curated one from any place: national copies crowd the top.)
-      if (i >= 5 && this.procedures.get(v.id)?.status !== 'curated') continue;
-      // A leader named by two words at most ("cấp sổ") against a record named by many of the message's words: a lower bar.
-      // A curated candidate only over a curated leader, and only by a fresh pair typed in the question
-      // ("sang tên cà vẹt": the transfer entry, not the registration found by "cà vẹt"), at the lower bar.
       const curatedV = this.procedures.get(v.id)?.status === 'curated';
+      // National candidates from the first five; a curated one from any place (national copies
+      // crowd the top), only over a curated leader and only by a fresh pair typed in the question
+      // ("sang tên cà vẹt": the transfer entry, not the registration found by "cà vẹt").
+      if (curatedV ? !curatedTop : i >= 5) continue;
+      // A leader named by two words at most ("cấp sổ") against a record named by four times as
+      // many of the message's words, or a curated candidate: a lower bar.
       const bar = curatedV || (top.matched.size <= 2 && v.matched.size >= 4 * top.matched.size) ? this.options.refinedOverShort : this.options.refinedOverTop;
-      if (v.score < top.score * bar || (curatedV && this.procedures.get(top.id)?.status !== 'curated')) continue;
-      // (by its name: what a record only describes is weaker evidence than what the leader is named by)
-      // (a curated one by any of its phrases: "cà vẹt" is a keyword of the transfer entry too)
+      if (v.score < top.score * bar) continue;
+      // (by its name: what a record only describes is weaker evidence than what the leader is named by;
+      // a curated one by any of its phrases: "cà vẹt" is a keyword of the transfer entry too)
       if (!literal.every((t) => (curatedV ? v.explained : v.matched).has(t))) continue;
-      // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
-      const leavesRare = [...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf);
-      const pair = !leavesRare && typed.some((t, k) => {
-        const a = typed[k - 1];
-        // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
-        if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
-        // One word the leader was found by, one new word that says something ("dịch", not "giấy").
-        const fresh = top.matched.has(a) ? t : a;
-        return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
-      });
+      const pair = () => {
+        // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
+        if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) return false;
+        return typed.some((t, k) => {
+          const a = typed[k - 1];
+          // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
+          if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
+          // One word the leader was found by, one new word that says something ("dịch", not "giấy").
+          const fresh = top.matched.has(a) ? t : a;
+          return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
+        });
+      };
       // …or, in the clauses that ask, a rare pair of its name that the leader explains neither word of
       // ("tích hợp" of "Tích hợp … thông tin trên thẻ căn cước" over "căn cước"), the words only
       // it explains outweighing those only the leader does ("chip", a keyword of the leader).
-      const said = (t: string) => typed.includes(t) && !this.fillerWords.has(t);
-      // Between two curated entries the rarity bars scale with the base: on the 39 bundled
-      // entries no pair reaches the IDF a pair reaches among 2,600 national records.
-      const scaled = (idf: number) => (curatedV ? Math.min(idf, (idf * this.procIndex.idfCeiling) / NATIONAL_IDF_CEILING) : idf);
+      const k0 = curatedV ? scale : 1;
       const freshPair = () =>
         this.ownMass(v.explained, top.explained, said) > this.ownMass(top.explained, v.explained, said) &&
         typed.some((t, k) => {
@@ -961,14 +966,15 @@ export class Understander {
           if (k === 0 || a === undefined || !asking(s0.weights[k]) || !asking(s0.weights[k - 1])) return false;
           if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
           if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
-          return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= scaled(this.options.askedRareIdf) && this.procIndex.idf(`${a}_${t}`) >= scaled(this.options.refinedPairIdf);
+          return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf * k0 && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf * k0;
         });
-      if (curatedV ? !freshPair() : !pair && !freshPair()) continue;
+      if (curatedV ? !freshPair() : !pair() && !freshPair()) continue;
       const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score), coverage: Math.max(v.coverage, top.coverage), variantOf: top.id, variantEvidence: 1 };
       return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
     }
     return procs;
   }
+
 
   /**
    * A story that names things in passing ("đóng BHXH", "nghỉ việc", "sổ hộ khẩu") and a
@@ -1726,7 +1732,7 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
   let how = false;
   let yesNo = false;
   // The place word may have been taken as part of the procedure's name ("… làm ở xã được không").
-  let at = asked.some((t, k) => t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(asked[k + 1] as string)));
+  let at = asked.some((_, k) => placeWordAt(asked, k));
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     const prev = tokens[i - 1];
@@ -1740,12 +1746,18 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
     if (t === 'sao' && (prev === 'ra' || prev === 'lam')) how = true;
     // "… ở xã được không", "có phải về quê không": a place, then the yes/no ending
     // ("không còn" is a negation, "khai báo với công an xã không" asks whether, not where).
-    if (t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string))) at = true;
+    if (placeWordAt(tokens, i)) at = true;
     if (t === 'khong' && at && tokens.slice(i + 1).every((x) => YES_NO_TAIL.has(x))) yesNo = true;
   }
   // "… phải ra công an xã à": "phải" + a place + the questioning "à" at the end.
   if (at && tokens[tokens.length - 1] === 'a' && tokens.includes('phai')) yesNo = true;
   return yesNo && !how;
+}
+
+/** A word that puts what follows at a place: "ở", "tại", "về", "đến", and "ra" / "lên" before an office ("ra ubnd xã", not "ra kết quả"). */
+function placeWordAt(tokens: readonly string[], i: number): boolean {
+  const t = tokens[i];
+  return t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string));
 }
 
 /**
@@ -1763,7 +1775,6 @@ function negatedNowhere(tokens: readonly string[], i: number): boolean {
 const PLACE_AFTER_GO = new Set(['xa', 'phuong', 'tinh', 'ubnd', 'uy', 'cong', 'so', 'trung', 'buu', 'bo', 'ub']);
 /** Words before an "đầu" (first, head) typed plain as "dau": "lần đầu", "ban đầu", "bắt đầu", "hàng đầu". */
 const FIRST_BEFORE = new Set(['lan', 'ban', 'bat', 'hang', 'dung', 'mo']);
-const NOWHERE_NEGATIONS = new Set(['chua', 'khong', 'ko', 'k', 'kg', 'khg', 'hong', 'chang', 'cha']);
 
 /** Particles that may follow the "không" of a yes/no question. */
 const YES_NO_TAIL = new Set(['a', 'nhi', 'nhe', 'vay', 'ha', 'the', 'chi', 'em', 'anh', 'ad']);
@@ -1857,6 +1868,8 @@ const NATIONAL_IDF_CEILING = 7.9;
 
 /** "không" as typed or abbreviated. */
 const NEGATIONS = new Set(['khong', 'ko', 'k', 'hong', 'khg']);
+/** …and the other words that negate before a "đâu cả" ("chưa nộp ở đâu cả", "chẳng đi đâu hết"). */
+const NOWHERE_NEGATIONS = new Set([...NEGATIONS, 'kg', 'chua', 'chang', 'cha']);
 
 /** Folded residual views: a "how" question, a "how long" question, "online … where". */
 const HOW_ASKED = / (lam sao|the nao|ra sao|nhu the nao|ntn|lam gi|phai lam gi) /;
