@@ -716,6 +716,8 @@ export interface WeightedQuery {
     tokens: readonly string[];
     weights: readonly number[];
     accents?: readonly (string | null)[];
+    /** Where each token stands in the message (its token index), when the caller needs to map back. */
+    positions?: readonly number[];
     /** Set on implied segments: the message words they stand for. */
     explains?: readonly string[];
     /** Implied by a life event (`variant`) or an everyday word's official form (`term`). */

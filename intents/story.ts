@@ -44,14 +44,19 @@ const HELD =
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.
  */
-const HEARSAY = /^ (?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:\S+ ){0,2}(?:bao|noi|huong dan)) .*(?:duoc|co|phai) /;
+const HEARSAY = /^ (?:(?:toi|em|minh|chau|con|vo chong toi|gia dinh toi|nha toi) )?(?:cung )?(?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:\S+ ){0,2}(?:bao|noi|huong dan)) .*(?:duoc|co|phai) /;
+/** "không có … gì (cả)", "chưa làm gì": a negation that says none, not a question (the "gì" is emphatic). */
+const NONE = / (?:khong|chua|chang|ko) (?:co |duoc |lam |dong |huong )?(?:\S+ ){1,10}gi (?:ca |het |a )?$/;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
-/** The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần"). */
-const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam|nho|giup|mong) /;
+/**
+ * The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
+ * "Đi làm giấy khai sinh" asks for a paper; "hiện em đi làm và …", "đi làm ở công ty", "đi làm thuê" say where one works.
+ */
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |nha may|$))|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 
@@ -71,7 +76,9 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const norm = normalize(text, lexicon);
     if (!norm.tokens.length) continue;
     const joined = ` ${norm.tokens.join(' ')} `;
-    const asks = /\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined);
+    // "Bà không có lương hưu hay trợ cấp gì": "không có … gì" says none, it asks nothing.
+    const saysNone = NONE.test(joined) && !/\?\s*$/.test(text) && !QUESTION.test(joined.replace(NONE, ' '));
+    const asks = !saysNone && (/\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined));
     // "Năm ngoái tôi làm lại thẻ rồi": what is done already ("… rồi") is the story, not a request.
     const done = DONE_END.test(joined) && !WANT.test(joined);
     const role: ClauseRole = asks

@@ -515,7 +515,8 @@ export class Understander {
     // "can cuoc" is "căn cước", not "cần".
     const t = prep.tokens;
     for (let i = 0; i < t.length; i++) {
-      if (keep[i] || prep.accents[i]) continue;
+      // Only a one-word filler: the "hết" of "hết bao nhiêu" is not the "hết" of "bằng lái hết hạn".
+      if (keep[i] || prep.accents[i] || !this.fillerWords.has(t[i] as string)) continue;
       const pair = (a: number, b: number) => a >= 0 && b < t.length && keep[a === i ? b : a] && this.procIndex.documentFrequency(`${t[a]}_${t[b]}`) > 0;
       if (pair(i - 1, i) || pair(i, i + 1)) keep[i] = true;
     }
@@ -549,13 +550,15 @@ export class Understander {
     const content: string[] = [];
     const weights: number[] = [];
     const accents: (string | null)[] = [];
+    const positions: number[] = [];
     prep.ret.forEach((t, i) => {
       if (!keep[i]) return;
       content.push(t);
       weights.push(prep.weights[i] ?? 1);
       accents.push(prep.accents[i] ?? null);
+      positions.push(i);
     });
-    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; explains?: string[]; kind?: 'variant' | 'term'; cue?: number }[] = [{ tokens: content, weights, accents }];
+    const segments: { tokens: string[]; weights: number[]; accents?: (string | null)[]; positions?: number[]; explains?: string[]; kind?: 'variant' | 'term'; cue?: number }[] = [{ tokens: content, weights, accents, positions }];
     const caseWords = prep.tokens.map(() => false);
     const implied: string[] = [];
     // One pass over the message for every entry's cues (and one for their `unless` phrases).
@@ -790,7 +793,7 @@ export class Understander {
    */
   private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
     const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
-    return this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep).slice(0, 6);
+    return this.typedOverImplied(this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep), query).slice(0, 6);
   }
 
   /**
@@ -838,6 +841,29 @@ export class Understander {
     const c = procs[j] as RetrievalMatch;
     const lifted = { ...c, rank: top.rank + 0.01, score: Math.max(c.score, top.score), coverage: Math.max(c.coverage, top.coverage) };
     return [lifted, ...procs.slice(0, j), ...procs.slice(j + 1)];
+  }
+
+  /**
+   * The leader's name was found only by words a life event implies ("bố mẹ cho" → "nhận thừa
+   * kế, quà tặng"), none the citizen typed; a close candidate is named in full by typed words
+   * ("xin giấy phép xây nhà trên đất bố mẹ cho"): what the citizen named is what they ask.
+   */
+  private typedOverImplied(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const top = procs[0];
+    const s0 = query.segments[0];
+    if (!top || procs.length < 2 || !s0 || top.variantOf) return procs;
+    // (An everyday word's official form counts as typed: "sổ đỏ" names "giấy chứng nhận quyền sử dụng đất".)
+    const terms = query.segments.filter((sg) => sg.kind === 'term').flatMap((sg) => sg.tokens);
+    const typed = new Set([...s0.tokens, ...terms].filter((t) => !this.fillerWords.has(t)));
+    if ([...top.matched].some((t) => typed.has(t))) return procs;
+    for (let i = 1; i < Math.min(procs.length, 4); i++) {
+      const v = procs[i] as RetrievalMatch;
+      if (v.coverage < 0.99 || v.score < top.score * this.options.caseOverTop) continue;
+      if ([...v.matched].filter((t) => typed.has(t)).length < 2) continue;
+      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
+      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+    }
+    return procs;
   }
 
   /**
@@ -942,14 +968,14 @@ export class Understander {
       if (v.score < top.score * bar) continue;
       // (by its name: what a record only describes is weaker evidence than what the leader is named by;
       // a curated one by any of its phrases: "cà vẹt" is a keyword of the transfer entry too)
-      if (!literal.every((t) => (curatedV ? v.explained : v.matched).has(t))) continue;
+      if (!literal.every((t) => v.explained.has(t))) continue;
       const pair = () => {
         // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
         if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) return false;
         return typed.some((t, k) => {
           const a = typed[k - 1];
           // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
-          if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
+          if (k === 0 || a === undefined || !v.explained.has(t) || !v.explained.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
           // One word the leader was found by, one new word that says something ("dịch", not "giấy").
           const fresh = top.matched.has(a) ? t : a;
           return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
@@ -964,7 +990,7 @@ export class Understander {
         typed.some((t, k) => {
           const a = typed[k - 1];
           if (k === 0 || a === undefined || !asking(s0.weights[k]) || !asking(s0.weights[k - 1])) return false;
-          if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
+          if (!v.explained.has(t) || !v.explained.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
           if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
           return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf * k0 && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf * k0;
         });
@@ -985,9 +1011,26 @@ export class Understander {
   private askedOverStory(procs: RetrievalMatch[], query: WeightedQuery, prep: Prepared): RetrievalMatch[] {
     // "xin giấy này ở đâu", "thủ tục đó thế nào": the question points back to what the story named.
     const t = prep.tokens;
-    const pointsBack = t.some((w, i) => i > 0 && (prep.weights[i] ?? 1) >= 1 && ANAPHORA.has(w) && POINTED.has(t[i - 1] as string));
+    const at = t.findIndex((w, i) => i > 0 && (prep.weights[i] ?? 1) >= 1 && ANAPHORA.has(w) && POINTED.has(t[i - 1] as string));
+    const pointsBack = at > 0;
+    // "… đòi giấy chứng tử của ông. Làm thủ tục gì để có lại giấy này?": a paper pointed back to
+    // is the one the story named last ("giấy chứng tử").
+    let only: ((pos: number) => boolean) | undefined;
+    const noun = t[at - 1] as string;
+    if (pointsBack && PAPERS.has(noun)) {
+      const spans: [number, number][] = [];
+      let start = 0;
+      for (const c of prep.clauses) {
+        spans.push([start, start + c.norm.tokens.length]);
+        start += c.norm.tokens.length;
+      }
+      const j = t.findLastIndex((w, i) => i < at - 1 && w === noun && (prep.weights[i] ?? 1) < 1 && POINTED_PAPER_NEXT(t[i + 1]));
+      const span = spans.find(([a, b]) => j >= a && j < b);
+      // From the paper's word to the end of its clause: what the paper is, not who asked for it.
+      if (span && start === t.length) only = (pos) => pos >= j && pos < span[1];
+    }
     // Pointed back to, the story's words weigh as background in the whole message: a lower share suffices.
-    return this.namedIn(procs, query, pointsBack, pointsBack ? this.options.pointedBack : this.options.askedOverStory);
+    return this.namedIn(procs, query, pointsBack, pointsBack ? this.options.pointedBack : this.options.askedOverStory, only);
   }
 
   /**
@@ -995,7 +1038,7 @@ export class Understander {
    * the story a question points back to), searched by names only, when the whole message
    * found it close behind the leader and that part names something the leader does not.
    */
-  private namedIn(procs: RetrievalMatch[], query: WeightedQuery, storyPart: boolean, share: number): RetrievalMatch[] {
+  private namedIn(procs: RetrievalMatch[], query: WeightedQuery, storyPart: boolean, share: number, only?: (pos: number) => boolean): RetrievalMatch[] {
     const inPart = storyPart ? (w: number) => w < 1 : (w: number) => w >= 1;
     const top = procs[0];
     const s0 = query.segments[0];
@@ -1006,6 +1049,7 @@ export class Understander {
     let last = -2;
     s0.tokens.forEach((t, i) => {
       if (!inPart(s0.weights[i] ?? 1)) return;
+      if (only && !only(s0.positions?.[i] ?? -1)) return;
       if (i !== last + 1 || !runs.length) runs.push({ tokens: [], weights: [], accents: [] });
       const r = runs[runs.length - 1] as (typeof runs)[number];
       r.tokens.push(t);
@@ -1023,7 +1067,9 @@ export class Understander {
     if (!q || q.id === top.id || q.coverage < this.options.askedCoverage || q.score < this.options.askedScore) return procs;
     // A variant the story told ("chồng là người Nhật") and its head the question names: the variant
     // stands (the question alone cannot tell a family's members apart; the story it points to can).
-    if (top.variantOf === q.id || q.variantOf === top.id || (!storyPart && this.families.relatives(top.index).includes(q.index))) return procs;
+    // (A relative whose name holds all the leader was found by, and more the question names, is no sibling: "khai thuế cho hộ kinh doanh".)
+    const holdsLeader = [...top.matched].every((t) => q.explained.has(t));
+    if (top.variantOf === q.id || q.variantOf === top.id || (!storyPart && !holdsLeader && this.families.relatives(top.index).includes(q.index))) return procs;
     // The part must name something the leader does not explain ("thai sản", "chứng tử"), not
     // only restate it: a rare word of its own, or a rare pair of its words not both the leader's.
     // (The words of a life event, "làm lại", tell a case, not what is asked about.)
@@ -1033,7 +1079,9 @@ export class Understander {
     const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && !(cueWords.has(t) && cueWords.has(r.tokens[i - 1] as string)) && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
     if (!ownWord && !ownPair) return procs;
     const topHere = found.find((m) => m.id === top.id);
-    if (topHere && topHere.score >= q.score * 0.9) return procs;
+    // (Unless the part names the leader only inside the candidate's name: "khai thuế cho hộ kinh doanh".)
+    const holdsTop = !!topHere && [...topHere.matched].every((t) => q.matched.has(t) || q.explained.has(t));
+    if (topHere && topHere.score >= q.score * 0.9 && !holdsTop) return procs;
     // Of records the part names alike ("Khai lệ phí trước bạ nhà, đất" / "… tài sản khác"),
     // the one the whole message ranked first: the rest of the message tells which ("mảnh đất").
     const qName = this.nameTokens.get(q.id) ?? [];
@@ -1598,7 +1646,9 @@ export class Understander {
         rTop &&
         OVERRIDES_PROCEDURE.includes(rTop.label) &&
         rTop.p >= o.overrideProcedure &&
-        this.classifier.distinctive(residual, rTop.label, ASPECTS)
+        this.classifier.distinctive(residual, rTop.label, ASPECTS) &&
+        // "làm hồ sơ sao", "chuẩn bị hồ sơ thế nào": a dossier still to be made has no status to look up.
+        !(rTop.label === 'dossier.status' && PREPARING.test(` ${residual.join(' ')} `))
       ) {
         return { ...base, intent: rTop.label, procedure: rTop.label === 'dossier.status' ? null : top.id, confidence: round(rTop.p) };
       }
@@ -1710,7 +1760,8 @@ export class Understander {
     const asksPapers = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && (tokens.includes('gi') || tokens.includes('j')) && this.hasCue(clsFocus.length ? clsFocus : cls, 'procedure.documents');
     // "hồ sơ … nộp ở đâu, bao lâu có kết quả": a dossier not yet submitted has no status to look up.
     const asksWhereToFile = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && tokens.some((t, i) => t === 'nop' && tokens.slice(i + 1, i + 5).some((x, k, r) => x === 'dau' || (x === 'nao' && r[k - 1] !== 'the')));
-    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers && !asksWhereToFile) {
+    const preparing = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && PREPARING.test(` ${tokens.join(' ')} `);
+    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers && !asksWhereToFile && !preparing) {
       return { ...base, intent: label, confidence: round(fullTop.p) };
     }
     if (top && top.score >= o.procedureWeak) {
@@ -1803,7 +1854,7 @@ const ASPECT_JOINERS = new Set(['va', 'voi', 'con', 'hay', 'them', 'cung']);
 const COMMON_FOLDED = new Set(['di', 'deo', 'cut']);
 
 /** Words too common to be an aspect cue on their own (pairs such as "ở đâu", "cần gì" still are). */
-export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het']);
+export const NOT_CUES = new Set(['phai', 'dong', 'xa', 'phuong', 'tinh', 'cong', 'an', 'uy', 'ban', 'di', 'cho', 'co', 'khong', 'duoc', 'lam', 'la', 'thi', 'toi', 'em', 'minh', 'ban', 'a', 'o', 'nay', 'nhe', 'voi', 'con', 'lai', 'sao', 'the', 'nao', 'gi', 'can', 'xin', 'muon', 've', 'den', 'va', 'hay', 'roi', 'chua', 'han', 'het', 'tren', 'khi', 'gio', 'truoc']);
 
 /**
  * The query as evidence for a case: what the citizen wrote or a life event implies (`q`);
@@ -1889,9 +1940,16 @@ const CHANNEL_BEFORE = new Set(['qua', 'tren', 'bang', 'app', 'dung']);
 /** "giấy này", "thủ tục đó", "việc ấy": a question pointing back to what the story named. */
 const ANAPHORA = new Set(['nay', 'do', 'ay', 'kia', 'tren']);
 const POINTED = new Set(['giay', 'thu', 'tuc', 'viec', 'cai', 'loai', 'so', 'the', 'dich', 'vu', 'muc']);
+/** Pointed papers ("giấy này", "sổ đó", "thẻ ấy"): the story's last mention of the paper is the one meant. */
+const PAPERS = new Set(['giay', 'so', 'the']);
+/** A mention of the paper names which one ("giấy chứng tử"), not a generic "giấy tờ". */
+const POINTED_PAPER_NEXT = (next: string | undefined) => next !== undefined && !['to', 'nay', 'do', 'ay', 'kia'].includes(next);
+
+/** Folded words that say a dossier is still being made ("làm hồ sơ sao", "chuẩn bị hồ sơ"). */
+const PREPARING = / (?:lam|chuan bi|soan|lap) (?:bo )?ho so (?!(?:cua (?:toi|em|minh) )?(?:den|toi|xong|roi|lau|bi|da))/;
 
 /** Pairs that end any yes/no question ("… được không?"): not a cue for "online". */
-const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong']);
+const NOT_CUE_PAIRS = new Set(['duoc khong', 'co khong', 'khong a', 'co duoc', 'phai khong', 'thi co', 'co phai']);
 
 /** Verbs that only introduce a procedure ("làm căn cước", "xin giấy phép"): masked with it. */
 const PREFIX_VERBS = new Set(['lam', 'xin', 'dang', 'ky', 'di', 'thu', 'tuc']);

@@ -38,6 +38,16 @@ describe('clauses of a long message', () => {
     // Typed without accents, "can cuoc", "can ho", "can nha" are "căn…", not "cần".
     expect(splitClauses('Nam ngoai toi da doi sang the can cuoc gan chip. Nha toi mua can ho o quan 7. Lam o dau?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
   });
+  it('"không có … gì" says none; "đi làm và …" says where one works; "tôi nghe nói" is hearsay', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    expect(splitClauses('Mẹ tôi không có lương hưu hay trợ cấp bảo hiểm gì. Làm hồ sơ thế nào?', lex).map((c) => c.role)).toEqual(['background', 'question']);
+    expect(splitClauses('Bà không có giấy tờ gì cả. Làm hồ sơ thế nào?', lex).map((c) => c.role)).toEqual(['background', 'question']);
+    // A question with "gì" is still one.
+    expect(splitClauses('Không có sổ hộ khẩu thì cần giấy tờ gì?', lex).map((c) => c.role)).toEqual(['question']);
+    expect(splitClauses('Hiện em đi làm và đã đăng ký thường trú ở Đà Nẵng. Nộp ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
+    expect(splitClauses('Giờ em muốn đi làm giấy khai sinh cho bé. Cần gì?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    expect(splitClauses('Tôi nghe nói người cao tuổi được hỗ trợ tiền hằng tháng. Làm thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+  });
   it('"chưa bao giờ" is never, not when; "có căn cước" is not "có cần"', () => {
     const lex = { abbreviations: new Map(), rules: [] };
     expect(splitClauses('Ông tôi chưa bao giờ có giấy tờ gốc, nhưng có căn cước. Muốn làm lại thì cần gì?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
