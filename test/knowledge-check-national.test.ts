@@ -201,7 +201,7 @@ describe('npm run kb -- check-national', () => {
     expect(out).toMatch(/kiem-thu\.xac-nhan \(mã 9\.910001\): 1 khác biệt/u);
     expect(out).toMatch(/mục này: 9 ngày làm việc\n\s+Cổng:\s+5 ngày làm việc/u);
     // Every shipped entry's codes are absent from the small fixture: they are listed, not compared.
-    expect(out).toMatch(/Mã không có trong tệp bản ghi quốc gia:\n\s+• bhyt\.cap-lai: mã 1\.002759/u);
+    expect(out).toMatch(/Mã không có trong tệp bản ghi quốc gia:\n\s+• bhyt\.cap-lai: mã 1\.001294/u);
     expect(out).toMatch(/Đối chiếu với Cổng: 1 khác biệt ở 1\/1 thủ tục đã so sánh; \d+ thủ tục có mã không có trong tệp/u);
   });
 });

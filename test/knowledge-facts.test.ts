@@ -125,8 +125,9 @@ describe('times and codes', () => {
     expect(p.sources.some((s) => s.startsWith('Thời hạn giải quyết') && s.includes('374/2025/NĐ-CP'))).toBe(true);
   });
 
-  it('thẻ BHYT carries the general national procedure first', () => {
-    expect(procedure('bhyt.cap-lai').nationalCodes[0]).toBe('1.002759');
+  it('thẻ BHYT claims only the card: the general record that also covers sổ BHXH (1.002759) stays reachable', () => {
+    expect(procedure('bhyt.cap-lai').nationalCodes).not.toContain('1.002759');
+    expect(procedure('bhyt.cap-lai').sources.some((s) => s.includes('1.002759'))).toBe(true);
   });
 
   it('xác nhận tình trạng hôn nhân says how long a verification may hold the file', () => {
