@@ -968,14 +968,14 @@ export class Understander {
       if (v.score < top.score * bar) continue;
       // (by its name: what a record only describes is weaker evidence than what the leader is named by;
       // a curated one by any of its phrases: "cà vẹt" is a keyword of the transfer entry too)
-      if (!literal.every((t) => v.explained.has(t))) continue;
+      if (!literal.every((t) => (curatedV ? v.explained : v.matched).has(t))) continue;
       const pair = () => {
         // …and leaves no rare word the leader explains unexplained ("khai sinh" of "bản sao giấy khai sinh").
         if ([...top.explained].some((t) => typed.includes(t) && !v.explained.has(t) && this.procIndex.idf(t) >= this.options.askedRareIdf)) return false;
         return typed.some((t, k) => {
           const a = typed[k - 1];
           // (By name: the leader may describe the pair, "tàu cá" in the text of "Xóa đăng ký", without being named by it.)
-          if (k === 0 || a === undefined || !v.explained.has(t) || !v.explained.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
+          if (k === 0 || a === undefined || !v.matched.has(t) || !v.matched.has(a) || (top.matched.has(t) && top.matched.has(a))) return false;
           // One word the leader was found by, one new word that says something ("dịch", not "giấy").
           const fresh = top.matched.has(a) ? t : a;
           return (literal.includes(a) || literal.includes(t)) && this.procIndex.idf(fresh) >= this.options.refinedWordIdf && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf;
@@ -990,7 +990,7 @@ export class Understander {
         typed.some((t, k) => {
           const a = typed[k - 1];
           if (k === 0 || a === undefined || !asking(s0.weights[k]) || !asking(s0.weights[k - 1])) return false;
-          if (!v.explained.has(t) || !v.explained.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
+          if (!v.matched.has(t) || !v.matched.has(a) || top.explained.has(t) || top.explained.has(a)) return false;
           if (this.fillerWords.has(a) || this.fillerWords.has(t)) return false;
           return Math.max(this.procIndex.idf(a), this.procIndex.idf(t)) >= this.options.askedRareIdf * k0 && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf * k0;
         });
@@ -1901,7 +1901,18 @@ export function toldLevel(prep: Pick<Prepared, 'tokens' | 'weights' | 'accents' 
     }
     if (w === 'tinh' && (office || prev === 'len')) return 'tinh';
   }
-  return null;
+  // "Bị công an xã ra quyết định xử phạt sai, muốn khiếu nại …": the office the story names
+  // ("công an xã", "ủy ban xã") says the level when the question names none.
+  let story: 'xa' | 'tinh' | null = null;
+  for (let i = 1; i < t.length; i++) {
+    const w = t[i] as string;
+    const office = LEVEL_OFFICE.has(t[i - 1] as string) && t[i - 1] !== 'cap';
+    if (!office || (w !== 'xa' && w !== 'phuong' && w !== 'tinh')) continue;
+    const level = w === 'tinh' ? 'tinh' : 'xa';
+    if (story && story !== level) return null;
+    story = level;
+  }
+  return story;
 }
 /** Words that name an office before its level ("công an xã", "ủy ban xã", "cấp xã"). */
 const LEVEL_OFFICE = new Set(['an', 'ubnd', 'ban', 'cap', 'ub']);

@@ -384,6 +384,9 @@ describe('the level of the office the citizen names', () => {
       ['nha toi o xa, nop ho so o dau', null],
       ['Nhà em ở xã giáp biên. Giấy thông hành làm thế nào?', null],
       ['tôi ở tỉnh khác, làm khai sinh cho con ở đâu', null],
+      // The office the story names says the level when the question names none; two offices, none.
+      ['bị công an xã phạt sai, muốn khiếu nại thì nộp đơn ở đâu', 'xa'],
+      ['công an xã bảo lên công an tỉnh, vậy làm thế nào', null],
     ] as const) expect(toldLevel(u().prepare(text)), text).toBe(level);
   });
   // White-box: the fixture is too small to rank the province-level sibling first by itself.
