@@ -39,14 +39,14 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * doanh để mở quán"): a fact of the story, not the one asked for.
  */
 const HELD =
-  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:xin|lam|lay) (?:xong|duoc) (?:giay|so|the|ban|phieu|trich luc) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
 /**
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.
  */
 const HEARSAY = /^ (?:(?:toi|em|minh|chau|con|vo chong toi|gia dinh toi|nha toi) )?(?:cung )?(?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:\S+ ){0,2}(?:bao|noi|huong dan)) .*(?:duoc|co|phai) /;
-/** "không có … gì (cả)", "chưa làm gì": a negation that says none, not a question (the "gì" is emphatic). */
-const NONE = / (?:khong|chua|chang|ko) (?:co |duoc |lam |dong |huong )?(?:\S+ ){1,10}gi (?:ca |het |a )?$/;
+/** "không có … gì (cả)", "chưa đi nước ngoài lần nào": a negation that says none, not a question ("gì", "nào" are emphatic). */
+const NONE = / (?:khong|chua|chang|ko) (?:co |duoc |lam |dong |huong )?(?:\S+ ){1,10}(?:gi|lan nao) (?:ca |het |a )?$/;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;
@@ -61,8 +61,14 @@ const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 
 /** Folded tokens joined for the role patterns, request words typed with other accents hidden. */
-function requestView(norm: Normalized): string {
-  return ` ${norm.tokens.map((t, i) => (REQUEST_FORMS[t] && norm.accents[i] && norm.accents[i] !== REQUEST_FORMS[t] ? '§' : t)).join(' ')} `;
+function requestView(norm: Normalized, text = ''): string {
+  // A request word written with a capital inside the clause is part of a name ("phường Tân Định", "Bình Định").
+  // (Not in a message typed in capitals or Title Case, where every word starts with one.)
+  const named = new Set<string>();
+  const words = text.match(/\p{L}[\p{L}\p{M}]*/gu) ?? [];
+  const capitals = words.filter((w) => /^\p{Lu}/u.test(w)).length;
+  if (capitals * 3 < words.length) for (const m of text.matchAll(/(?<=\p{L}[\p{L}\p{M}]*\s+)(\p{Lu}[\p{L}\p{M}]*)/gu)) named.add((m[1] as string).toLowerCase().normalize('NFC'));
+  return ` ${norm.tokens.map((t, i) => (REQUEST_FORMS[t] && norm.accents[i] && (norm.accents[i] !== REQUEST_FORMS[t] || named.has(norm.accents[i] as string)) ? '§' : t)).join(' ')} `;
 }
 
 /**
@@ -80,12 +86,13 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const saysNone = NONE.test(joined) && !/\?\s*$/.test(text) && !QUESTION.test(joined.replace(NONE, ' '));
     const asks = !saysNone && (/\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined));
     // "Năm ngoái tôi làm lại thẻ rồi": what is done already ("… rồi") is the story, not a request.
-    const done = DONE_END.test(joined) && !WANT.test(joined);
+    // (Wishes read with their accents: the "tình" of "tình trạng" is no "tính".)
+    const done = DONE_END.test(joined) && !WANT.test(requestView(norm, text));
     const role: ClauseRole = asks
       ? CHECK.test(joined)
         ? 'check'
         : 'question'
-      : !done && (REQUEST.test(requestView(norm)) || HEARSAY.test(joined))
+      : !done && (REQUEST.test(requestView(norm, text)) || HEARSAY.test(joined))
         ? 'request'
         : HELD.test(joined)
           ? 'held'

@@ -47,6 +47,11 @@ describe('clauses of a long message', () => {
     expect(splitClauses('Hiện em đi làm và đã đăng ký thường trú ở Đà Nẵng. Nộp ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     expect(splitClauses('Giờ em muốn đi làm giấy khai sinh cho bé. Cần gì?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     expect(splitClauses('Tôi nghe nói người cao tuổi được hỗ trợ tiền hằng tháng. Làm thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    // "chưa … lần nào" is never; a request word in a place name ("phường Tân Định") is a name; "tình trạng" is no "tính".
+    expect(splitClauses('Tôi chưa đi nước ngoài lần nào. Làm hộ chiếu ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'question']);
+    expect(splitClauses('Em làm ở một công ty tại phường Tân Định. Đăng ký kết hôn ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'question']);
+    expect(splitClauses('EM ĐỊNH LÀM GIẤY KHAI SINH. CẦN GÌ?', lex).map((c) => c.role)).toEqual(['request', 'question']);
+    expect(splitClauses('Em đã xin xong giấy xác nhận tình trạng hôn nhân ở quê gửi lên rồi. Bao lâu có kết quả?', lex).map((c) => c.role)).toEqual(['held', 'question']);
   });
   it('"chưa bao giờ" is never, not when; "có căn cước" is not "có cần"', () => {
     const lex = { abbreviations: new Map(), rules: [] };
