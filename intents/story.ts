@@ -30,7 +30,7 @@ export interface Clause {
 // Sentence ends and commas, when followed by a space: "68/2020/QH14", "2.000528", codes stay whole.
 const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
 /** Folded question words and phrases that make a clause a question ("chưa bao giờ" is never, not when; "có căn cước" is not "có cần"). */
-const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|may tien|het bao|khi nao|(?<!(?:chua|khong|ko|chang) )bao gio|gi|nao|co phai|phai khong|hay khong|duoc khong|co duoc|co can(?! cuoc| ho | nha )|xin hoi|cho (?:con |em |chau |toi |minh )?hoi|muon hoi|hoi ve|huong dan|tu van) /;
+const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|may tien|het bao|khi nao|(?<!(?:chua|khong|ko|chang) )bao gio|gi|nao|co phai|phai khong|hay khong|hay chi|hay la|hay phai|duoc khong|co duoc|co can(?! cuoc| ho | nha )|xin hoi|cho (?:con |em |chau |toi |minh )?hoi|muon hoi|hoi ve|huong dan|tu van) /;
 /** "Có cần (mang, nộp) X không?": whether a paper is needed. */
 const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
 /**
