@@ -540,12 +540,17 @@ export class Understander {
     }
     // "nộp ở xã nơi thường trú", "nơi tạm trú": a place, not the residence procedures.
     for (let i = 1; i + 1 < t.length; i++) {
-      if (t[i - 1] === 'noi' && RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`)) keep[i] = keep[i + 1] = false;
+      // (Not in the paper's name: "giấy xác nhận nơi cư trú".)
+      if (t[i - 1] === 'noi' && RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`) && !(t[i - 3] === 'xac' && t[i - 2] === 'nhan')) keep[i] = keep[i + 1] = false;
     }
     // "báo qua VNeID", "khai trên VNeID được không": the app is the channel, not the account procedure
     // (when the message names something else to do; "tạo tài khoản VNeID" keeps it).
     for (let i = 1; i < t.length; i++) {
-      if (t[i] === 'vneid' && t.slice(Math.max(0, i - 4), i).some((x) => CHANNEL_BEFORE.has(x)) && t.some((x, k) => keep[k] && k !== i && !this.fillerWords.has(x) && this.procIndex.idf(x) >= this.options.askedRareIdf)) keep[i] = false;
+      if (t[i] === 'vneid' && t.slice(Math.max(0, i - 6), i).some((x) => CHANNEL_BEFORE.has(x)) && t.some((x, k) => keep[k] && k !== i && !this.fillerWords.has(x) && this.procIndex.idf(x) >= this.options.askedRareIdf)) keep[i] = false;
+      // "đăng ký trên dịch vụ công", "nộp qua cổng dịch vụ công": the portal is the channel too.
+      if (t[i] === 'dich' && t[i + 1] === 'vu' && t[i + 2] === 'cong' && [t[i - 1], t[i - 2]].some((x) => x !== undefined && (CHANNEL_BEFORE.has(x) || x === 'cong')) && t.some((x, k) => keep[k] && (k < i - 1 || k > i + 2) && !this.fillerWords.has(x) && this.procIndex.idf(x) >= this.options.askedRareIdf)) {
+        for (let k = Math.max(0, i - 1); k <= i + 2; k++) if (k >= i || t[k] === 'cong') keep[k] = false;
+      }
     }
     const content: string[] = [];
     const weights: number[] = [];
