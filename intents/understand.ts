@@ -937,8 +937,14 @@ export class Understander {
         return q.has(`${a}_${t}`) && this.procIndex.idf(`${a}_${t}`) >= this.options.refinedPairIdf - 1.5 && this.procIndex.idf(t) >= this.options.askedRareIdf;
       });
       if (toldStart) continue;
-      const lifted = { ...v, rank: top.rank + 0.01, score: Math.max(v.score, top.score) };
-      return [lifted, ...procs.slice(0, i), ...procs.slice(i + 1)];
+      // A variant of the shorter name that ranked above it on evidence ("… chấm dứt giám hộ có yếu
+      // tố nước ngoài" for a grandchild of Australian nationality) is the one meant.
+      const vName = this.nameTokens.get(v.id) ?? [];
+      const j = procs.findIndex((w, k) => k > 0 && k < i && w.rank > v.rank && this.families.relatives(v.index).includes(w.index) && vName.every((t) => (this.nameTokens.get(w.id) ?? []).includes(t)));
+      const pick = j > 0 ? j : i;
+      const chosen = procs[pick] as RetrievalMatch;
+      const lifted = { ...chosen, rank: top.rank + 0.01, score: Math.max(chosen.score, top.score) };
+      return [lifted, ...procs.slice(0, pick), ...procs.slice(pick + 1)];
     }
     return procs;
   }
@@ -1092,7 +1098,10 @@ export class Understander {
     const qName = this.nameTokens.get(q.id) ?? [];
     const alike = (id: string) => {
       if (id === q.id) return true;
-      return sharedStart(this.nameTokens.get(id) ?? [], qName) >= 3 && found.some((f) => f.id === id && f.score >= q.score * 0.9);
+      // (Five words or more in common from the start are one procedure told apart by its tail,
+      // "Đăng ký lại việc nuôi con nuôi | trong nước / có yếu tố nước ngoài": the story tells which.)
+      const shared = sharedStart(this.nameTokens.get(id) ?? [], qName);
+      return shared >= 3 && (shared >= 5 || found.some((f) => f.id === id && f.score >= q.score * 0.9));
     };
     const j = procs.findIndex((m, i) => i > 0 && alike(m.id));
     const v = procs[j];
