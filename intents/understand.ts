@@ -1953,7 +1953,7 @@ const DURATION_ASKED = / (bao lau|may ngay|bao nhieu ngay|khi nao|bao gio|lau kh
 const ONLINE_WHERE = / (online|truc tuyen|qua mang|tren mang) (o dau|cho nao|trang nao|o trang nao) /;
 
 /** Words a citizen puts inside a life-event phrase without changing it ("chưa bao giờ được làm", "mua lại chiếc ghe", "mua lại căn hộ này của Nhà nước"). */
-const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai', 'can', 'nay', 'ay']);
+const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai', 'can', 'nay', 'ay', 'cung']);
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
