@@ -56,7 +56,7 @@ const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )
  * The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
  * "Đi làm giấy khai sinh" asks for a paper; "hiện em đi làm và …", "đi làm ở công ty", "đi làm thuê" say where one works.
  */
-const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |nha may|$))|nho|giup|mong) /;
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |nha may|$))|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 

@@ -1650,7 +1650,10 @@ export class Understander {
     // was found only by the words that ask an aspect, and the message names a procedure: the
     // question is that procedure's place or channel, not the centre's.
     const faqOnlyAsks = !!ftop && !!top && this.asksOnlyAspect(ret, ftop.matched, top.explained);
-    if (procStrong && !(faqStrong && !faqAddsNothing && !faqOnlyAsks && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
+    // "… có thể tự nộp hoặc ủy quyền cho chủ đầu tư. Tôi tự nộp thì cần giấy tờ gì?": the general
+    // topic is only in the story, the question asks an aspect of the procedure the story names.
+    const faqInStory = !!focus && !!ftop && !ret.some((t, i) => focus[i] === true && ftop.matched.has(t)) && this.classifier.classify(clsFocus.length ? clsFocus : cls, ASPECTS).ranked[0]?.label !== 'procedure.overview';
+    if (procStrong && !(faqStrong && !faqAddsNothing && !faqOnlyAsks && !faqInStory && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
