@@ -800,7 +800,10 @@ export class Understander {
    * the clauses that ask, a more specific record, a name with untold words inserted.
    */
   private candidates(query: WeightedQuery, content: readonly string[], prep: Prepared): RetrievalMatch[] {
-    const found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
+    let found = this.procIndex.search(query, 8, (ei) => this.families.relatives(ei), this.evidence, this.softening(content), this.expectedCoverage(content));
+    // In a long letter a short name fully typed is no stronger sign than a long one half typed: the
+    // order leans halfway from the softened rank to the plain score (measured: 25 words and more).
+    if (content.length >= LONG_LETTER_WORDS) found = found.map((m) => ({ ...m, rank: (m.rank + m.score) / 2 })).sort((a, b) => b.rank - a.rank);
     return this.typedOverImplied(this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep), query).slice(0, 6);
   }
 
@@ -1975,6 +1978,9 @@ const POINTED = new Set(['giay', 'thu', 'tuc', 'viec', 'cai', 'loai', 'so', 'the
 const PAPERS = new Set(['giay', 'so', 'the']);
 /** A mention of the paper names which one ("giấy chứng tử"), not a generic "giấy tờ". */
 const POINTED_PAPER_NEXT = (next: string | undefined) => next !== undefined && !['to', 'nay', 'do', 'ay', 'kia'].includes(next);
+
+/** Content words from which a message is a long letter (candidates ordered halfway by score). */
+const LONG_LETTER_WORDS = 25;
 
 /** Folded words that say a dossier is still being made ("làm hồ sơ sao", "chuẩn bị hồ sơ"). */
 const PREPARING = / (?:lam|chuan bi|soan|lap) (?:bo )?ho so (?!(?:cua (?:toi|em|minh) )?(?:den|toi|xong|roi|lau|bi|da))/;
