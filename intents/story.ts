@@ -39,7 +39,7 @@ const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|h
  * doanh để mở quán"): a fact of the story, not the one asked for.
  */
 const HELD =
-  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:xin|lam|lay) (?:xong|duoc) (?:giay|so|the|ban|phieu|trich luc) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:xin|lam|lay) (?:xong|duoc) (?:giay|so|the|ban|phieu|trich luc|ho chieu|can cuoc|cccd|bang|gplx|visa) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
 /**
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.
@@ -56,7 +56,7 @@ const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )
  * The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
  * "Đi làm giấy khai sinh" asks for a paper; "hiện em đi làm và …", "đi làm ở công ty", "đi làm thuê" say where one works.
  */
-const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |nha may|$))|nho|giup|mong) /;
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |viec |nha may|$))|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 

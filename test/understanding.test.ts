@@ -48,6 +48,7 @@ describe('clauses of a long message', () => {
     expect(splitClauses('Giờ em muốn đi làm giấy khai sinh cho bé. Cần gì?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     expect(splitClauses('Nay con cái đi làm có lương. Nộp đơn cho ai?', lex).map((c) => c.role)).toEqual(['background', 'question']);
     expect(splitClauses('Xin chào, nhà tôi mới mua xe. Đăng ký ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
+    expect(splitClauses('Em đã làm xong hộ chiếu và đang chuẩn bị đi làm việc ở Đài Loan. Làm lý lịch tư pháp thế nào?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     expect(splitClauses('Tôi nghe nói người cao tuổi được hỗ trợ tiền hằng tháng. Làm thế nào?', lex).map((c) => c.role)).toEqual(['request', 'question']);
     // "chưa … lần nào" is never; a request word in a place name ("phường Tân Định") is a name; "tình trạng" is no "tính".
     expect(splitClauses('Tôi chưa đi nước ngoài lần nào. Làm hộ chiếu ở đâu?', lex).map((c) => c.role)).toEqual(['background', 'question']);
