@@ -45,8 +45,12 @@ const HELD =
  * may get is what they ask for, not background.
  */
 const HEARSAY = /^ (?:(?:toi|em|minh|chau|con|vo chong toi|gia dinh toi|nha toi) )?(?:cung )?(?:nghe noi|nghe bao|nghe dau|duoc biet|thay bao|thay noi|nghe nguoi ta (?:noi|bao)|can bo (?:\S+ ){0,2}(?:bao|noi|huong dan)) .*(?:duoc|co|phai) /;
-/** "không có … gì (cả)", "chưa đi nước ngoài lần nào": a negation that says none, not a question ("gì", "nào" are emphatic). */
-const NONE = / (?:khong|chua|chang|ko) (?:co |duoc |lam |dong |huong )?(?:\S+ ){1,10}(?:gi|lan nao) (?:ca |het |a )?$/;
+/**
+ * "không có … gì (cả)", "chưa đi nước ngoài lần nào": a negation that says none, not a question
+ * ("gì", "nào" are emphatic). "Không biết phải chuẩn bị giấy tờ gì", "không có sổ thì cần
+ * giấy tờ gì ạ" still ask.
+ */
+const NONE = / (?:khong|chua|chang|ko) (?:(?:co|duoc|huong|dang ky|lam|xin|nhan) (?:(?!thi |can |phai |nen |muon |hoi |lam |biet )\S+ ){1,10}gi|(?:(?!thi |can |phai |nen |muon |hoi |biet )\S+ ){1,8}lan nao) (?:ca |het |a )?$/;
 /** A clause that ends by saying it is done ("… rồi", "… xong rồi"), and the words that still make it a wish. */
 const DONE_END = / (?:roi|xong) (?:a |nhe |nha )?$/;
 const WANT = / (?:muon|dinh|tinh|mong) /;
@@ -56,7 +60,7 @@ const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )
  * The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
  * "Đi làm giấy khai sinh" asks for a paper; "hiện em đi làm và …", "đi làm ở công ty", "đi làm thuê" say where one works.
  */
-const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |viec |nha may|$))|nho|giup|mong) /;
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha | bo )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |viec |nha may|$))|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 

@@ -42,7 +42,10 @@ describe('clauses of a long message', () => {
     const lex = { abbreviations: new Map(), rules: [] };
     expect(splitClauses('Mẹ tôi không có lương hưu hay trợ cấp bảo hiểm gì. Làm hồ sơ thế nào?', lex).map((c) => c.role)).toEqual(['background', 'question']);
     expect(splitClauses('Bà không có giấy tờ gì cả. Làm hồ sơ thế nào?', lex).map((c) => c.role)).toEqual(['background', 'question']);
-    // A question with "gì" is still one.
+    // A question with "gì" is still one, and so is "không biết … gì".
+    expect(splitClauses('Em không biết phải chuẩn bị giấy tờ gì.', lex).map((c) => c.role)).toEqual(['question']);
+    expect(splitClauses('Không có sổ hộ khẩu thì cần giấy tờ gì ạ', lex).map((c) => c.role)).toEqual(['question']);
+    expect(splitClauses('Chao can bo xa, to hop tac chua dang ky kinh doanh gi ca. Can nop giay to gi?', lex).map((c) => c.role)).toEqual(['background', 'background', 'question']);
     expect(splitClauses('Không có sổ hộ khẩu thì cần giấy tờ gì?', lex).map((c) => c.role)).toEqual(['question']);
     expect(splitClauses('Hiện em đi làm và đã đăng ký thường trú ở Đà Nẵng. Nộp ở đâu?', lex).map((c) => c.role)).toEqual(['held', 'question']);
     expect(splitClauses('Giờ em muốn đi làm giấy khai sinh cho bé. Cần gì?', lex).map((c) => c.role)).toEqual(['request', 'question']);
