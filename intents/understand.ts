@@ -320,10 +320,8 @@ export class Understander {
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
-      // A national record done only by a ministry ("tại Cục Quản lý xuất nhập cảnh") yields, on a near
-      // tie, to its provincial or commune copy: a provincial centre files those.
-      const ministryOnly = p.status !== 'curated' && p.levels.length > 0 && p.levels.every((l) => l === 'bo');
-      procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : ministryOnly ? 0 : Math.min(p.priority, 30) });
+      // (National records: `nationalPriority`, read from the name and level without parsing the record.)
+      procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
     this.procIndex = new PhraseIndex(procEntries);

@@ -14,6 +14,7 @@ import { normalize } from '../intents/normalize.ts';
 import { PhraseIndex } from '../intents/retrieval.ts';
 import { asksPlace, toldLevel } from '../intents/understand.ts';
 import { clauseWeights, splitClauses } from '../intents/story.ts';
+import { nationalPriority } from '../knowledge/national-lazy.ts';
 import { knowledgeHolder, testAssistant } from './helpers/assistant.ts';
 
 const bundled = () => knowledgeHolder().version.understander;
@@ -379,6 +380,14 @@ describe('weak guesses never act', () => {
   });
   it('a clear request for a person still hands off', () => {
     expect(bundled().understand('cho tôi nói chuyện với cán bộ').intent).toBe('handoff');
+  });
+});
+
+describe('national records: which copy a provincial centre files first', () => {
+  it('the commune or province copy before the ministry-only one, the domestic before the one abroad', () => {
+    expect(nationalPriority('Gia hạn tạm trú … tại Phòng Quản lý xuất nhập cảnh Công an tỉnh', 'Cấp tỉnh')).toBeGreaterThan(nationalPriority('Gia hạn tạm trú … tại Cục Quản lý xuất nhập cảnh', 'Cấp bộ'));
+    expect(nationalPriority('Thủ tục X', 'Cấp bộ, Cấp tỉnh')).toBe(nationalPriority('Thủ tục X', 'Cấp tỉnh'));
+    expect(nationalPriority('Đăng ký khai sinh ở nước ngoài', 'Cấp xã')).toBeLessThan(nationalPriority('Đăng ký khai sinh', 'Cấp xã'));
   });
 });
 
