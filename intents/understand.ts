@@ -91,6 +91,9 @@ export const UNDERSTANDING_DEFAULTS = Object.freeze({
   askedOverStory: 0.7,
   /** Least IDF of a word the asking clauses name and the leader does not explain. */
   askedRareIdf: 3,
+  /** Name coverage and score a pointed paper's phrase ("giấy xác nhận hai số" of "xin giấy này") must give its record. */
+  pointedCoverage: 0.35,
+  pointedScore: 0.45,
   /** The same share when the question points back to the story ("xin giấy đó thế nào"). */
   pointedBack: 0.55,
   /** A more specific close candidate ("… chữ ký người dịch") takes the lead from this share of the leader's score… */
@@ -1079,7 +1082,8 @@ export class Understander {
     const aq: WeightedQuery = { segments };
     const found = this.rankVariants(this.procIndex.search(aq, 6, (ei) => this.families.relatives(ei), undefined, this.softening(part), this.expectedCoverage(part)), aq);
     const q = found[0];
-    if (!q || q.id === top.id || q.coverage < this.options.askedCoverage || q.score < this.options.askedScore) return procs;
+    // (A pointed paper is a short, specific phrase: it names its record with less of a long name.)
+    if (!q || q.id === top.id || q.coverage < (only ? this.options.pointedCoverage : this.options.askedCoverage) || q.score < (only ? this.options.pointedScore : this.options.askedScore)) return procs;
     // A variant the story told ("chồng là người Nhật") and its head the question names: the variant
     // stands (the question alone cannot tell a family's members apart; the story it points to can).
     // (A relative whose name holds all the leader was found by, and more the question names, is no sibling: "khai thuế cho hộ kinh doanh".)
