@@ -91,12 +91,13 @@ export function splitClauses(raw: string, lexicon: Lexicon): Clause[] {
     const asks = !saysNone && (/\?\s*$/.test(text) || QUESTION.test(joined) || YES_NO_END.test(joined));
     // "Năm ngoái tôi làm lại thẻ rồi": what is done already ("… rồi") is the story, not a request.
     // (Wishes read with their accents: the "tình" of "tình trạng" is no "tính".)
-    const done = DONE_END.test(joined) && !WANT.test(requestView(norm, text));
+    const view = requestView(norm, text);
+    const done = DONE_END.test(joined) && !WANT.test(view);
     const role: ClauseRole = asks
       ? CHECK.test(joined)
         ? 'check'
         : 'question'
-      : !done && (REQUEST.test(requestView(norm, text)) || HEARSAY.test(joined))
+      : !done && (REQUEST.test(view) || HEARSAY.test(joined))
         ? 'request'
         : HELD.test(joined)
           ? 'held'

@@ -323,7 +323,6 @@ export class Understander {
       });
       // Keywords help find the procedure but are not masked: they may be aspect words.
       this.phraseTokens.set(p.id, phrases.filter((ph) => ph.name).map((ph) => ph.full));
-      // (National records: `nationalPriority`, read from the name and level without parsing the record.)
       procEntries.push({ id: p.id, phrases, priority: p.status === 'curated' ? p.priority : Math.min(p.priority, 30) });
       if (p.status === 'curated') for (const a of [p.name, ...p.aliases]) aliasList.push({ id: p.id, text: tok(a).join(' ') });
     }
@@ -1098,9 +1097,8 @@ export class Understander {
     const ownPair = runs.some((r) => r.tokens.some((t, i) => i > 0 && !(cueWords.has(t) && cueWords.has(r.tokens[i - 1] as string)) && q.explained.has(t) && q.explained.has(r.tokens[i - 1] as string) && !(top.explained.has(t) && top.explained.has(r.tokens[i - 1] as string)) && rare(`${r.tokens[i - 1]}_${t}`)));
     if (!ownWord && !ownPair) return procs;
     const topHere = found.find((m) => m.id === top.id);
-    // (Unless the part names the leader only inside the candidate's name: "khai thuế cho hộ kinh doanh".)
-    const holdsTop = !!topHere && [...topHere.matched].every((t) => q.matched.has(t) || q.explained.has(t));
-    if (topHere && topHere.score >= q.score * 0.9 && !holdsTop) return procs;
+    // (Unless the candidate's name holds the leader's: "khai thuế cho hộ kinh doanh".)
+    if (topHere && topHere.score >= q.score * 0.9 && !holdsLeader) return procs;
     // Of records the part names alike ("Khai lệ phí trước bạ nhà, đất" / "… tài sản khác"),
     // the one the whole message ranked first: the rest of the message tells which ("mảnh đất").
     const qName = this.nameTokens.get(q.id) ?? [];
@@ -1660,8 +1658,9 @@ export class Understander {
     const faqOnlyAsks = !!ftop && !!top && this.asksOnlyAspect(ret, ftop.matched, top.explained);
     // "… có thể tự nộp hoặc ủy quyền cho chủ đầu tư. Tôi tự nộp thì cần giấy tờ gì?": the general
     // topic is only in the story, the question asks an aspect of the procedure the story names.
-    const faqInStory = !!focus && !!ftop && !ret.some((t, i) => focus[i] === true && ftop.matched.has(t)) && this.classifier.classify(clsFocus.length ? clsFocus : cls, ASPECTS).ranked[0]?.label !== 'procedure.overview';
-    if (procStrong && !(faqStrong && !faqAddsNothing && !faqOnlyAsks && !faqInStory && (ftop?.score ?? 0) > (procVsFaq ?? 0))) {
+    // (Evaluated only when the general answer would otherwise win: it classifies the question again.)
+    const faqInStory = () => !!focus && !!ftop && !ret.some((t, i) => focus[i] === true && ftop.matched.has(t)) && this.classifier.classify(clsFocus.length ? clsFocus : cls, ASPECTS).ranked[0]?.label !== 'procedure.overview';
+    if (procStrong && !(faqStrong && !faqAddsNothing && !faqOnlyAsks && (ftop?.score ?? 0) > (procVsFaq ?? 0) && !faqInStory())) {
       // With a procedure named, its aspects are a priori far more likely than other intents.
       const residualClass = this.classifier.classify(residual);
       const boosted = residualClass.ranked.map((x) => ({ label: x.label, p: x.p * (ASPECTS.includes(x.label as Aspect) ? o.aspectPrior : 1) }));
@@ -1979,7 +1978,7 @@ const POINTED = new Set(['giay', 'thu', 'tuc', 'viec', 'cai', 'loai', 'so', 'the
 /** Pointed papers ("giấy này", "sổ đó", "thẻ ấy"): the story's last mention of the paper is the one meant. */
 const PAPERS = new Set(['giay', 'so', 'the']);
 /** A mention of the paper names which one ("giấy chứng tử"), not a generic "giấy tờ". */
-const POINTED_PAPER_NEXT = (next: string | undefined) => next !== undefined && !['to', 'nay', 'do', 'ay', 'kia'].includes(next);
+const POINTED_PAPER_NEXT = (next: string | undefined) => next !== undefined && next !== 'to' && !ANAPHORA.has(next);
 
 /** Content words from which a message is a long letter (candidates ordered halfway by score). */
 const LONG_LETTER_WORDS = 25;
