@@ -37,6 +37,12 @@ export const ASPECTS = INTENT_IDS.filter((i): i is Aspect => i.startsWith('proce
 
 const phrase = z.string().trim().min(1);
 
+/** The accented word a context rule restores: its meaning is one word, the token with accents. */
+function accentOf(token: string, means: string): string | undefined {
+  const word = canonicalize(means);
+  return !word.includes(' ') && word !== token && foldTokens(word).join(' ') === token ? word : undefined;
+}
+
 const abbreviationsSchema = z
   .object({
     version: z.literal(1),
@@ -49,6 +55,7 @@ const abbreviationsSchema = z
             means: phrase,
             after: z.array(phrase).optional(),
             near: z.array(phrase).optional(),
+            before: z.array(phrase).optional(),
             atEnd: z.boolean().optional(),
           })
           .strict(),
@@ -148,7 +155,10 @@ export function loadIntentData(dir: string = DEFAULT_INTENTS_DIR): { data: Inten
         means: foldPhrase(c.means),
         after: c.after?.flatMap((a) => foldPhrase(a).slice(-1)),
         near: c.near?.flatMap(foldPhrase),
+        before: c.before?.flatMap((a) => foldPhrase(a).slice(0, 1)),
         atEnd: c.atEnd,
+        // "means: cần" for token "can": one accented word only tells which word the bare token is.
+        accent: accentOf(c.token, c.means),
       }));
       lexicon = { abbreviations, rules };
       fillers = v.fillers.map(foldPhrase).sort((a, b) => b.length - a.length);

@@ -127,6 +127,13 @@ export interface ContextRule {
   near?: string[];
   /** Applies when it is the last token of the message. */
   atEnd?: boolean;
+  /** Applies when one of these folded tokens comes right after it. */
+  before?: string[];
+  /**
+   * The accented word meant, for a rule that only tells which word an accent-free token is
+   * ("can giay gi" is "cần", not the "cận" of "hộ cận nghèo"); such a rule leaves typed accents alone.
+   */
+  accent?: string;
 }
 
 /** The editable abbreviation tables, folded and ready to apply. */
@@ -184,17 +191,27 @@ export function expandAligned(
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as string;
     let replacement: string[] | undefined;
+    let restored: string | null = null;
     for (const rule of rules.get(tok) ?? NO_RULES) {
+      if (rule.accent && accented?.[i]) continue;
       const prev = out[out.length - 1];
+      const next = tokens[i + 1];
       const window = [...out.slice(-2), ...tokens.slice(i + 1, i + 3)];
       if (
         (rule.after && prev !== undefined && rule.after.includes(prev)) ||
+        (rule.before && next !== undefined && rule.before.includes(next)) ||
         (rule.near && rule.near.some((n) => window.includes(n))) ||
         (rule.atEnd && i === tokens.length - 1)
       ) {
         replacement = rule.means;
+        restored = rule.accent ?? null;
         break;
       }
+    }
+    if (restored && replacement) {
+      // The word as typed, now with the accent it was meant with (still a typed word).
+      push(replacement, restored, true);
+      continue;
     }
     if (!replacement && i + 1 < tokens.length) {
       const pair = lexicon.abbreviations.get(`${tok} ${tokens[i + 1]}`);

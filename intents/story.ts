@@ -32,14 +32,15 @@ const BOUNDARY = /(?<=[.!?…;,:])\s+|\n+|(?<=\?)/u;
 /** Folded question words and phrases that make a clause a question ("chưa bao giờ" is never, not when; "có căn cước" is not "có cần"). */
 const QUESTION = / (the nao|ra sao|nhu nao|lam sao|cach nao|o dau|cho nao|noi nao|co quan nao|bao lau|bao nhieu|may ngay|may tien|het bao|khi nao|(?<!(?:chua|khong|ko|chang) )bao gio|gi|nao|co phai|phai khong|hay khong|hay chi|hay la|hay phai|duoc khong|co duoc|co can(?! cuoc| ho | nha )|xin hoi|cho (?:con |em |chau |toi |minh )?hoi|muon hoi|hoi ve|huong dan|tu van) /;
 /** "Có cần (mang, nộp) X không?": whether a paper is needed. */
-const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
+const CHECK = / co can (?:mang |nop |phai |them |lam )?(?:giay|so|ban|the|bang|hop dong|van ban|xac nhan|chung|can|ly lich|phieu|to khai|don|trich luc|hoc ba|ho chieu|anh) .*(?:khong|hong|ko|k|khg|hok|khum) (?:a |nhi |nhe |vay |ha )?$/;
 /**
  * Background that says which paper the citizen already holds ("đã có giấy đăng ký hộ kinh
- * doanh", "đã được cấp sổ đỏ") or what they have just registered ("em vừa đăng ký hộ kinh
- * doanh để mở quán"): a fact of the story, not the one asked for.
+ * doanh", "đã được cấp sổ đỏ", "có bằng lái hạng C được 8 năm"), what they have just registered
+ * ("em vừa đăng ký hộ kinh doanh để mở quán") or what they already are ("tôi là hộ kinh
+ * doanh", "mình đang làm chủ một công ty"): a fact of the story, not the one asked for.
  */
 const HELD =
-  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:xin|lam|lay) (?:xong|duoc) (?:giay|so|the|ban|phieu|trich luc|ho chieu|can cuoc|cccd|bang|gplx|visa) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) /;
+  / (?:(?:da|van) (?:co|lam)|dang co|duoc cap) (?:giay|so|the|bang|ho chieu|can cuoc|cccd|gplx|chung chi|chung nhan) | (?:da|vua|moi) (?:xin|lam|lay) (?:xong|duoc) (?:giay|so|the|ban|phieu|trich luc|ho chieu|can cuoc|cccd|bang|gplx|visa) | (?:da|vua|moi) (?:dang ky|lam xong|dang ky xong) (?:ho kinh doanh|kinh doanh|doanh nghiep|ket hon|khai sinh|tam tru|thuong tru|xe) |^ (?:toi|em|minh|chung toi|nha toi|gia dinh toi|ben em|ben minh|ben toi) (?:hien |dang |cung )?(?:la|lam) (?:chu )?(?:mot |1 )?(?:ho kinh doanh|hkd|doanh nghiep|cong ty|hop tac xa|htx|giam doc|chu doanh nghiep|chu cong ty|chu ho) | co (?:giay|bang|so|the|chung chi|gplx|bang lai) (?:\S+ ){0,6}(?:duoc|tu) (?:\d+|may|nhieu|hai|ba|muoi|chuc) nam | (?:dang ky|lam) (?:ket hon|khai sinh|ho kinh doanh|thuong tru|tam tru) (?:\S+ ){0,4}(?:tu|vao|hoi|nam) (?:nam )?(?:19|20)\d\d /;
 /**
  * "Nghe nói … được hỗ trợ", "cán bộ xã bảo có chương trình …": what the citizen heard they
  * may get is what they ask for, not background.
@@ -57,10 +58,10 @@ const WANT = / (?:muon|dinh|tinh|mong) /;
 /** A clause ending in "không", "chưa", "ạ" after a verb is a yes/no question. */
 const YES_NO_END = / (khong|chua|k|ko|khg|hok|khum) (a |nhi |nhe |vay |ha |the )?$/;
 /**
- * The clause says what the citizen wants to do ("quyết định", "quy định" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
+ * The clause says what the citizen wants to do ("quyết định", "quy định", "định cư" are not "định"; "căn cước", "căn hộ", "căn nhà" typed without accents are not "cần").
  * "Đi làm giấy khai sinh" asks for a paper; "hiện em đi làm và …", "đi làm ở công ty", "đi làm thuê" say where one works.
  */
-const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha | bo )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |viec |nha may|$))|nho|giup|mong) /;
+const REQUEST = / (muon|can(?! thiet| cuoc| ho | nha | bo )|(?<!(?:quyet|quy|qui|xac|on|co) )dinh(?! cu )|tinh|phai lam|xin(?! chao)|lam lai|di lam(?= (?!va |o |tai |cho |xa |an |thue |roi |ca |nuoi |cong |co |duoc |viec |nha may|$))|nho|giup|mong) /;
 /** The request words as written: typed with other accents they are other words ("căn nhà" is not "cần", "tỉnh" is not "tính"). */
 const REQUEST_FORMS: Readonly<Record<string, string>> = { muon: 'muốn', can: 'cần', dinh: 'định', tinh: 'tính', nho: 'nhờ', giup: 'giúp', mong: 'mong', xin: 'xin' };
 

@@ -804,7 +804,24 @@ export class Understander {
     // In a long letter a short name fully typed is no stronger sign than a long one half typed: the
     // order leans halfway from the softened rank to the plain score (measured: 25 words and more).
     if (content.length >= LONG_LETTER_WORDS) found = found.map((m) => ({ ...m, rank: (m.rank + m.score) / 2 })).sort((a, b) => b.rank - a.rank);
-    return this.typedOverImplied(this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep), query).slice(0, 6);
+    return this.askedBreaksTie(this.typedOverImplied(this.toldLevelOverTop(this.curatedOverLevelCopy(this.untoldInsertion(this.refinedOverTop(this.namedOverMention(this.askedOverStory(this.rankVariants(found, query), query, prep), query), query), query), query), prep), query), query).slice(0, 6);
+  }
+
+  /**
+   * Two candidates tie, and all the leader has that the other lacks was told in the story
+   * ("nhà tôi thuê căn hộ …"), while the other's own words come from what is asked ("muốn
+   * mua lại căn hộ" → "bán nhà ở cũ"): the asked one leads.
+   */
+  private askedBreaksTie(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
+    const [top, second] = procs;
+    const s0 = query.segments[0];
+    if (!top || !second || !s0 || top.score - second.score > 0.005) return procs;
+    const told = (t: string) => s0.tokens.includes(t) && s0.tokens.every((x, i) => x !== t || !asking(s0.weights[i]));
+    const own0 = [...top.matched].filter((t) => !second.matched.has(t) && !this.fillerWords.has(t));
+    // (The other's own word may be one a filler shares when typed plain: "bán" implied, "bạn".)
+    const own1 = [...second.matched].filter((t) => !top.matched.has(t));
+    if (!own0.length || !own1.length || !own0.every(told) || own1.some(told)) return procs;
+    return [{ ...second, rank: top.rank + 0.001, score: Math.max(second.score, top.score) }, top, ...procs.slice(2)];
   }
 
   /**
@@ -1375,7 +1392,8 @@ export class Understander {
    */
   private abuseOf(prep: Prepared): 'strong' | 'weak' | null {
     let level: 'strong' | 'weak' | null = null;
-    for (const m of findPhrases(prep.tokens, prep.accents, this.abuseList)) {
+    // Read as typed: in a message typed with accents, "con cho đối tác" is "cho", not "chó".
+    for (const m of findPhrases(prep.tokens, prep.exact, this.abuseList)) {
       const p = this.abuseList[m.phrase] as CuePhrase;
       const ambiguous = p.folded.length === 1 && prep.accents[m.start] === null && this.ambiguousAbuse.has(p.folded[0] as string);
       if (!ambiguous) return 'strong';
@@ -1585,7 +1603,10 @@ export class Understander {
       const covers = part || ([...p1.explained].every((w) => p0.explained.has(w)) && p0.explained.size > p1.explained.size);
       // "… chưa đăng ký tạm trú thì có phải khai báo tạm vắng không": what follows "thì" is asked, what precedes it is the condition.
       const thi = tokens.findLastIndex((t, i) => t === 'thi' && (prep.accents[i] ?? 'thì') === 'thì');
-      const afterThi = thi > 0 && f0 >= 0 && f0 < thi && f1 > thi;
+      // (Within one clause: "… thì cần giấy tờ gì, có phải về quê cắt khẩu trước không?" asks the first, and checks the second.)
+      const clauseEnds = prep.clauses.reduce<number[]>((ends, c) => [...ends, (ends[ends.length - 1] ?? 0) + c.norm.tokens.length], []);
+      const clauseAt = (i: number) => clauseEnds.findIndex((e) => i < e);
+      const afterThi = thi > 0 && f0 >= 0 && f0 < thi && f1 > thi && clauseAt(f1) === clauseAt(thi);
       if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer || afterThi)) procs = [p1, p0, ...procs.slice(2)];
     }
     const faqs = this.faqIndex.search(ret, 3);
@@ -1785,12 +1806,19 @@ export class Understander {
     // "hồ sơ … nộp ở đâu, bao lâu có kết quả": a dossier not yet submitted has no status to look up.
     const asksWhereToFile = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && tokens.some((t, i) => t === 'nop' && tokens.slice(i + 1, i + 5).some((x, k, r) => x === 'dau' || (x === 'nao' && r[k - 1] !== 'the')));
     const preparing = label === 'dossier.status' && !!top && top.score >= o.procedureWeak && PREPARING.test(` ${tokens.join(' ')} `);
-    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers && !asksWhereToFile && !preparing) {
+    // "Cháu chào cô chú, mẹ cháu … làm đơn gửi ai ạ?": a letter that asks is no greeting and no
+    // thank-you, whatever its polite words; with no procedure in sight its question is answered as an aspect.
+    const politeLetter = (label === 'greeting' || label === 'thanks') && !!focus && content.length >= LONG_LETTER_WORDS;
+    if (SOCIAL.includes(label) && label !== 'out_of_scope' && fullTop.p >= o.socialMin && !asksPapers && !asksWhereToFile && !preparing && !politeLetter) {
       return { ...base, intent: label, confidence: round(fullTop.p) };
     }
     if (top && top.score >= o.procedureWeak) {
       const { aspect, p } = aspectOf();
       return { ...base, intent: aspect, procedure: top.id, confidence: round(top.score * (0.5 + 0.3 * p)), clarify: true, alternatives: alternatives(procs) };
+    }
+    if (politeLetter) {
+      const { aspect, p } = aspectOf();
+      return { ...base, intent: aspect, confidence: round(0.4 * p) };
     }
     // An intent that acts (hand the citizen to staff, file a complaint, look up a dossier) is not
     // taken on a weak guess ("că" is no request for a person): below the social threshold it is "not understood".

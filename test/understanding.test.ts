@@ -104,6 +104,16 @@ describe('clauses of a long message', () => {
     const u = bundled().understand('Tôi xây xong căn nhà cấp 4 trên đất đã có sổ hồng từ năm 2019, nhưng trong sổ chưa ghi nhận căn nhà. Tôi muốn đăng ký bổ sung căn nhà vào giấy chứng nhận thì cần hồ sơ gì?');
     expect(u.intent).toBe('procedure.documents');
   });
+  it('who the citizen already is ("tôi là hộ kinh doanh"), a paper held for years, a registration dated in the past are held; "định cư" is no wish', () => {
+    const lex = { abbreviations: new Map(), rules: [] };
+    const roles = (t: string) => splitClauses(t, lex).map((c) => c.role);
+    expect(roles('Tôi là hộ kinh doanh bán tạp hóa ở chợ, bên mua đòi bảng kê có xác nhận. Làm thế nào?')).toEqual(['held', 'background', 'question']);
+    expect(roles('Mình có bằng lái hạng C được 8 năm, đang kèm lái cho trung tâm. Xin giấy chứng nhận thì cần gì?')).toEqual(['held', 'background', 'question']);
+    expect(roles('Vợ chồng em đăng ký kết hôn ở xã từ năm 2024, giờ em muốn làm giấy khai sinh cho con.')).toEqual(['held', 'request']);
+    expect(roles('Anh tôi đã sang Mỹ định cư mấy năm, hộ khẩu vẫn để ở nhà. Cần giấy tờ gì?')).toEqual(['background', 'background', 'question']);
+    // "… thì có cần lý lịch tư pháp không?" checks a paper of the procedure asked, it does not name it.
+    expect(roles('Tôi muốn được bổ nhiệm giám định viên, tôi không phải công chức thì có cần lý lịch tư pháp không?')).toEqual(['request', 'check']);
+  });
   it('a one-sentence question weighs every word the same', () => {
     const clauses = splitClauses('khai sinh cần gì', { abbreviations: new Map(), rules: [] });
     expect(new Set(clauseWeights(clauses))).toEqual(new Set([1]));
@@ -307,12 +317,44 @@ describe('where, and what a message typed with accents means', () => {
       ['kích hoạt vneid phải ra công an xã à', true],
     ] as const) expect(asksPlace(folded(text)), text).toBe(place);
   });
-  it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it may be either', () => {
+  it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it is a boat only with a boat word ("con đò")', () => {
     const u = bundled();
     const implied = (t: string) => (u.explain(t) as { implied: string[] }).implied;
     expect(implied('Giấy này do Ủy ban xã cấp, giờ tôi muốn làm lại thì thế nào?')).not.toContain('phuong tien');
     expect(implied('Nhà tôi có chiếc đò chở khách qua sông, đăng ký thế nào?')).toContain('phuong tien');
-    expect(implied('nha toi co chiec do cho khach, dang ky the nao')).toContain('phuong tien');
+    expect(implied('nha toi co con do cho khach, dang ky the nao')).toContain('phuong tien');
+    // Typed plain, "mat bang do" is "mặt bằng đó" (no boat, no lost licence: "mất bằng").
+    const plain = implied('minh khong thue mat bang do nua nen muon rut ho so lai');
+    expect(plain).not.toContain('phuong tien');
+    expect(plain).not.toContain('cap lai');
+  });
+  it('typed plain, "can" before a question word is "cần", not the "cận" of "hộ cận nghèo"; typed with accents it is left alone', () => {
+    const u = withNational();
+    expect(u.understand('ong ba noi muon lam giam ho can giay gi').procedure).toBe('1.004837');
+    expect(u.understand('ho can ngheo can giay gi').procedure).toBe('xa-hoi.ho-ngheo');
+    expect(u.understand('Hộ cận nghèo cần giấy gì?').procedure).toBe('xa-hoi.ho-ngheo');
+  });
+  it('a province\'s name is where the citizen lives, not a word of a procedure ("về Nam Định" is no "giám định")', () => {
+    const procs = (withNational().explain('Xin bổ nhiệm công chứng viên thì nộp ở Hà Nội hay về Nam Định?') as { procs: { id: string; matched: string }[] }).procs;
+    expect(procs[0]?.id).toBe('1.013803');
+    expect(procs.some((p) => p.matched.split(' ').includes('dinh'))).toBe(false);
+  });
+  it('a bank\'s or credit institution\'s procedure ranks below the citizen\'s own unless the message names a bank', () => {
+    const score = (t: string, id: string) => (withNational().explain(t) as { procs: { id: string; score: number }[] }).procs.find((p) => p.id === id)?.score ?? 0;
+    const plain = 'hợp tác xã muốn tạm ngừng hoạt động thì thông báo ở đâu';
+    expect(score(plain, '1.001651')).toBeLessThan(score(plain, '2.002641'));
+    // Named, the bank's record is not held back.
+    const bank = 'quỹ tín dụng nhân dân là tổ chức tín dụng hợp tác xã muốn tạm ngừng giao dịch thì xin chấp thuận ở đâu';
+    expect(score(bank, '1.001651')).toBeGreaterThan(score(bank, '2.002641'));
+  });
+  it('a letter with a greeting that asks is never answered as a greeting', () => {
+    const u = bundled().understand('Cháu chào cô chú, mẹ cháu năm nay đã già, hay ốm, nhà chỉ có hai mẹ con, cháu đi làm xa nên không chăm được mẹ. Cô chú cho cháu hỏi giờ cháu phải làm đơn gửi ai ạ?');
+    expect(u.intent).not.toBe('greeting');
+    expect(bundled().understand('Cháu chào cô chú ạ').intent).toBe('greeting');
+  });
+  it('abuse is read as typed: "con cho đối tác" in an accented message is "cho", not "chó"', () => {
+    expect(bundled().understand('Tôi nuôi cá sấu, muốn bán cá sấu con cho đối tác bên Campuchia thì cần giấy gì?').abuse).toBeNull();
+    expect(bundled().understand('đồ con chó').abuse).toBe('strong');
   });
   it('a name typed plain in an accented message is not "corrected" ("Đài Loan" stays Loan)', () => {
     expect(bundled().understand('Em sắp sang Đài Loan kết hôn, xin giấy xác nhận độc thân ở đâu ạ?').tokens).toContain('loan');
