@@ -1294,7 +1294,9 @@ export class Understander {
    */
   private untoldAction(id: string, q: ReadonlyMap<string, number>): boolean {
     if (this.procedures.get(id)?.status === 'curated') return false;
-    const action = this.actionOf(id);
+    // (Or the action done again: "Công bố lại …", "Bổ nhiệm lại …" when the message says no "lại".)
+    const name = this.nameTokens.get(id) ?? [];
+    const action = this.actionOf(id).length || name[2] !== 'lai' || name.length <= 3 ? this.actionOf(id) : name.slice(0, 3);
     return action.length > 0 && !action.every((t) => q.has(t));
   }
 
