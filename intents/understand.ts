@@ -199,8 +199,10 @@ export function nameCore(name: string): string {
 
 /** Procedure phrases for the index: name without the "Thủ tục" prefix, its core, aliases, keywords. */
 function procedurePhrases(p: Procedure): { text: string; weight: number; name: boolean; cut?: boolean }[] {
-  // What a name excludes is not what it names: "… quà tặng là tài sản khác, không phải là bất động sản".
-  const name = p.name.replace(/^thủ tục\s+/iu, '').replace(/,?\s*(?:không phải là|không bao gồm)\s[^;,()]*/giu, '').trim();
+  // What a name excludes is not what it names: "… quà tặng là tài sản khác, không phải là bất động sản",
+  // "… chuyển quyền sở hữu phương tiện nhưng không thay đổi cơ quan đăng ký" (its sibling "… đồng
+  // thời thay đổi cơ quan đăng ký" is the one that names the change).
+  const name = p.name.replace(/^thủ tục\s+/iu, '').replace(/,?\s*(?:không phải là|không bao gồm|(?:nhưng\s+)?không\s+(?:làm\s+)?thay đổi)\s[^;,()]*/giu, '').trim();
   const phrases: { text: string; weight: number; name: boolean; cut?: boolean }[] = [
     { text: name, weight: 1, name: true },
     ...p.aliases.map((a) => ({ text: a, weight: 1, name: true })),
@@ -808,7 +810,7 @@ export class Understander {
   }
 
   /**
-   * Two candidates tie, and all the leader has that the other lacks was told in the story
+   * Two candidates tie, and the other names all the leader does and more; or all the leader has that the other lacks was told in the story
    * ("nhà tôi thuê căn hộ …"), while the other's own words come from what is asked ("muốn
    * mua lại căn hộ" → "bán nhà ở cũ"): the asked one leads.
    */
@@ -820,7 +822,15 @@ export class Understander {
     const own0 = [...top.matched].filter((t) => !second.matched.has(t) && !this.fillerWords.has(t));
     // (The other's own word may be one a filler shares when typed plain: "bán" implied, "bạn".)
     const own1 = [...second.matched].filter((t) => !top.matched.has(t));
-    if (!own0.length || !own1.length || !own0.every(told) || own1.some(told)) return procs;
+    // (Or the other explains all the leader does and more: "… đồng thời thay đổi cơ quan đăng ký" when the message says so.)
+    // (Not over a curated entry: its national copies name its words and their level.)
+    const more =
+      second.coverage >= top.coverage &&
+      second.queryCoverage > top.queryCoverage &&
+      [...top.explained].every((t) => second.explained.has(t)) &&
+      [...second.explained].some((t) => !top.explained.has(t)) &&
+      this.procedures.get(top.id)?.status !== 'curated';
+    if (!more && (!own0.length || !own1.length || !own0.every(told) || own1.some(told))) return procs;
     return [{ ...second, rank: top.rank + 0.001, score: Math.max(second.score, top.score) }, top, ...procs.slice(2)];
   }
 
