@@ -327,6 +327,9 @@ describe('where, and what a message typed with accents means', () => {
     const plain = implied('minh khong thue mat bang do nua nen muon rut ho so lai');
     expect(plain).not.toContain('phuong tien');
     expect(plain).not.toContain('cap lai');
+    // "xuong" typed plain is a workshop ("xưởng") or "down" ("xuống") far more often than a boat ("xuồng").
+    expect(implied('minh co xuong san xuat nuoc da, can giay phep gi')).not.toContain('phuong tien');
+    expect(implied('Nhà tôi có chiếc xuồng máy chở khách, đăng ký thế nào?')).toContain('phuong tien');
   });
   it('typed plain, "can" before a question word is "cần", not the "cận" of "hộ cận nghèo"; typed with accents it is left alone', () => {
     const u = withNational();
