@@ -810,9 +810,9 @@ export class Understander {
   }
 
   /**
-   * Two candidates tie, and the other names all the leader does and more; or all the leader has that the other lacks was told in the story
-   * ("nhà tôi thuê căn hộ …"), while the other's own words come from what is asked ("muốn
-   * mua lại căn hộ" → "bán nhà ở cũ"): the asked one leads.
+   * Two candidates tie: the other leads when all the leader has that it lacks was told in the
+   * story ("nhà tôi thuê căn hộ …") while its own words come from what is asked ("muốn mua lại
+   * căn hộ" → "bán nhà ở cũ"), or when it explains all the leader does and more.
    */
   private askedBreaksTie(procs: RetrievalMatch[], query: WeightedQuery): RetrievalMatch[] {
     const [top, second] = procs;
@@ -1305,8 +1305,9 @@ export class Understander {
   private untoldAction(id: string, q: ReadonlyMap<string, number>): boolean {
     if (this.procedures.get(id)?.status === 'curated') return false;
     // (Or the action done again: "Công bố lại …", "Bổ nhiệm lại …" when the message says no "lại".)
+    let action = this.actionOf(id);
     const name = this.nameTokens.get(id) ?? [];
-    const action = this.actionOf(id).length || name[2] !== 'lai' || name.length <= 3 ? this.actionOf(id) : name.slice(0, 3);
+    if (!action.length && name[2] === 'lai' && name.length > 3) action = name.slice(0, 3);
     return action.length > 0 && !action.every((t) => q.has(t));
   }
 
