@@ -1667,6 +1667,8 @@ export class Understander {
       // needs a cue of its own.
       if (best.p < o.aspectMin) return { aspect: 'procedure.overview', p: 1 - best.p, signal: false };
       if (best.label !== 'procedure.overview' && !this.hasCue(residual, best.label)) {
+        // "… ra xã làm được không": "được không" leans online, the place it names is the question.
+        if (best.label === 'procedure.online' && asksPlace(residual, clsFocus.length ? clsFocus : cls)) return { aspect: 'procedure.location', p: 0.6, signal: true };
         return { aspect: 'procedure.overview', p: 0.5, signal: false };
       }
       return { aspect: best.label as Aspect, p: best.p, signal: true };
@@ -1865,15 +1867,17 @@ export function asksPlace(tokens: readonly string[], asked: readonly string[] = 
     if (placeWordAt(tokens, i)) at = true;
     if (t === 'khong' && at && tokens.slice(i + 1).every((x) => YES_NO_TAIL.has(x))) yesNo = true;
   }
-  // "… phải ra công an xã à": "phải" + a place + the questioning "à" at the end.
-  if (at && tokens[tokens.length - 1] === 'a' && tokens.includes('phai')) yesNo = true;
+  // "… phải ra công an xã à / hả": "phải" + a place + the questioning "à", "hả" at the end.
+  if (at && (tokens[tokens.length - 1] === 'a' || tokens[tokens.length - 1] === 'ha') && tokens.includes('phai')) yesNo = true;
   return yesNo && !how;
 }
 
 /** A word that puts what follows at a place: "ở", "tại", "về", "đến", and "ra" / "lên" before an office ("ra ubnd xã", not "ra kết quả"). */
 function placeWordAt(tokens: readonly string[], i: number): boolean {
   const t = tokens[i];
-  return t === 'o' || t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string));
+  // (The "ở" of "đất ở", "nhà ở" is the kind of land or housing, not a place.)
+  if (t === 'o') return tokens[i - 1] !== 'dat' && tokens[i - 1] !== 'nha';
+  return t === 'tai' || t === 've' || t === 'den' || ((t === 'ra' || t === 'len') && PLACE_AFTER_GO.has(tokens[i + 1] as string));
 }
 
 /**

@@ -315,6 +315,10 @@ describe('where, and what a message typed with accents means', () => {
       ['xác nhận chữ ký ra ủy ban xã được không', true],
       ['bao lâu thì ra kết quả không', false],
       ['kích hoạt vneid phải ra công an xã à', true],
+      ['kich hoat vneid phai ra cong an xa ha', true],
+      // "đất ở", "nhà ở" are kinds of land and housing, not places.
+      ['chuyển đất lúa sang đất ở được không', false],
+      ['mua nhà ở xã hội được không', false],
     ] as const) expect(asksPlace(folded(text)), text).toBe(place);
   });
   it('"do" in an accented sentence is the preposition, not a boat ("đò"); typed plain it is a boat only with a boat word ("con đò")', () => {
