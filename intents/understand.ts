@@ -543,10 +543,14 @@ export class Understander {
       }
       at += n;
     }
-    // "nộp ở xã nơi thường trú", "nơi tạm trú": a place, not the residence procedures.
+    // "nộp ở xã nơi thường trú", "nơi tạm trú", "về Nam Định nơi em (đang) thường trú": a place, not the residence procedures.
     for (let i = 1; i + 1 < t.length; i++) {
+      if (!RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`)) continue;
+      let j = i - 1;
+      if (t[j] === 'dang') j--;
+      if (RESIDENT.has(t[j] as string)) j--;
       // (Not in the paper's name: "giấy xác nhận nơi cư trú".)
-      if (t[i - 1] === 'noi' && RESIDENCE_PLACE.has(`${t[i]} ${t[i + 1]}`) && !(t[i - 3] === 'xac' && t[i - 2] === 'nhan')) keep[i] = keep[i + 1] = false;
+      if (t[j] === 'noi' && !(t[j - 2] === 'xac' && t[j - 1] === 'nhan')) keep[i] = keep[i + 1] = false;
     }
     // "báo qua VNeID", "khai trên VNeID được không": the app is the channel, not the account procedure
     // (when the message names something else to do; "tạo tài khoản VNeID" keeps it).
@@ -1062,16 +1066,11 @@ export class Understander {
     let only: ((pos: number) => boolean) | undefined;
     const noun = t[at - 1] as string;
     if (pointsBack && PAPERS.has(noun)) {
-      const spans: [number, number][] = [];
-      let start = 0;
-      for (const c of prep.clauses) {
-        spans.push([start, start + c.norm.tokens.length]);
-        start += c.norm.tokens.length;
-      }
+      const spans = clauseSpans(prep);
       const j = t.findLastIndex((w, i) => i < at - 1 && w === noun && (prep.weights[i] ?? 1) < 1 && POINTED_PAPER_NEXT(t[i + 1]));
       const span = spans.find(([a, b]) => j >= a && j < b);
       // From the paper's word to the end of its clause: what the paper is, not who asked for it.
-      if (span && start === t.length) only = (pos) => pos >= j && pos < span[1];
+      if (span && (spans[spans.length - 1]?.[1] ?? 0) === t.length) only = (pos) => pos >= j && pos < span[1];
     }
     // Pointed back to, the story's words weigh as background in the whole message: a lower share suffices.
     return this.namedIn(procs, query, pointsBack, pointsBack ? this.options.pointedBack : this.options.askedOverStory, only);
@@ -1617,8 +1616,8 @@ export class Understander {
       // "… chưa đăng ký tạm trú thì có phải khai báo tạm vắng không": what follows "thì" is asked, what precedes it is the condition.
       const thi = tokens.findLastIndex((t, i) => t === 'thi' && (prep.accents[i] ?? 'thì') === 'thì');
       // (Within one clause: "… thì cần giấy tờ gì, có phải về quê cắt khẩu trước không?" asks the first, and checks the second.)
-      const clauseEnds = prep.clauses.reduce<number[]>((ends, c) => [...ends, (ends[ends.length - 1] ?? 0) + c.norm.tokens.length], []);
-      const clauseAt = (i: number) => clauseEnds.findIndex((e) => i < e);
+      const spans = clauseSpans(prep);
+      const clauseAt = (i: number) => spans.findIndex(([, e]) => i < e);
       const afterThi = thi > 0 && f0 >= 0 && f0 < thi && f1 > thi && clauseAt(f1) === clauseAt(thi);
       if (!family && !covers && f1 >= 0 && (f0 < 0 || f1 < f0 || longer || afterThi)) procs = [p1, p0, ...procs.slice(2)];
     }
@@ -1946,6 +1945,17 @@ function withoutRegister(tokens: readonly string[]): string[][] {
   return tokens[0] === 'dang' && tokens[1] === 'ky' && tokens.length >= 5 ? [tokens.slice(2)] : [];
 }
 
+/** Each clause's [start, end) token positions in the prepared message, in order. */
+function clauseSpans(prep: Pick<Prepared, 'clauses'>): [number, number][] {
+  const spans: [number, number][] = [];
+  let start = 0;
+  for (const c of prep.clauses) {
+    spans.push([start, start + c.norm.tokens.length]);
+    start += c.norm.tokens.length;
+  }
+  return spans;
+}
+
 /** A token of a clause that asks or says what the citizen wants, by its weight (not the story). */
 function asking(weight: number | undefined): boolean {
   return (weight ?? 1) >= ROLE_WEIGHTS.request;
@@ -2012,6 +2022,8 @@ const CUE_GAP: ReadonlySet<string> = new Set(['duoc', 'dc', 'di', 'chiec', 'cai'
 
 /** After "nơi", a place ("nơi thường trú"), not a procedure. */
 const RESIDENCE_PLACE = new Set(['thuong tru', 'tam tru', 'cu tru']);
+/** Who lives there, between "nơi" and the residence word ("nơi em thường trú"). */
+const RESIDENT: ReadonlySet<string> = new Set(['em', 'toi', 'minh', 'chau', 'con']);
 /** A national name's level part: "(thực hiện tại cấp tỉnh)", "(cấp trung ương)". */
 const LEVEL_COPY = /\((?:thực hiện )?tại cấp|\(cấp (?:tỉnh|trung ương|huyện|xã)\)/iu;
 /** Words before an app's name that make it the channel ("qua VNeID", "trên app VNeID", "bằng VNeID"). */
